@@ -1,0 +1,85 @@
+"""Async half of the variant twins: what differs between the two savers.
+
+``_async/`` imports these names from here; the generated ``_sync/`` code
+imports the same names from :mod:`._io_sync`. Keep the two files in step:
+same names, same shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
+
+from .errors import WrongApiError
+
+__all__ = ["AsyncRedis", "Pipeline", "RedisCluster", "WrongApiGuard", "make_client"]
+
+
+def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:
+    """Create the client the saver owns from a URL."""
+    return AsyncRedis.from_url(url, **connection_args)
+
+
+def _refuse(method: str) -> NoReturn:
+    raise WrongApiError(
+        f"AsyncShallowRedisSaver.{method}() is not available: this saver is "
+        f"async-only (use 'await saver.a{method}(...)', 'graph.ainvoke' and "
+        f"'graph.aget_state'). For sync graphs ('graph.invoke', "
+        f"'graph.get_state') use ShallowRedisSaver."
+    )
+
+
+class WrongApiGuard:
+    """Makes the sync checkpointer API of the async saver fail at once.
+
+    Listed before ``BaseCheckpointSaver`` in the saver's bases so these
+    win over its defaults.
+    """
+
+    def get(self, config: Any) -> NoReturn:
+        """Refused: use :meth:`aget`."""
+        _refuse("get")
+
+    def get_tuple(self, config: Any) -> NoReturn:
+        """Refused: use :meth:`aget_tuple`."""
+        _refuse("get_tuple")
+
+    def list(self, config: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`alist`."""
+        _refuse("list")
+
+    def put(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`aput`."""
+        _refuse("put")
+
+    def put_writes(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`aput_writes`."""
+        _refuse("put_writes")
+
+    def delete_thread(self, thread_id: Any) -> NoReturn:
+        """Refused: use :meth:`adelete_thread`."""
+        _refuse("delete_thread")
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> NoReturn:
+        """Refused: use :meth:`adelete_for_runs`."""
+        _refuse("delete_for_runs")
+
+    def copy_thread(self, source_thread_id: Any, target_thread_id: Any) -> NoReturn:
+        """Refused: use :meth:`acopy_thread`."""
+        _refuse("copy_thread")
+
+    def prune(self, thread_ids: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`aprune`."""
+        _refuse("prune")
+
+    def setup(self) -> NoReturn:
+        """Refused: use :meth:`asetup`."""
+        _refuse("setup")
+
+    def get_delta_channel_history(self, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`aget_delta_channel_history`."""
+        _refuse("get_delta_channel_history")

@@ -1,0 +1,84 @@
+"""Sync half of the variant twins: what differs between the two savers.
+
+The generated ``_sync/`` code imports these names; :mod:`._io_async` holds
+the same names for the async saver. Keep the two files in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from redis import Redis
+from redis.client import Pipeline
+from redis.cluster import RedisCluster
+
+from .errors import WrongApiError
+
+__all__ = ["Pipeline", "Redis", "RedisCluster", "WrongApiGuard", "make_client"]
+
+
+def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
+    """Create the client the saver owns from a URL."""
+    return Redis.from_url(url, **connection_args)
+
+
+def _refuse(method: str) -> NoReturn:
+    raise WrongApiError(
+        f"ShallowRedisSaver.{method}() is not available: this saver is "
+        f"sync-only (use 'saver.{method[1:]}(...)', 'graph.invoke' and "
+        f"'graph.get_state'). For async graphs ('graph.ainvoke', "
+        f"'graph.aget_state') use AsyncShallowRedisSaver."
+    )
+
+
+class WrongApiGuard:
+    """Makes the async checkpointer API of the sync saver fail at once.
+
+    The methods are plain functions, so the error is raised on the call,
+    before anything is awaited.
+    """
+
+    def aget(self, config: Any) -> NoReturn:
+        """Refused: use :meth:`get`."""
+        _refuse("aget")
+
+    def aget_tuple(self, config: Any) -> NoReturn:
+        """Refused: use :meth:`get_tuple`."""
+        _refuse("aget_tuple")
+
+    def alist(self, config: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`list`."""
+        _refuse("alist")
+
+    def aput(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`put`."""
+        _refuse("aput")
+
+    def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`put_writes`."""
+        _refuse("aput_writes")
+
+    def adelete_thread(self, thread_id: Any) -> NoReturn:
+        """Refused: use :meth:`delete_thread`."""
+        _refuse("adelete_thread")
+
+    def adelete_for_runs(self, run_ids: Sequence[str]) -> NoReturn:
+        """Refused: use :meth:`delete_for_runs`."""
+        _refuse("adelete_for_runs")
+
+    def acopy_thread(self, source_thread_id: Any, target_thread_id: Any) -> NoReturn:
+        """Refused: use :meth:`copy_thread`."""
+        _refuse("acopy_thread")
+
+    def aprune(self, thread_ids: Any, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`prune`."""
+        _refuse("aprune")
+
+    def asetup(self) -> NoReturn:
+        """Refused: use :meth:`setup`."""
+        _refuse("asetup")
+
+    def aget_delta_channel_history(self, **kwargs: Any) -> NoReturn:
+        """Refused: use :meth:`get_delta_channel_history`."""
+        _refuse("aget_delta_channel_history")

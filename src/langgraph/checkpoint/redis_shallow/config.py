@@ -1,0 +1,132 @@
+"""Parsing and validation of saver arguments and LangGraph configs.
+
+Everything here runs before any Redis command, so bad input is refused with
+an :class:`~.errors.InvalidConfigError` naming what is wrong and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from .errors import InvalidConfigError
+
+__all__ = ["TTLSettings", "parse_thread_id", "parse_ttl", "target_of"]
+
+
+@dataclass(frozen=True)
+class TTLSettings:
+    """Parsed ``ttl`` argument.
+
+    Attributes:
+        ms: time to live of every key of a thread, in milliseconds, or
+            ``None`` for no expiry.
+        refresh_on_read: whether reads (``get_tuple``, ``list``) push the
+            expiry of what they read back to ``ms`` from now.
+    """
+
+    ms: int | None = None
+    refresh_on_read: bool = False
+
+
+def parse_ttl(ttl: Mapping[str, Any] | None) -> TTLSettings:
+    """Parse ``{"default_ttl": minutes, "refresh_on_read": bool}``."""
+    if ttl is None:
+        return TTLSettings()
+    if not isinstance(ttl, Mapping):
+        raise InvalidConfigError(
+            f"ttl must be a dict like {{'default_ttl': 60, 'refresh_on_read': True}}, "
+            f"got {type(ttl).__name__}"
+        )
+    unknown = set(ttl) - {"default_ttl", "refresh_on_read"}
+    if unknown:
+        raise InvalidConfigError(
+            f"ttl has unknown keys {sorted(map(str, unknown))}; "
+            "allowed: 'default_ttl' (minutes), 'refresh_on_read' (bool)"
+        )
+    minutes = ttl.get("default_ttl")
+    refresh = ttl.get("refresh_on_read", False)
+    if not isinstance(refresh, bool):
+        raise InvalidConfigError(
+            f"ttl['refresh_on_read'] must be a bool, got {refresh!r}"
+        )
+    if minutes is None:
+        return TTLSettings(None, refresh)
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
+        raise InvalidConfigError(
+            f"ttl['default_ttl'] must be a number of minutes, got {minutes!r}"
+        )
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise InvalidConfigError(
+            f"ttl['default_ttl'] must be a positive, finite number of minutes, "
+            f"got {minutes!r}"
+        )
+    ms = round(minutes * 60_000)
+    if ms < 1:
+        raise InvalidConfigError(
+            f"ttl['default_ttl'] of {minutes!r} minutes is under one millisecond"
+        )
+    return TTLSettings(ms, refresh)
+
+
+def parse_thread_id(thread_id: object, operation: str) -> str:
+    """Return the thread id as stored: a ``str`` as is, ``int``/``UUID`` as ``str()``."""
+    if isinstance(thread_id, str):
+        return thread_id
+    if isinstance(thread_id, UUID) or (
+        isinstance(thread_id, int) and not isinstance(thread_id, bool)
+    ):
+        return str(thread_id)
+    raise InvalidConfigError(
+        f"{operation}: thread_id must be a str, int or UUID, "
+        f"got {type(thread_id).__name__} {thread_id!r}"
+    )
+
+
+def target_of(
+    config: object, operation: str, *, need_checkpoint_id: bool = False
+) -> tuple[str, str, str | None]:
+    """Read ``(thread_id, checkpoint_ns, checkpoint_id)`` from a config.
+
+    Raises:
+        InvalidConfigError: the config has no ``configurable`` dict, no
+            ``thread_id``, or a namespace or checkpoint id that is not a
+            string (or no checkpoint id where ``need_checkpoint_id``).
+    """
+    if not isinstance(config, Mapping):
+        raise InvalidConfigError(
+            f"{operation}: config must be a dict, got {type(config).__name__}"
+        )
+    conf = config.get("configurable")
+    if not isinstance(conf, Mapping):
+        raise InvalidConfigError(
+            f"{operation}: config has no 'configurable' dict "
+            "(expected {'configurable': {'thread_id': ...}})"
+        )
+    if "thread_id" not in conf or conf["thread_id"] is None:
+        raise InvalidConfigError(
+            f"{operation}: config['configurable'] has no 'thread_id'"
+        )
+    thread_id = parse_thread_id(conf["thread_id"], operation)
+    ns = conf.get("checkpoint_ns")
+    if ns is None:
+        ns = ""
+    elif not isinstance(ns, str):
+        raise InvalidConfigError(
+            f"{operation}: checkpoint_ns must be a str, got {type(ns).__name__} {ns!r}"
+        )
+    checkpoint_id = conf.get("checkpoint_id")
+    if checkpoint_id is not None and not isinstance(checkpoint_id, str):
+        raise InvalidConfigError(
+            f"{operation}: checkpoint_id must be a str, "
+            f"got {type(checkpoint_id).__name__} {checkpoint_id!r}"
+        )
+    if need_checkpoint_id and not checkpoint_id:
+        raise InvalidConfigError(
+            f"{operation}: config['configurable'] has no 'checkpoint_id'"
+        )
+    return thread_id, ns, checkpoint_id or None

@@ -1,0 +1,132 @@
+"""The Redis key scheme: one place that says where everything lives.
+
+For a saver with ``checkpoint_prefix=CP`` and ``checkpoint_write_prefix=WP``
+and a thread id ``T``, namespace ``NS``:
+
+==============================  ======  =======================================
+key                             type    holds
+==============================  ======  =======================================
+``CP:{t(T)}:n(NS)``             hash    the checkpoint of (T, NS): its id,
+                                        parent id, checkpoint, metadata, one
+                                        field per channel value
+``WP:{t(T)}:n(NS)``             hash    the pending writes of (T, NS), one
+                                        field per (checkpoint, task, idx)
+``CP:{t(T)}``                   set     the encoded namespaces of T (registry,
+                                        used by delete, list and copy)
+==============================  ======  =======================================
+
+``t`` and ``n`` percent-encode every character outside ``[A-Za-z0-9_.~-]``,
+so ``:``, ``{``, ``}``, ``,``, ``*``, spaces and non-ASCII text cannot break
+out of their slot in the key, and ids differing in any character (case
+included) get different keys. ``t`` encodes the empty string as ``%`` (which
+no non-empty id can produce), so that the Redis Cluster hash tag ``{...}`` is
+never empty: all keys of one thread hash to one cluster slot.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "DEFAULT_CHECKPOINT_PREFIX",
+    "DEFAULT_WRITE_PREFIX",
+    "Keys",
+    "decode_namespace",
+    "encode_namespace",
+    "encode_thread",
+    "validate_prefixes",
+]
+
+DEFAULT_CHECKPOINT_PREFIX = "lgshallow:cp"
+"""Default ``checkpoint_prefix``; distinct from every key of
+``langgraph-checkpoint-redis`` (which uses ``checkpoint*`` and
+``write_keys_zset``)."""
+
+DEFAULT_WRITE_PREFIX = "lgshallow:w"
+"""Default ``checkpoint_write_prefix``."""
+
+
+def encode_thread(thread_id: str) -> str:
+    """Encode a thread id for the cluster hash tag (never empty)."""
+    return quote(thread_id, safe="") or "%"
+
+
+def encode_namespace(checkpoint_ns: str) -> str:
+    """Encode a checkpoint namespace for use as the last key segment."""
+    return quote(checkpoint_ns, safe="")
+
+
+def decode_namespace(encoded: str | bytes) -> str:
+    """Invert :func:`encode_namespace`."""
+    if isinstance(encoded, bytes):
+        encoded = encoded.decode()
+    return unquote(encoded)
+
+
+def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
+    """Raise ``InvalidConfigError`` unless both prefixes are usable.
+
+    A prefix must be a non-empty string without ``{``, ``}`` or whitespace
+    (braces would change the cluster hash tag) and neither prefix's key
+    space may contain the other's (the search index covers ``CP:*``).
+    """
+    from .errors import InvalidConfigError
+
+    for name, value in (
+        ("checkpoint_prefix", checkpoint_prefix),
+        ("checkpoint_write_prefix", write_prefix),
+    ):
+        if not isinstance(value, str) or not value:
+            raise InvalidConfigError(f"{name} must be a non-empty string, got {value!r}")
+        bad = [c for c in value if c in "{}" or c.isspace()]
+        if bad:
+            raise InvalidConfigError(
+                f"{name} {value!r} contains {bad[0]!r}; braces and whitespace "
+                "are not allowed in key prefixes"
+            )
+    assert isinstance(checkpoint_prefix, str) and isinstance(write_prefix, str)
+    a, b = checkpoint_prefix + ":", write_prefix + ":"
+    if a.startswith(b) or b.startswith(a):
+        raise InvalidConfigError(
+            f"checkpoint_prefix {checkpoint_prefix!r} and checkpoint_write_prefix "
+            f"{write_prefix!r} overlap; choose prefixes where neither key space "
+            "contains the other"
+        )
+
+
+class Keys:
+    """Builds the keys of one saver (one pair of prefixes)."""
+
+    __slots__ = ("checkpoint_prefix", "index_name", "write_prefix")
+
+    def __init__(self, checkpoint_prefix: str, write_prefix: str) -> None:
+        validate_prefixes(checkpoint_prefix, write_prefix)
+        self.checkpoint_prefix = checkpoint_prefix
+        self.write_prefix = write_prefix
+        self.index_name = f"{checkpoint_prefix}:index"
+
+    def thread_tag(self, thread_id: str) -> str:
+        """The ``{...}`` hash tag shared by every key of the thread."""
+        return "{" + encode_thread(thread_id) + "}"
+
+    def registry(self, thread_id: str) -> str:
+        """Key of the set of encoded namespaces the thread has."""
+        return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}"
+
+    def checkpoint_base(self, thread_id: str) -> str:
+        """Checkpoint key of the thread, minus the encoded namespace."""
+        return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:"
+
+    def writes_base(self, thread_id: str) -> str:
+        """Writes key of the thread, minus the encoded namespace."""
+        return f"{self.write_prefix}:{self.thread_tag(thread_id)}:"
+
+    def for_namespace(self, thread_id: str, checkpoint_ns: str) -> tuple[str, str, str]:
+        """``(checkpoint key, writes key, registry key)`` of (thread, ns)."""
+        tag = self.thread_tag(thread_id)
+        ns = encode_namespace(checkpoint_ns)
+        return (
+            f"{self.checkpoint_prefix}:{tag}:{ns}",
+            f"{self.write_prefix}:{tag}:{ns}",
+            f"{self.checkpoint_prefix}:{tag}",
+        )

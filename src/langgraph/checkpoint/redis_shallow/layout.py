@@ -1,0 +1,263 @@
+"""The storage layout: which fields the Redis hashes hold, built and read back.
+
+This module turns a LangGraph ``put`` / ``put_writes`` into the arguments of
+one Lua script call, and the replies of one read back into a
+``CheckpointTuple``. It does no I/O, so the async and the sync saver share it.
+
+Checkpoint hash ``CP:{T}:NS`` (see :mod:`.keys`):
+
+- ``id``: the checkpoint id; ``parent``: the id it was written from (or empty);
+- ``cp``: typed blob of the checkpoint without its ``channel_values``;
+- ``meta``: typed blob of the metadata; ``mt``: equality tokens of the
+  metadata (space-separated hex digests) for the search index;
+- ``v:<len>:<channel>:<version>``: typed blob of one channel value, one field
+  per entry of ``channel_versions``. ``put`` sends only the channels in
+  ``new_versions`` (as ``InMemorySaver`` does) and the script checks that the
+  others are already there, so unchanged values are never serialized again.
+
+Writes hash ``WP:{T}:NS``: one field per pending write,
+``<len(checkpoint_id)>:<checkpoint_id><task_id>\\x00<idx>``, holding a write
+record (:func:`.serialization.pack_write`). The length prefix makes the field
+name injective and lets the put script keep the writes of exactly two
+checkpoint ids by a plain prefix test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from .keys import decode_namespace
+from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
+
+__all__ = [
+    "PutPlan",
+    "build_put",
+    "build_writes",
+    "decode_member",
+    "filter_tokens",
+    "make_config",
+    "matches",
+    "metadata_tokens",
+    "read_tuple",
+    "value_field",
+    "writes_prefix",
+]
+
+ID = b"id"
+PARENT = b"parent"
+CHECKPOINT = b"cp"
+METADATA = b"meta"
+TOKENS = b"mt"
+
+
+def value_field(channel: str, version: object) -> str:
+    """Hash field of one channel value at one version."""
+    return f"v:{len(channel)}:{channel}:{version}"
+
+
+def writes_prefix(checkpoint_id: str) -> str:
+    """Common prefix of the write fields of one checkpoint id.
+
+    The length is in UTF-8 bytes, as the Lua scripts count it.
+    """
+    return f"{len(checkpoint_id.encode())}:{checkpoint_id}"
+
+
+def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    """The config that addresses one stored checkpoint."""
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def _token(key: str, value: object) -> str | None:
+    """Equality token of one metadata item, or ``None`` if not indexable.
+
+    Numbers are normalised so that tokens agree wherever Python's ``==``
+    does (``1 == 1.0 == True``).
+    """
+    if value is None:
+        canon = "z"
+    elif isinstance(value, str):
+        canon = "s" + value
+    elif isinstance(value, (bool, int)):
+        canon = f"n{int(value)}"
+    elif isinstance(value, float):
+        canon = f"n{int(value)}" if value.is_integer() else f"n{value!r}"
+    else:
+        return None
+    raw = f"{len(key)}:{key}:{canon}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+def metadata_tokens(metadata: Mapping[str, Any]) -> str:
+    """Space-separated equality tokens of the top-level scalar metadata."""
+    return " ".join(t for k, v in metadata.items() if (t := _token(k, v)) is not None)
+
+
+def filter_tokens(filter: Mapping[str, Any]) -> list[str]:
+    """Tokens an index query must match for ``filter``; values that are not
+    scalars have no token and are checked on the client only."""
+    return [t for k, v in filter.items() if (t := _token(k, v)) is not None]
+
+
+class PutPlan:
+    """Everything ``put`` sends in its one script call."""
+
+    __slots__ = ("args", "checkpoint_id")
+
+    def __init__(self, checkpoint_id: str, args: list[str | bytes | int]) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.args = args
+
+
+def build_put(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: ChannelVersions,
+    parent_id: str | None,
+    ns_member: str,
+    ttl_ms: int | None,
+) -> PutPlan:
+    """Serialize a ``put`` into the ARGV of the put script.
+
+    ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
+    keep-prefix of the parent's writes (or ``""``), the number of required
+    value fields, those fields, then field/value pairs to set.
+    """
+    checkpoint_id = checkpoint["id"]
+    values = checkpoint["channel_values"]
+    required: list[str | bytes | int] = []
+    pairs: list[str | bytes | int] = []
+    for channel, version in checkpoint["channel_versions"].items():
+        field = value_field(channel, version)
+        if channel in new_versions:
+            pairs.append(field)
+            pairs.append(
+                dump_typed(serde, values[channel], f"channel {channel!r}")
+                if channel in values
+                else EMPTY_BLOB
+            )
+        else:
+            required.append(field)
+    body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+    meta = get_checkpoint_metadata(config, metadata)
+    pairs += [
+        ID, checkpoint_id,
+        PARENT, parent_id or "",
+        CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
+        METADATA, dump_typed(serde, meta, "the metadata"),
+        TOKENS, metadata_tokens(meta),
+    ]  # fmt: skip
+    args: list[str | bytes | int] = [
+        ttl_ms or 0,
+        ns_member,
+        writes_prefix(checkpoint_id),
+        writes_prefix(parent_id) if parent_id else "",
+        len(required),
+        *required,
+        *pairs,
+    ]
+    return PutPlan(checkpoint_id, args)
+
+
+def build_writes(
+    serde: SerializerProtocol,
+    checkpoint_id: str,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+) -> list[str | bytes]:
+    """Serialize ``put_writes`` into (mode, field, record) triples.
+
+    Mode ``n`` inserts if absent (regular writes); ``s`` overwrites (the
+    special channels of ``WRITES_IDX_MAP``), as ``InMemorySaver`` does.
+    """
+    prefix = writes_prefix(checkpoint_id)
+    out: list[str | bytes] = []
+    for i, (channel, value) in enumerate(writes):
+        special = WRITES_IDX_MAP.get(channel)
+        idx = i if special is None else special
+        blob = dump_typed(serde, value, f"the write to channel {channel!r}")
+        out.append("n" if special is None else "s")
+        out.append(f"{prefix}{task_id}\x00{idx}")
+        out.append(pack_write(task_id, task_path, channel, idx, blob))
+    return out
+
+
+def _pairs(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> Mapping[bytes, bytes]:
+    if isinstance(flat, Mapping):
+        return flat
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def read_tuple(
+    serde: SerializerProtocol,
+    thread_id: str,
+    checkpoint_ns: str,
+    checkpoint_fields: Sequence[bytes] | Mapping[bytes, bytes],
+    write_fields: Sequence[bytes] | Mapping[bytes, bytes],
+    checkpoint_id: str | None = None,
+) -> CheckpointTuple | None:
+    """Build the tuple from the two hashes, or ``None`` if there is no
+    checkpoint (or not the one ``checkpoint_id`` asks for)."""
+    cp = _pairs(checkpoint_fields)
+    raw_id = cp.get(ID)
+    if raw_id is None:
+        return None
+    stored_id = raw_id.decode()
+    if checkpoint_id is not None and checkpoint_id != stored_id:
+        return None
+    checkpoint: Checkpoint = load_typed(serde, cp[CHECKPOINT])
+    channel_values: dict[str, Any] = {}
+    for channel, version in checkpoint["channel_versions"].items():
+        blob = cp.get(value_field(channel, version).encode("utf-8", "surrogatepass"))
+        if blob is not None and blob != EMPTY_BLOB:
+            channel_values[channel] = load_typed(serde, blob)
+    checkpoint["channel_values"] = channel_values
+    prefix = writes_prefix(stored_id).encode("utf-8", "surrogatepass")
+    found = [
+        unpack_write(record)
+        for field, record in _pairs(write_fields).items()
+        if field.startswith(prefix)
+    ]
+    found.sort(key=lambda w: (w[1], w[0], w[3]))
+    return CheckpointTuple(
+        config=make_config(thread_id, checkpoint_ns, stored_id),
+        checkpoint=checkpoint,
+        metadata=load_typed(serde, cp[METADATA]),
+        parent_config=None,
+        pending_writes=[(t, ch, load_typed(serde, blob)) for t, _, ch, _, blob in found],
+    )
+
+
+def decode_member(member: bytes | str) -> str:
+    """The namespace named by a registry member."""
+    return decode_namespace(member)
+
+
+def matches(tup: CheckpointTuple, wanted: Mapping[str, Any], before_id: str | None) -> bool:
+    """``InMemorySaver``'s ``list`` tests: metadata equality and ``before``."""
+    if before_id is not None and tup.checkpoint["id"] >= before_id:
+        return False
+    metadata: Mapping[str, Any] = tup.metadata
+    return all(metadata.get(k) == v for k, v in wanted.items())

@@ -1,0 +1,221 @@
+"""The Lua scripts that make each write one atomic round trip.
+
+Each script touches only keys of one thread, which share a cluster hash
+slot (see :mod:`.keys`). Scripts run with EVALSHA; ``setup`` loads them, and
+a server that lost its script cache (restart, ``SCRIPT FLUSH``) gets the
+source once through EVAL (see ``Script`` below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = [
+    "ALL",
+    "DELETE_THREAD",
+    "GET",
+    "PRUNE_KEEP_LATEST",
+    "PUT",
+    "PUT_WRITES",
+    "READ_THREAD",
+    "Script",
+]
+
+
+class Script:
+    """A Lua script with its SHA1, for EVALSHA with an EVAL fallback."""
+
+    __slots__ = ("name", "sha", "source")
+
+    def __init__(self, name: str, source: str) -> None:
+        self.name = name
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+
+# KEYS: checkpoint hash, writes hash, registry set.
+# ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
+#       n required fields, required fields..., then field/value pairs.
+# Refuses (returns the missing fields, writing nothing) when a channel value
+# the checkpoint refers to but does not send is not stored; the saver then
+# sends those values too. Otherwise replaces the checkpoint hash with exactly
+# the sent and required fields and drops the writes of every checkpoint id
+# other than the new one and its parent.
+PUT = Script(
+    "put",
+    """
+local nreq = tonumber(ARGV[5])
+local keep = {}
+local missing = {}
+for i = 6, 5 + nreq do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    missing[#missing + 1] = ARGV[i]
+  end
+  keep[ARGV[i]] = true
+end
+if #missing > 0 then
+  return missing
+end
+local first = 6 + nreq
+for i = first, #ARGV, 2 do
+  keep[ARGV[i]] = true
+end
+local stale = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if not keep[f] then stale[#stale + 1] = f end
+end
+for i = 1, #stale, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(stale, i, math.min(i + 999, #stale)))
+end
+for i = first, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+local a, b = ARGV[3], ARGV[4]
+local na, nb = #a, #b
+stale = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if string.sub(f, 1, na) ~= a and (nb == 0 or string.sub(f, 1, nb) ~= b) then
+    stale[#stale + 1] = f
+  end
+end
+for i = 1, #stale, 1000 do
+  redis.call('HDEL', KEYS[2], unpack(stale, i, math.min(i + 999, #stale)))
+end
+redis.call('SADD', KEYS[3], ARGV[2])
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return 0
+""",
+)
+
+# KEYS: writes hash, registry set, checkpoint hash.
+# ARGV: ttl_ms, ns member, then (mode, field, record) triples; mode "n"
+# inserts if absent, "s" overwrites.
+PUT_WRITES = Script(
+    "put_writes",
+    """
+for i = 3, #ARGV, 3 do
+  if ARGV[i] == 'n' then
+    redis.call('HSETNX', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+  end
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return 0
+""",
+)
+
+# KEYS: registry set. ARGV: checkpoint key base, writes key base.
+# Deletes every namespace's two hashes and the registry; returns how many
+# keys it removed.
+DELETE_THREAD = Script(
+    "delete_thread",
+    """
+local n = 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m)
+end
+return n + redis.call('DEL', KEYS[1])
+""",
+)
+
+# KEYS: registry set. ARGV: checkpoint key base, writes key base, ttl_ms to
+# refresh (0: none). Returns {member, checkpoint fields, write fields, ...}
+# for every namespace of the thread.
+READ_THREAD = Script(
+    "read_thread",
+    """
+local out = {}
+local ttl = tonumber(ARGV[3])
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ck, wk = ARGV[1] .. m, ARGV[2] .. m
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGETALL', ck)
+  out[#out + 1] = redis.call('HGETALL', wk)
+  if ttl > 0 then
+    redis.call('PEXPIRE', ck, ttl)
+    redis.call('PEXPIRE', wk, ttl)
+  end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return out
+""",
+)
+
+# KEYS: checkpoint hash, writes hash, registry set.
+# ARGV: ttl_ms to refresh (0: none), wanted checkpoint id ("": the stored one).
+# Returns {} when there is no such checkpoint, else {checkpoint fields,
+# the write fields of that checkpoint id only}.
+GET = Script(
+    "get",
+    """
+local cp = redis.call('HGETALL', KEYS[1])
+local id = nil
+for i = 1, #cp, 2 do
+  if cp[i] == 'id' then id = cp[i + 1] break end
+end
+if not id or (ARGV[2] ~= '' and ARGV[2] ~= id) then return {} end
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+local prefix = string.len(id) .. ':' .. id
+local n = #prefix
+local w = redis.call('HGETALL', KEYS[2])
+local out = {}
+for i = 1, #w, 2 do
+  if string.sub(w[i], 1, n) == prefix then
+    out[#out + 1] = w[i]
+    out[#out + 1] = w[i + 1]
+  end
+end
+return {cp, out}
+""",
+)
+
+# KEYS: registry set. ARGV: checkpoint key base, writes key base.
+# For every namespace: drop the writes of any checkpoint but the stored one,
+# and drop namespaces that hold writes but no checkpoint.
+PRUNE_KEEP_LATEST = Script(
+    "prune_keep_latest",
+    """
+local removed = 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ck, wk = ARGV[1] .. m, ARGV[2] .. m
+  local id = redis.call('HGET', ck, 'id')
+  if not id then
+    removed = removed + redis.call('DEL', ck, wk)
+    redis.call('SREM', KEYS[1], m)
+  else
+    local prefix = string.len(id) .. ':' .. id
+    local n = #prefix
+    local stale = {}
+    for _, f in ipairs(redis.call('HKEYS', wk)) do
+      if string.sub(f, 1, n) ~= prefix then stale[#stale + 1] = f end
+    end
+    for i = 1, #stale, 1000 do
+      removed = removed + redis.call(
+        'HDEL', wk, unpack(stale, i, math.min(i + 999, #stale)))
+    end
+  end
+end
+if redis.call('SCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+return removed
+""",
+)
+
+ALL = (PUT, PUT_WRITES, GET, READ_THREAD, DELETE_THREAD, PRUNE_KEEP_LATEST)
+"""Every script, for ``setup`` to load."""

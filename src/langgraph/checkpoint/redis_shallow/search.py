@@ -1,0 +1,79 @@
+"""The search index: its schema, its queries, and reading keys it returns.
+
+Only listing across threads and metadata filters over many threads need it;
+everything else works on a Redis without the Search module. The index covers
+the checkpoint hashes (``CP:*``) and two fields:
+
+- ``id`` (TAG, sortable): the checkpoint id, to list newest first;
+- ``mt`` (TAG, separator ``" "``): equality tokens of the scalar metadata
+  values (:func:`.layout.metadata_tokens`), hex digests, so no query syntax
+  can be injected through metadata values.
+
+No I/O here; the savers run the queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from .keys import Keys
+
+__all__ = [
+    "has_search_module",
+    "index_schema",
+    "query_string",
+    "split_checkpoint_key",
+]
+
+
+def index_schema(keys: Keys) -> dict[str, Any]:
+    """RedisVL ``IndexSchema`` dict of the saver's index."""
+    return {
+        "index": {
+            "name": keys.index_name,
+            "prefix": keys.checkpoint_prefix + ":",
+            "key_separator": ":",
+            "storage_type": "hash",
+        },
+        "fields": [
+            {
+                "name": "id",
+                "type": "tag",
+                "attrs": {"sortable": True, "case_sensitive": True},
+            },
+            {"name": "mt", "type": "tag", "attrs": {"separator": " "}},
+        ],
+    }
+
+
+def query_string(tokens: Sequence[str]) -> str:
+    """FT.SEARCH query matching every token (all hex, nothing to escape)."""
+    if not tokens:
+        return "*"
+    return " ".join(f"@mt:{{{t}}}" for t in tokens)
+
+
+def has_search_module(module_list: Iterable[Any]) -> bool:
+    """Whether a ``MODULE LIST`` reply includes RediSearch (or Valkey's)."""
+    for entry in module_list:
+        if isinstance(entry, dict):
+            name = entry.get(b"name", entry.get("name", b""))
+        else:  # RESP2 flat list: [b"name", b"search", b"ver", ...]
+            items = list(entry)
+            name = items[items.index(b"name") + 1] if b"name" in items else b""
+        if isinstance(name, bytes):
+            name = name.decode()
+        if str(name).lower() in {"search", "ft", "searchlight"}:
+            return True
+    return False
+
+
+def split_checkpoint_key(keys: Keys, key: str | bytes) -> tuple[str, str]:
+    """``(thread_id, checkpoint_ns)`` of a checkpoint hash key."""
+    if isinstance(key, bytes):
+        key = key.decode()
+    rest = key[len(keys.checkpoint_prefix) + 2 :]  # after "CP:{"
+    tag, _, ns = rest.partition("}:")
+    return ("" if tag == "%" else unquote(tag)), unquote(ns)

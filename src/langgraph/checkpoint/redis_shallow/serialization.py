@@ -1,0 +1,82 @@
+"""Serialization: how values become the bytes stored in Redis, and back.
+
+Every value (checkpoint, metadata, channel value, pending write) goes through
+the saver's ``serde`` (``dumps_typed`` / ``loads_typed``; LangGraph's msgpack
+``JsonPlusSerializer`` by default), so values come back exactly as
+``InMemorySaver`` returns them and the serde's allowlist and encryption keep
+applying. Nothing here converts through JSON or imports anything by name.
+
+A *typed blob* is ``type_name + b"\\x00" + data``: the serde's type tag
+(``"msgpack"``, ``"bytes"``, ``"msgpack+aes"``, ...) and its bytes.
+
+A *write record* packs one pending write as length-prefixed parts:
+``task_id``, ``task_path``, ``channel``, ``idx`` and the typed blob.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from .errors import SerializationError
+
+__all__ = [
+    "EMPTY_BLOB",
+    "dump_typed",
+    "load_typed",
+    "pack_write",
+    "unpack_write",
+]
+
+EMPTY_BLOB = b"empty\x00"
+"""Blob stored for a channel that has a version but no value (as
+``InMemorySaver`` stores ``("empty", b"")``)."""
+
+_LEN = struct.Struct(">I")
+
+
+def dump_typed(serde: SerializerProtocol, value: Any, what: str) -> bytes:
+    """Serialize ``value`` to a typed blob; ``what`` names it in errors."""
+    try:
+        type_name, data = serde.dumps_typed(value)
+    except Exception as exc:  # the serde may raise anything
+        raise SerializationError(
+            f"cannot serialize {what} (a {type(value).__name__}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if "\x00" in type_name:
+        raise SerializationError(f"serde returned an invalid type name {type_name!r}")
+    return type_name.encode() + b"\x00" + bytes(data)
+
+
+def load_typed(serde: SerializerProtocol, blob: bytes) -> Any:
+    """Deserialize a typed blob written by :func:`dump_typed`."""
+    sep = blob.index(b"\x00")
+    return serde.loads_typed((blob[:sep].decode(), blob[sep + 1 :]))
+
+
+def pack_write(
+    task_id: str, task_path: str, channel: str, idx: int, blob: bytes
+) -> bytes:
+    """Pack one pending write into a write record."""
+    out = bytearray()
+    for part in (task_id, task_path, channel, str(idx)):
+        raw = part.encode("utf-8", "surrogatepass")
+        out += _LEN.pack(len(raw))
+        out += raw
+    out += blob
+    return bytes(out)
+
+
+def unpack_write(record: bytes) -> tuple[str, str, str, int, bytes]:
+    """Invert :func:`pack_write`: ``(task_id, task_path, channel, idx, blob)``."""
+    parts: list[str] = []
+    pos = 0
+    for _ in range(4):
+        (n,) = _LEN.unpack_from(record, pos)
+        pos += 4
+        parts.append(record[pos : pos + n].decode("utf-8", "surrogatepass"))
+        pos += n
+    return parts[0], parts[1], parts[2], int(parts[3]), record[pos:]
