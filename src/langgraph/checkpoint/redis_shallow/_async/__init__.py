@@ -1,4 +1,4 @@
-"""The async saver (hand-written; ``_sync`` is generated from this package)."""
+"""The saver package of one variant; ``_async`` is the source of ``_sync``."""
 
 from .saver import AsyncShallowRedisSaver
 

@@ -1,7 +1,7 @@
-"""The async shallow saver: the single hand-written source of both savers.
+"""The shallow Redis saver.
 
-``_sync/saver.py`` is generated from this file by ``tools/generate.py``;
-change this file, then run ``nox -s generate``.
+``_async/saver.py`` is the hand-written source; ``_sync/saver.py`` is
+generated from it by ``tools/generate.py`` (run ``nox -s generate``).
 """
 
 from __future__ import annotations
@@ -47,17 +47,19 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     """LangGraph checkpoint saver keeping the latest checkpoint per thread in Redis.
 
     For each (thread id, checkpoint namespace) it stores one checkpoint and
-    its pending writes; each ``put`` replaces the checkpoint atomically.
-    ``aput``, ``aput_writes`` and ``aget_tuple`` are one Redis round trip
-    each. Use it with async graphs (``await graph.ainvoke(...)``); its sync
-    methods raise :class:`~langgraph.checkpoint.redis_shallow.WrongApiError`
-    (use ``ShallowRedisSaver`` for sync graphs).
+    its pending writes; each put replaces the checkpoint atomically. Put,
+    put_writes and get_tuple are one Redis round trip each.
+
+    The package has two savers with the same behaviour: ``AsyncShallowRedisSaver``
+    for async graphs (``graph.ainvoke``) and ``ShallowRedisSaver``
+    for sync graphs (``graph.invoke``). Each refuses the other's API
+    with a ``WrongApiError`` naming the class to use; neither bridges.
 
     Args:
         redis_url: URL of the Redis server (``redis://``, ``rediss://``,
             ``unix://``). The saver creates and owns that client.
-        redis_client: a client you own (``redis.asyncio.Redis`` or
-            ``redis.asyncio.RedisCluster``), created with
+        redis_client: a redis-py client you own, of the saver's kind (async
+            or sync; ``Redis`` or ``RedisCluster``), created with
             ``decode_responses=False``. The saver never closes it.
         connection_args: keyword arguments for ``Redis.from_url``.
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``. Every key

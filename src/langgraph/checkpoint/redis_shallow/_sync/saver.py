@@ -1,0 +1,471 @@
+# This file is generated from src/langgraph/checkpoint/redis_shallow/_async/saver.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""The shallow Redis saver.
+
+``_async/saver.py`` is the hand-written source; ``_sync/saver.py`` is
+generated from it by ``tools/generate.py`` (run ``nox -s generate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+from .. import layout, scripts
+from .._io_sync import Redis, RedisCluster, WrongApiGuard, make_client
+from ..config import parse_thread_id, parse_ttl, target_of
+from ..errors import InvalidConfigError, SearchUnavailableError, StorageError
+from ..keys import (
+    DEFAULT_CHECKPOINT_PREFIX,
+    DEFAULT_WRITE_PREFIX,
+    Keys,
+    encode_namespace,
+)
+from ..search import (
+    has_search_module,
+    index_schema,
+    query_string,
+    split_checkpoint_key,
+)
+
+__all__ = ["ShallowRedisSaver"]
+
+_PAGE = 100
+
+
+class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
+    """LangGraph checkpoint saver keeping the latest checkpoint per thread in Redis.
+
+    For each (thread id, checkpoint namespace) it stores one checkpoint and
+    its pending writes; each put replaces the checkpoint atomically. Put,
+    put_writes and get_tuple are one Redis round trip each.
+
+    The package has two savers with the same behaviour: ``AsyncShallowRedisSaver``
+    for async graphs (``graph.ainvoke``) and ``ShallowRedisSaver``
+    for sync graphs (``graph.invoke``). Each refuses the other's API
+    with a ``WrongApiError`` naming the class to use; neither bridges.
+
+    Args:
+        redis_url: URL of the Redis server (``redis://``, ``rediss://``,
+            ``unix://``). The saver creates and owns that client.
+        redis_client: a redis-py client you own, of the saver's kind (async
+            or sync; ``Redis`` or ``RedisCluster``), created with
+            ``decode_responses=False``. The saver never closes it.
+        connection_args: keyword arguments for ``Redis.from_url``.
+        ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``. Every key
+            of a thread expires ``default_ttl`` minutes after its last write
+            (or read, with ``refresh_on_read``).
+        checkpoint_prefix: prefix of the checkpoint keys and the index.
+        checkpoint_write_prefix: prefix of the pending-write keys.
+        serde: serializer (LangGraph's msgpack ``JsonPlusSerializer`` by
+            default); ``with_allowlist`` and ``EncryptedSerializer`` work.
+
+    Raises:
+        InvalidConfigError: bad arguments, before any connection is made.
+    """
+
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        *,
+        redis_client: Redis | RedisCluster | None = None,
+        connection_args: Mapping[str, Any] | None = None,
+        ttl: Mapping[str, Any] | None = None,
+        checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX,
+        checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
+        serde: SerializerProtocol | None = None,
+    ) -> None:
+        super().__init__(serde=serde)
+        self.keys = Keys(checkpoint_prefix, checkpoint_write_prefix)
+        self.ttl = parse_ttl(ttl)
+        self._ttl_ms = self.ttl.ms or 0
+        self._read_ttl_ms = self._ttl_ms if self.ttl.refresh_on_read else 0
+        self._search: bool | None = None
+        if redis_client is not None:
+            if redis_url is not None:
+                raise InvalidConfigError(
+                    "pass either redis_url or redis_client, not both"
+                )
+            kwargs = redis_client.get_connection_kwargs()
+            if kwargs.get("decode_responses"):
+                raise InvalidConfigError(
+                    "redis_client must be created with decode_responses=False: "
+                    "the saver stores binary values"
+                )
+            self._client = redis_client
+            self._owns_client = False
+            return
+        if redis_url is None:
+            raise InvalidConfigError(
+                "pass redis_url (for example 'redis://localhost:6379') or redis_client"
+            )
+        if not isinstance(redis_url, str):
+            raise InvalidConfigError(
+                f"redis_url must be a str, got {type(redis_url).__name__}"
+            )
+        args = dict(connection_args or {})
+        if args.get("decode_responses"):
+            raise InvalidConfigError(
+                "connection_args cannot set decode_responses=True: "
+                "the saver stores binary values"
+            )
+        try:
+            self._client = make_client(redis_url, args)
+        except (ValueError, TypeError) as exc:
+            raise InvalidConfigError(
+                f"cannot use redis_url {redis_url!r}: {exc} (expected "
+                "redis://host:port/db, rediss://... or unix:///path)"
+            ) from exc
+        self._owns_client = True
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        redis_url: str | None = None,
+        *,
+        redis_client: Redis | RedisCluster | None = None,
+        connection_args: Mapping[str, Any] | None = None,
+        ttl: Mapping[str, Any] | None = None,
+        checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX,
+        checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
+        serde: SerializerProtocol | None = None,
+    ) -> Iterator[ShallowRedisSaver]:
+        """Create a saver for the block, then close the client it created.
+
+        Takes the constructor's arguments. A ``redis_client`` you pass is
+        left open.
+        """
+        saver = cls(
+            redis_url,
+            redis_client=redis_client,
+            connection_args=connection_args,
+            ttl=ttl,
+            checkpoint_prefix=checkpoint_prefix,
+            checkpoint_write_prefix=checkpoint_write_prefix,
+            serde=serde,
+        )
+        try:
+            yield saver
+        finally:
+            saver.close()
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The Redis client the saver uses."""
+        return self._client
+
+    def close(self) -> None:
+        """Close the client if the saver created it (never one passed in)."""
+        if self._owns_client:
+            self._client.close()
+
+    # -- setup -------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Prepare the server: load the scripts, create the search index.
+
+        Idempotent and safe to run from many processes at once. Detects
+        whether the server has the Search module; without it the index is
+        skipped and only cross-thread listing and filtering are unavailable.
+        """
+        try:
+            for script in scripts.ALL:
+                self._client.script_load(script.source)
+            self._search = self._detect_search()
+            if self._search:
+                self._create_index()
+        except RedisError as exc:
+            raise StorageError("setup", None, exc) from exc
+
+    def _detect_search(self) -> bool:
+        try:
+            return has_search_module(self._client.module_list())
+        except ResponseError:
+            pass  # MODULE disabled (managed services): ask FT._LIST instead
+        try:
+            self._client.execute_command("FT._LIST")
+        except ResponseError:
+            return False
+        return True
+
+    def _create_index(self) -> None:
+        from redisvl.index import SearchIndex
+        from redisvl.schema import IndexSchema
+
+        index = SearchIndex(
+            IndexSchema.from_dict(index_schema(self.keys)), redis_client=self._client
+        )
+        try:
+            index.create(overwrite=False)
+        except Exception as exc:  # another process created it first
+            if "already exists" not in str(exc).lower():
+                raise
+
+    # -- the core: one round trip each ---------------------------------------
+
+    def _run(
+        self, script: scripts.Script, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        try:
+            return self._client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return self._client.eval(script.source, len(keys), *keys, *args)
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Return the stored checkpoint of the config's thread and namespace.
+
+        With a ``checkpoint_id`` in the config, return it only if it is the
+        stored one, else ``None``. ``parent_config`` is always ``None``: a
+        shallow saver keeps no parent. ``pending_writes`` are the writes of
+        this checkpoint, in ``(task_path, task_id, idx)`` order.
+        """
+        thread_id, ns, checkpoint_id = target_of(config, "get_tuple")
+        try:
+            reply = self._run(
+                scripts.GET,
+                self.keys.for_namespace(thread_id, ns),
+                (self._read_ttl_ms, checkpoint_id or ""),
+            )
+        except RedisError as exc:
+            raise StorageError("get_tuple", thread_id, exc) from exc
+        if not reply:
+            return None
+        return layout.read_tuple(self.serde, thread_id, ns, reply[0], reply[1])
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store ``checkpoint`` as the thread's checkpoint, replacing the old one.
+
+        One atomic round trip: the checkpoint hash is replaced, and the
+        writes of every checkpoint of this thread and namespace other than
+        the new one and its parent are dropped. Only the channels in
+        ``new_versions`` are serialized and sent.
+
+        Returns:
+            The config addressing the stored checkpoint.
+        """
+        thread_id, ns, parent_id = target_of(config, "put")
+        plan = layout.build_put(
+            self.serde,
+            config,
+            checkpoint,
+            metadata,
+            new_versions,
+            parent_id,
+            encode_namespace(ns),
+            self._ttl_ms,
+        )
+        keys = self.keys.for_namespace(thread_id, ns)
+        try:
+            missing = self._run(scripts.PUT, keys, plan.args)
+            if missing:
+                # Values the checkpoint refers to are not stored (another
+                # writer replaced them, or they expired): send every value.
+                plan = layout.build_put(
+                    self.serde,
+                    config,
+                    checkpoint,
+                    metadata,
+                    checkpoint["channel_versions"],
+                    parent_id,
+                    encode_namespace(ns),
+                    self._ttl_ms,
+                )
+                self._run(scripts.PUT, keys, plan.args)
+        except RedisError as exc:
+            raise StorageError("put", thread_id, exc) from exc
+        return layout.make_config(thread_id, ns, plan.checkpoint_id)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store the pending writes of a task for the config's checkpoint.
+
+        One round trip whatever the number of writes. Regular writes are
+        insert-if-absent per (checkpoint, task, index); writes to LangGraph's
+        special channels (errors, interrupts, resumes) overwrite. The writes
+        may arrive before the ``put`` of their checkpoint.
+        """
+        thread_id, ns, checkpoint_id = target_of(
+            config, "put_writes", need_checkpoint_id=True
+        )
+        assert checkpoint_id is not None
+        if not isinstance(task_id, str) or not isinstance(task_path, str):
+            raise InvalidConfigError("aput_writes: task_id and task_path must be str")
+        if not writes:
+            return
+        args = layout.build_writes(
+            self.serde, checkpoint_id, writes, task_id, task_path
+        )
+        ck, wk, rk = self.keys.for_namespace(thread_id, ns)
+        try:
+            self._run(
+                scripts.PUT_WRITES,
+                (wk, rk, ck),
+                (self._ttl_ms, encode_namespace(ns), *args),
+            )
+        except RedisError as exc:
+            raise StorageError("put_writes", thread_id, exc) from exc
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every key of the thread, in every namespace (one round trip)."""
+        tid = parse_thread_id(thread_id, "delete_thread")
+        try:
+            self._run(
+                scripts.DELETE_THREAD,
+                (self.keys.registry(tid),),
+                (self.keys.checkpoint_base(tid), self.keys.writes_base(tid)),
+            )
+        except RedisError as exc:
+            raise StorageError("delete_thread", tid, exc) from exc
+
+    # -- listing -------------------------------------------------------------
+
+    def _read_thread(
+        self, thread_id: str, operation: str
+    ) -> list[tuple[str, Any, Any]]:
+        """Every namespace of a thread as ``(ns, checkpoint fields, write fields)``."""
+        try:
+            reply = self._run(
+                scripts.READ_THREAD,
+                (self.keys.registry(thread_id),),
+                (
+                    self.keys.checkpoint_base(thread_id),
+                    self.keys.writes_base(thread_id),
+                    self._read_ttl_ms,
+                ),
+            )
+        except RedisError as exc:
+            raise StorageError(operation, thread_id, exc) from exc
+        return [
+            (layout.decode_member(reply[i]), reply[i + 1], reply[i + 2])
+            for i in range(0, len(reply), 3)
+        ]
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """List stored checkpoints, newest first, as ``InMemorySaver`` does.
+
+        ``config`` with a ``thread_id`` lists that thread (all its namespaces,
+        or only ``checkpoint_ns`` when given) without the Search module.
+        ``config=None`` lists every thread and needs the search index, as
+        does nothing else; ``filter`` matches metadata by equality;
+        ``before`` keeps checkpoints with a smaller id; ``limit`` caps the
+        count.
+
+        Raises:
+            SearchUnavailableError: ``config`` is ``None`` and the server
+                has no Search module (or ``setup`` was never run).
+        """
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int)
+        ):
+            raise InvalidConfigError(f"alist: limit must be an int, got {limit!r}")
+        before_id = None
+        if before is not None:
+            before_id = target_of(before, "alist(before=...)")[2]
+        if filter is not None and not isinstance(filter, Mapping):
+            raise InvalidConfigError(
+                f"alist: filter must be a dict, got {type(filter).__name__}"
+            )
+        wanted = dict(filter or {})
+        if limit is not None and limit <= 0:
+            return
+        if config is not None:
+            thread_id, ns, checkpoint_id = target_of(config, "list")
+            only_ns = config["configurable"].get("checkpoint_ns") is not None
+            found = []
+            for member_ns, cp_fields, w_fields in self._read_thread(thread_id, "list"):
+                if only_ns and member_ns != ns:
+                    continue
+                tup = layout.read_tuple(
+                    self.serde, thread_id, member_ns, cp_fields, w_fields, checkpoint_id
+                )
+                if tup is None or not layout.matches(tup, wanted, before_id):
+                    continue
+                found.append(tup)
+            found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
+            for tup in found[:limit] if limit is not None else found:
+                yield tup
+            return
+        for tup in self._search_all(wanted, before_id, limit):
+            yield tup
+
+    def _search_all(
+        self, wanted: dict[str, Any], before_id: str | None, limit: int | None
+    ) -> Iterator[CheckpointTuple]:
+        if self._search is None:
+            try:
+                self._search = self._detect_search()
+            except RedisError as exc:
+                raise StorageError("list", None, exc) from exc
+        if not self._search:
+            raise SearchUnavailableError(
+                "alist(None, ...) lists across threads with the Redis Search "
+                "module, which this server lacks; list one thread at a time "
+                "with {'configurable': {'thread_id': ...}}"
+            )
+        from redis.commands.search.query import Query
+
+        query = query_string(layout.filter_tokens(wanted))
+        count = 0
+        offset = 0
+        while True:
+            q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
+            try:
+                result = self._client.ft(self.keys.index_name).search(q)
+            except ResponseError as exc:
+                if (
+                    "no such index" in str(exc).lower()
+                    or "unknown index" in str(exc).lower()
+                ):
+                    raise SearchUnavailableError(
+                        f"the search index {self.keys.index_name!r} does not exist: "
+                        "run setup() once"
+                    ) from exc
+                raise StorageError("list", None, exc) from exc
+            except RedisError as exc:
+                raise StorageError("list", None, exc) from exc
+            docs = [doc.id for doc in result.docs]
+            offset += len(docs)
+            for key in docs:
+                thread_id, ns = split_checkpoint_key(self.keys, key)
+                tup = self.get_tuple(
+                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+                )
+                if tup is None or not layout.matches(tup, wanted, before_id):
+                    continue
+                yield tup
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if len(docs) < _PAGE:
+                return

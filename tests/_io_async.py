@@ -1,0 +1,41 @@
+"""Async half of the test twins (the sync half is ``_io_sync.py``).
+
+Tests in ``_async/`` import these names; the generated tests in ``_sync/``
+import the same names from ``_io_sync``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis as AsyncRedis
+from redis.asyncio.connection import Connection
+
+__all__ = ["AsyncRedis", "RoundTrips", "counting_client"]
+
+
+class RoundTrips:
+    """Counts the requests a client sends (each one waits for its replies)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.bytes = 0
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.count = 0
+        self.bytes = 0
+
+
+def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
+    """A real client whose connections count what they send."""
+    trips = RoundTrips()
+
+    class CountingConnection(Connection):
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            trips.count += 1
+            trips.bytes += sum(len(c) for c in command) if isinstance(command, list) else len(command)
+            await super().send_packed_command(command, check_health)
+
+    pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
+    return AsyncRedis(connection_pool=pool), trips

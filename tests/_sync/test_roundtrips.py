@@ -1,0 +1,65 @@
+# This file is generated from tests/_async/test_roundtrips.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Round trips per operation, counted on an instrumented real client."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from tests._io_sync import RoundTrips, counting_client
+
+
+def _checkpoint(n_messages: int) -> dict:
+    cp = empty_checkpoint()
+    cp["channel_values"] = {
+        "messages": [f"m{i}" * 50 for i in range(n_messages)],
+        "x": 1,
+    }
+    cp["channel_versions"] = {"messages": 1, "x": 1}
+    return cp
+
+
+@pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
+@pytest.mark.parametrize("n_writes", [0, 1, 50])
+def test_one_round_trip_each(
+    redis_url: str, prefix: str, thread_id: str, ttl, n_writes
+):
+    client, trips = counting_client(redis_url)
+    saver = ShallowRedisSaver(
+        redis_client=client,
+        ttl=ttl,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    saver.setup()
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(10)
+
+    trips.reset()
+    stored = saver.put(
+        config, cp, {"source": "loop", "step": 1}, cp["channel_versions"]
+    )
+    assert trips.count == 1
+
+    trips.reset()
+    saver.put_writes(stored, [("messages", i) for i in range(n_writes)], "task-1")
+    assert trips.count == (1 if n_writes else 0)
+
+    trips.reset()
+    tup = saver.get_tuple(config)
+    assert trips.count == 1
+    assert tup is not None and len(tup.pending_writes) == n_writes
+
+    trips.reset()
+    saver.delete_thread(thread_id)
+    assert trips.count == 1
+    assert saver.get_tuple(config) is None
+    client.close()
+
+
+def test_counted_fixture(counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str):
+    saver, trips = counted
+    assert saver.get_tuple({"configurable": {"thread_id": thread_id}}) is None
+    assert trips.count == 1
