@@ -14,6 +14,7 @@ from .errors import (
     SerializationError,
     ShallowRedisError,
     StorageError,
+    UnsupportedChannelError,
     WrongApiError,
 )
 
@@ -23,8 +24,9 @@ __all__ = [
     "SearchUnavailableError",
     "SerializationError",
     "ShallowRedisError",
+    "ShallowRedisSaver",
     "StorageError",
     "TTLSettings",
+    "UnsupportedChannelError",
     "WrongApiError",
-    "ShallowRedisSaver",
 ]

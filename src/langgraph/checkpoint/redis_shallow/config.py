@@ -74,7 +74,7 @@ def parse_ttl(ttl: Mapping[str, Any] | None) -> TTLSettings:
 
 
 def parse_thread_id(thread_id: object, operation: str) -> str:
-    """Return the thread id as stored: a ``str`` as is, ``int``/``UUID`` as ``str()``."""
+    """The thread id as stored: a ``str`` as is, ``int`` or ``UUID`` as ``str()``."""
     if isinstance(thread_id, str):
         return thread_id
     if isinstance(thread_id, UUID) or (

@@ -15,6 +15,7 @@ __all__ = [
     "SerializationError",
     "ShallowRedisError",
     "StorageError",
+    "UnsupportedChannelError",
     "WrongApiError",
 ]
 
@@ -34,6 +35,18 @@ class SerializationError(ShallowRedisError, ValueError):
     """The serde could not serialize a value; the message names the channel.
 
     Raised before anything is sent to Redis, so nothing is written.
+    """
+
+
+class UnsupportedChannelError(ShallowRedisError, ValueError):
+    """A channel needs history that a shallow saver does not keep.
+
+    LangGraph's ``DeltaChannel`` stores only deltas between snapshots and
+    rebuilds its value by replaying ancestor checkpoints; a saver that keeps
+    one checkpoint cannot. ``put`` raises this, before writing anything,
+    when a checkpoint holds such a delta. Use
+    ``DeltaChannel(..., snapshot_frequency=1)``, which stores the full value
+    whenever it changes and works with this saver.
     """
 
 
@@ -66,6 +79,4 @@ class StorageError(ShallowRedisError, RuntimeError):
         self.operation = operation
         self.thread_id = thread_id
         where = f" on thread {thread_id!r}" if thread_id is not None else ""
-        super().__init__(
-            f"{operation}{where} failed: {type(cause).__name__}: {cause}"
-        )
+        super().__init__(f"{operation}{where} failed: {type(cause).__name__}: {cause}")

@@ -77,7 +77,9 @@ def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
         ("checkpoint_write_prefix", write_prefix),
     ):
         if not isinstance(value, str) or not value:
-            raise InvalidConfigError(f"{name} must be a non-empty string, got {value!r}")
+            raise InvalidConfigError(
+                f"{name} must be a non-empty string, got {value!r}"
+            )
         bad = [c for c in value if c in "{}" or c.isspace()]
         if bad:
             raise InvalidConfigError(

@@ -39,6 +39,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from .errors import UnsupportedChannelError
 from .keys import decode_namespace
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
@@ -48,6 +49,7 @@ __all__ = [
     "build_writes",
     "decode_member",
     "filter_tokens",
+    "filter_tokens_any",
     "make_config",
     "matches",
     "metadata_tokens",
@@ -76,7 +78,9 @@ def writes_prefix(checkpoint_id: str) -> str:
     return f"{len(checkpoint_id.encode())}:{checkpoint_id}"
 
 
-def make_config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+def make_config(
+    thread_id: str, checkpoint_ns: str, checkpoint_id: str
+) -> RunnableConfig:
     """The config that addresses one stored checkpoint."""
     return {
         "configurable": {
@@ -118,6 +122,27 @@ def filter_tokens(filter: Mapping[str, Any]) -> list[str]:
     return [t for k, v in filter.items() if (t := _token(k, v)) is not None]
 
 
+def _refuse_deltas(
+    checkpoint: Checkpoint, metadata: Mapping[str, Any], new_versions: ChannelVersions
+) -> None:
+    """Raise if a ``DeltaChannel`` changed and only its delta is in the checkpoint."""
+    counters = metadata.get("counters_since_delta_snapshot") or {}
+    values = checkpoint["channel_values"]
+    lost = sorted(c for c in counters if c in new_versions and c not in values)
+    if lost:
+        raise UnsupportedChannelError(
+            f"channel(s) {lost} are DeltaChannels stored as deltas: rebuilding "
+            "them needs earlier checkpoints, which a shallow saver does not keep. "
+            "Declare them with DeltaChannel(..., snapshot_frequency=1) so every "
+            "checkpoint holds their full value, or use a saver that keeps history."
+        )
+
+
+def filter_tokens_any(key: str, values: Sequence[object]) -> list[str]:
+    """Tokens of ``key == v`` for each ``v`` (for an any-of query)."""
+    return [t for v in values if (t := _token(key, v)) is not None]
+
+
 class PutPlan:
     """Everything ``put`` sends in its one script call."""
 
@@ -146,6 +171,7 @@ def build_put(
     """
     checkpoint_id = checkpoint["id"]
     values = checkpoint["channel_values"]
+    _refuse_deltas(checkpoint, metadata, new_versions)
     required: list[str | bytes | int] = []
     pairs: list[str | bytes | int] = []
     for channel, version in checkpoint["channel_versions"].items():
@@ -246,7 +272,9 @@ def read_tuple(
         checkpoint=checkpoint,
         metadata=load_typed(serde, cp[METADATA]),
         parent_config=None,
-        pending_writes=[(t, ch, load_typed(serde, blob)) for t, _, ch, _, blob in found],
+        pending_writes=[
+            (t, ch, load_typed(serde, blob)) for t, _, ch, _, blob in found
+        ],
     )
 
 
@@ -255,7 +283,9 @@ def decode_member(member: bytes | str) -> str:
     return decode_namespace(member)
 
 
-def matches(tup: CheckpointTuple, wanted: Mapping[str, Any], before_id: str | None) -> bool:
+def matches(
+    tup: CheckpointTuple, wanted: Mapping[str, Any], before_id: str | None
+) -> bool:
     """``InMemorySaver``'s ``list`` tests: metadata equality and ``before``."""
     if before_id is not None and tup.checkpoint["id"] >= before_id:
         return False

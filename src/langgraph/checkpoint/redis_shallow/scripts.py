@@ -12,12 +12,14 @@ import hashlib
 
 __all__ = [
     "ALL",
+    "DELETE_IF_TOKEN",
     "DELETE_THREAD",
     "GET",
     "PRUNE_KEEP_LATEST",
     "PUT",
     "PUT_WRITES",
     "READ_THREAD",
+    "WRITE_THREAD",
     "Script",
 ]
 
@@ -217,5 +219,66 @@ return removed
 """,
 )
 
-ALL = (PUT, PUT_WRITES, GET, READ_THREAD, DELETE_THREAD, PRUNE_KEEP_LATEST)
+# KEYS: target registry set. ARGV: checkpoint key base, writes key base,
+# ttl_ms (0: none), then per namespace: member, n, n checkpoint field/value
+# items, m, m write field/value items. Replaces the whole target thread.
+WRITE_THREAD = Script(
+    "write_thread",
+    """
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m)
+end
+redis.call('DEL', KEYS[1])
+local ttl = tonumber(ARGV[3])
+local i = 4
+while i <= #ARGV do
+  local m = ARGV[i]
+  local targets = {ARGV[1] .. m, ARGV[2] .. m}
+  i = i + 1
+  for t = 1, 2 do
+    local n = tonumber(ARGV[i])
+    for j = i + 1, i + n, 1000 do
+      redis.call('HSET', targets[t], unpack(ARGV, j, math.min(j + 999, i + n)))
+    end
+    if n > 0 and ttl > 0 then redis.call('PEXPIRE', targets[t], ttl) end
+    i = i + n + 1
+  end
+  redis.call('SADD', KEYS[1], m)
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 0
+""",
+)
+
+# KEYS: checkpoint hash, writes hash, registry set. ARGV: ns member, then
+# metadata tokens. Deletes the namespace's checkpoint and writes if the
+# checkpoint's metadata tokens include any of the given ones (its run id).
+DELETE_IF_TOKEN = Script(
+    "delete_if_token",
+    """
+local mt = redis.call('HGET', KEYS[1], 'mt')
+if not mt then return 0 end
+mt = ' ' .. mt .. ' '
+for i = 2, #ARGV do
+  if string.find(mt, ' ' .. ARGV[i] .. ' ', 1, true) then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('SREM', KEYS[3], ARGV[1])
+    if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+    return 1
+  end
+end
+return 0
+""",
+)
+
+ALL = (
+    PUT,
+    PUT_WRITES,
+    GET,
+    READ_THREAD,
+    DELETE_THREAD,
+    PRUNE_KEEP_LATEST,
+    WRITE_THREAD,
+    DELETE_IF_TOKEN,
+)
 """Every script, for ``setup`` to load."""

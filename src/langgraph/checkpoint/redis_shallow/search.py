@@ -48,10 +48,15 @@ def index_schema(keys: Keys) -> dict[str, Any]:
     }
 
 
-def query_string(tokens: Sequence[str]) -> str:
-    """FT.SEARCH query matching every token (all hex, nothing to escape)."""
+def query_string(tokens: Sequence[str], *, any_of: bool = False) -> str:
+    """FT.SEARCH query matching every token, or any with ``any_of``.
+
+    Tokens are hex digests, so there is nothing to escape.
+    """
     if not tokens:
         return "*"
+    if any_of:
+        return "@mt:{" + " | ".join(tokens) + "}"
     return " ".join(f"@mt:{{{t}}}" for t in tokens)
 
 

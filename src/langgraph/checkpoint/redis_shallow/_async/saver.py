@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -93,7 +93,9 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         self._search: bool | None = None
         if redis_client is not None:
             if redis_url is not None:
-                raise InvalidConfigError("pass either redis_url or redis_client, not both")
+                raise InvalidConfigError(
+                    "pass either redis_url or redis_client, not both"
+                )
             kwargs = redis_client.get_connection_kwargs()
             if kwargs.get("decode_responses"):
                 raise InvalidConfigError(
@@ -192,7 +194,7 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         except ResponseError:
             pass  # MODULE disabled (managed services): ask FT._LIST instead
         try:
-            await self._client.execute_command("FT._LIST")
+            await cast(Any, self._client).execute_command("FT._LIST")
         except ResponseError:
             return False
         return True
@@ -212,7 +214,9 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
     # -- the core: one round trip each ---------------------------------------
 
-    async def _run(self, script: scripts.Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def _run(
+        self, script: scripts.Script, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
         try:
             return await self._client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
@@ -310,7 +314,9 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             raise InvalidConfigError("aput_writes: task_id and task_path must be str")
         if not writes:
             return
-        args = layout.build_writes(self.serde, checkpoint_id, writes, task_id, task_path)
+        args = layout.build_writes(
+            self.serde, checkpoint_id, writes, task_id, task_path
+        )
         ck, wk, rk = self.keys.for_namespace(thread_id, ns)
         try:
             await self._run(
@@ -335,7 +341,9 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
     # -- listing -------------------------------------------------------------
 
-    async def _read_thread(self, thread_id: str, operation: str) -> list[tuple[str, Any, Any]]:
+    async def _read_thread(
+        self, thread_id: str, operation: str
+    ) -> list[tuple[str, Any, Any]]:
         """Every namespace of a thread as ``(ns, checkpoint fields, write fields)``."""
         try:
             reply = await self._run(
@@ -375,7 +383,9 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             SearchUnavailableError: ``config`` is ``None`` and the server
                 has no Search module (or ``setup`` was never run).
         """
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int)
+        ):
             raise InvalidConfigError(f"alist: limit must be an int, got {limit!r}")
         before_id = None
         if before is not None:
@@ -412,47 +422,143 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     async def _search_all(
         self, wanted: dict[str, Any], before_id: str | None, limit: int | None
     ) -> AsyncIterator[CheckpointTuple]:
+        count = 0
+        query = query_string(layout.filter_tokens(wanted))
+        async for key in self._search_keys(query, "alist"):
+            thread_id, ns = split_checkpoint_key(self.keys, key)
+            tup = await self.aget_tuple(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+            )
+            if tup is None or not layout.matches(tup, wanted, before_id):
+                continue
+            yield tup
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+    async def _search_keys(self, query: str, operation: str) -> AsyncIterator[str]:
+        """Checkpoint keys matching an index query, newest checkpoint first."""
         if self._search is None:
             try:
                 self._search = await self._detect_search()
             except RedisError as exc:
-                raise StorageError("alist", None, exc) from exc
+                raise StorageError(operation, None, exc) from exc
         if not self._search:
             raise SearchUnavailableError(
-                "alist(None, ...) lists across threads with the Redis Search "
-                "module, which this server lacks; list one thread at a time "
-                "with {'configurable': {'thread_id': ...}}"
+                f"{operation} across threads needs the Redis Search module, which "
+                "this server lacks (listing one thread works without it: pass "
+                "{'configurable': {'thread_id': ...}})"
             )
         from redis.commands.search.query import Query
 
-        query = query_string(layout.filter_tokens(wanted))
-        count = 0
         offset = 0
         while True:
             q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
             try:
                 result = await self._client.ft(self.keys.index_name).search(q)
             except ResponseError as exc:
-                if "no such index" in str(exc).lower() or "unknown index" in str(exc).lower():
+                text = str(exc).lower()
+                if "no such index" in text or "unknown index" in text:
                     raise SearchUnavailableError(
                         f"the search index {self.keys.index_name!r} does not exist: "
                         "run setup() once"
                     ) from exc
-                raise StorageError("alist", None, exc) from exc
+                raise StorageError(operation, None, exc) from exc
             except RedisError as exc:
-                raise StorageError("alist", None, exc) from exc
-            docs = [doc.id for doc in result.docs]
-            offset += len(docs)
-            for key in docs:
-                thread_id, ns = split_checkpoint_key(self.keys, key)
-                tup = await self.aget_tuple(
-                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-                )
-                if tup is None or not layout.matches(tup, wanted, before_id):
-                    continue
-                yield tup
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+                raise StorageError(operation, None, exc) from exc
+            docs = result.docs
+            for doc in docs:
+                yield doc.id
             if len(docs) < _PAGE:
                 return
+            offset += len(docs)
+
+    # -- whole threads -------------------------------------------------------
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Prune threads: ``"keep_latest"`` or ``"delete"``.
+
+        ``"keep_latest"`` keeps each namespace's checkpoint with its pending
+        writes and drops anything else the thread holds (the parent's
+        writes, writes with no checkpoint). ``"delete"`` removes the threads.
+        An empty list does nothing. One round trip per thread.
+        """
+        if strategy not in ("keep_latest", "delete"):
+            raise InvalidConfigError(
+                f"aprune: strategy must be 'keep_latest' or 'delete', got {strategy!r}"
+            )
+        if isinstance(thread_ids, (str, bytes)):
+            raise InvalidConfigError(
+                "aprune: thread_ids must be a list of ids, not a str"
+            )
+        tids = [parse_thread_id(t, "aprune") for t in thread_ids]
+        script = (
+            scripts.PRUNE_KEEP_LATEST
+            if strategy == "keep_latest"
+            else scripts.DELETE_THREAD
+        )
+        for tid in tids:
+            try:
+                await self._run(
+                    script,
+                    (self.keys.registry(tid),),
+                    (self.keys.checkpoint_base(tid), self.keys.writes_base(tid)),
+                )
+            except RedisError as exc:
+                raise StorageError("aprune", tid, exc) from exc
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Make the target thread a copy of the source thread.
+
+        The target gets every namespace's checkpoint and pending writes of
+        the source, replacing whatever it held; the source is unchanged. Two
+        round trips: one read, one atomic write.
+        """
+        src = parse_thread_id(source_thread_id, "acopy_thread")
+        dst = parse_thread_id(target_thread_id, "acopy_thread")
+        if src == dst:
+            return
+        args: list[Any] = [
+            self.keys.checkpoint_base(dst),
+            self.keys.writes_base(dst),
+            self._ttl_ms,
+        ]
+        for ns, cp_fields, w_fields in await self._read_thread(src, "acopy_thread"):
+            args.append(encode_namespace(ns))
+            for flat in (cp_fields, w_fields):
+                args.append(len(flat))
+                args.extend(flat)
+        try:
+            await self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args)
+        except RedisError as exc:
+            raise StorageError("acopy_thread", dst, exc) from exc
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) written by these runs.
+
+        Finds them through the search index by their ``run_id`` metadata.
+
+        Raises:
+            SearchUnavailableError: the server has no Search module.
+        """
+        if isinstance(run_ids, (str, bytes)):
+            raise InvalidConfigError(
+                "adelete_for_runs: run_ids must be a list, not a str"
+            )
+        tokens = layout.filter_tokens_any("run_id", [str(r) for r in run_ids])
+        if not tokens:
+            return
+        query = query_string(tokens, any_of=True)
+        keys = [key async for key in self._search_keys(query, "adelete_for_runs")]
+        for key in keys:
+            thread_id, ns = split_checkpoint_key(self.keys, key)
+            try:
+                await self._run(
+                    scripts.DELETE_IF_TOKEN,
+                    self.keys.for_namespace(thread_id, ns),
+                    (encode_namespace(ns), *tokens),
+                )
+            except RedisError as exc:
+                raise StorageError("adelete_for_runs", thread_id, exc) from exc

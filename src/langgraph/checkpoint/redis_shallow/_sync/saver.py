@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -196,7 +196,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         except ResponseError:
             pass  # MODULE disabled (managed services): ask FT._LIST instead
         try:
-            self._client.execute_command("FT._LIST")
+            cast(Any, self._client).execute_command("FT._LIST")
         except ResponseError:
             return False
         return True
@@ -422,50 +422,143 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     def _search_all(
         self, wanted: dict[str, Any], before_id: str | None, limit: int | None
     ) -> Iterator[CheckpointTuple]:
+        count = 0
+        query = query_string(layout.filter_tokens(wanted))
+        for key in self._search_keys(query, "list"):
+            thread_id, ns = split_checkpoint_key(self.keys, key)
+            tup = self.get_tuple(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+            )
+            if tup is None or not layout.matches(tup, wanted, before_id):
+                continue
+            yield tup
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+    def _search_keys(self, query: str, operation: str) -> Iterator[str]:
+        """Checkpoint keys matching an index query, newest checkpoint first."""
         if self._search is None:
             try:
                 self._search = self._detect_search()
             except RedisError as exc:
-                raise StorageError("list", None, exc) from exc
+                raise StorageError(operation, None, exc) from exc
         if not self._search:
             raise SearchUnavailableError(
-                "alist(None, ...) lists across threads with the Redis Search "
-                "module, which this server lacks; list one thread at a time "
-                "with {'configurable': {'thread_id': ...}}"
+                f"{operation} across threads needs the Redis Search module, which "
+                "this server lacks (listing one thread works without it: pass "
+                "{'configurable': {'thread_id': ...}})"
             )
         from redis.commands.search.query import Query
 
-        query = query_string(layout.filter_tokens(wanted))
-        count = 0
         offset = 0
         while True:
             q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
             try:
                 result = self._client.ft(self.keys.index_name).search(q)
             except ResponseError as exc:
-                if (
-                    "no such index" in str(exc).lower()
-                    or "unknown index" in str(exc).lower()
-                ):
+                text = str(exc).lower()
+                if "no such index" in text or "unknown index" in text:
                     raise SearchUnavailableError(
                         f"the search index {self.keys.index_name!r} does not exist: "
                         "run setup() once"
                     ) from exc
-                raise StorageError("list", None, exc) from exc
+                raise StorageError(operation, None, exc) from exc
             except RedisError as exc:
-                raise StorageError("list", None, exc) from exc
-            docs = [doc.id for doc in result.docs]
-            offset += len(docs)
-            for key in docs:
-                thread_id, ns = split_checkpoint_key(self.keys, key)
-                tup = self.get_tuple(
-                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-                )
-                if tup is None or not layout.matches(tup, wanted, before_id):
-                    continue
-                yield tup
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+                raise StorageError(operation, None, exc) from exc
+            docs = result.docs
+            for doc in docs:
+                yield doc.id
             if len(docs) < _PAGE:
                 return
+            offset += len(docs)
+
+    # -- whole threads -------------------------------------------------------
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Prune threads: ``"keep_latest"`` or ``"delete"``.
+
+        ``"keep_latest"`` keeps each namespace's checkpoint with its pending
+        writes and drops anything else the thread holds (the parent's
+        writes, writes with no checkpoint). ``"delete"`` removes the threads.
+        An empty list does nothing. One round trip per thread.
+        """
+        if strategy not in ("keep_latest", "delete"):
+            raise InvalidConfigError(
+                f"aprune: strategy must be 'keep_latest' or 'delete', got {strategy!r}"
+            )
+        if isinstance(thread_ids, (str, bytes)):
+            raise InvalidConfigError(
+                "aprune: thread_ids must be a list of ids, not a str"
+            )
+        tids = [parse_thread_id(t, "prune") for t in thread_ids]
+        script = (
+            scripts.PRUNE_KEEP_LATEST
+            if strategy == "keep_latest"
+            else scripts.DELETE_THREAD
+        )
+        for tid in tids:
+            try:
+                self._run(
+                    script,
+                    (self.keys.registry(tid),),
+                    (self.keys.checkpoint_base(tid), self.keys.writes_base(tid)),
+                )
+            except RedisError as exc:
+                raise StorageError("prune", tid, exc) from exc
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Make the target thread a copy of the source thread.
+
+        The target gets every namespace's checkpoint and pending writes of
+        the source, replacing whatever it held; the source is unchanged. Two
+        round trips: one read, one atomic write.
+        """
+        src = parse_thread_id(source_thread_id, "copy_thread")
+        dst = parse_thread_id(target_thread_id, "copy_thread")
+        if src == dst:
+            return
+        args: list[Any] = [
+            self.keys.checkpoint_base(dst),
+            self.keys.writes_base(dst),
+            self._ttl_ms,
+        ]
+        for ns, cp_fields, w_fields in self._read_thread(src, "copy_thread"):
+            args.append(encode_namespace(ns))
+            for flat in (cp_fields, w_fields):
+                args.append(len(flat))
+                args.extend(flat)
+        try:
+            self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args)
+        except RedisError as exc:
+            raise StorageError("copy_thread", dst, exc) from exc
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints (and their writes) written by these runs.
+
+        Finds them through the search index by their ``run_id`` metadata.
+
+        Raises:
+            SearchUnavailableError: the server has no Search module.
+        """
+        if isinstance(run_ids, (str, bytes)):
+            raise InvalidConfigError(
+                "adelete_for_runs: run_ids must be a list, not a str"
+            )
+        tokens = layout.filter_tokens_any("run_id", [str(r) for r in run_ids])
+        if not tokens:
+            return
+        query = query_string(tokens, any_of=True)
+        keys = [key for key in self._search_keys(query, "delete_for_runs")]
+        for key in keys:
+            thread_id, ns = split_checkpoint_key(self.keys, key)
+            try:
+                self._run(
+                    scripts.DELETE_IF_TOKEN,
+                    self.keys.for_namespace(thread_id, ns),
+                    (encode_namespace(ns), *tokens),
+                )
+            except RedisError as exc:
+                raise StorageError("delete_for_runs", thread_id, exc) from exc
