@@ -311,7 +311,8 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         )
         assert checkpoint_id is not None
         if not isinstance(task_id, str) or not isinstance(task_path, str):
-            raise InvalidConfigError("aput_writes: task_id and task_path must be str")
+            op = "aput_writes"
+            raise InvalidConfigError(f"{op}: task_id and task_path must be str")
         if not writes:
             return
         args = layout.build_writes(
@@ -386,19 +387,19 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int)
         ):
-            raise InvalidConfigError(f"alist: limit must be an int, got {limit!r}")
+            raise InvalidConfigError(f"{op}: limit must be an int, got {limit!r}")
         before_id = None
         if before is not None:
-            before_id = target_of(before, "alist(before=...)")[2]
+            before_id = target_of(before, op)[2]
         if filter is not None and not isinstance(filter, Mapping):
             raise InvalidConfigError(
-                f"alist: filter must be a dict, got {type(filter).__name__}"
+                f"{op}: filter must be a dict, got {type(filter).__name__}"
             )
         wanted = dict(filter or {})
         if limit is not None and limit <= 0:
             return
         if config is not None:
-            thread_id, ns, checkpoint_id = target_of(config, "alist")
+            thread_id, ns, checkpoint_id = target_of(config, op)
             only_ns = config["configurable"].get("checkpoint_ns") is not None
             found = []
             for member_ns, cp_fields, w_fields in await self._read_thread(
@@ -444,10 +445,15 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             except RedisError as exc:
                 raise StorageError(operation, None, exc) from exc
         if not self._search:
-            raise SearchUnavailableError(
-                f"{operation} across threads needs the Redis Search module, which "
-                "this server lacks (listing one thread works without it: pass "
+            hint = (
+                " (listing one thread works without it: pass "
                 "{'configurable': {'thread_id': ...}})"
+                if operation == "alist"
+                else ""
+            )
+            raise SearchUnavailableError(
+                f"{operation} across threads needs the Redis Search module, "
+                f"which this server lacks{hint}"
             )
         from redis.commands.search.query import Query
 
@@ -485,15 +491,16 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         writes, writes with no checkpoint). ``"delete"`` removes the threads.
         An empty list does nothing. One round trip per thread.
         """
+        op = "aprune"
         if strategy not in ("keep_latest", "delete"):
             raise InvalidConfigError(
-                f"aprune: strategy must be 'keep_latest' or 'delete', got {strategy!r}"
+                f"{op}: strategy must be 'keep_latest' or 'delete', got {strategy!r}"
             )
         if isinstance(thread_ids, (str, bytes)):
             raise InvalidConfigError(
-                "aprune: thread_ids must be a list of ids, not a str"
+                f"{op}: thread_ids must be a list of ids, not a str"
             )
-        tids = [parse_thread_id(t, "aprune") for t in thread_ids]
+        tids = [parse_thread_id(t, op) for t in thread_ids]
         script = (
             scripts.PRUNE_KEEP_LATEST
             if strategy == "keep_latest"
@@ -543,15 +550,14 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         Raises:
             SearchUnavailableError: the server has no Search module.
         """
+        op = "adelete_for_runs"
         if isinstance(run_ids, (str, bytes)):
-            raise InvalidConfigError(
-                "adelete_for_runs: run_ids must be a list, not a str"
-            )
+            raise InvalidConfigError(f"{op}: run_ids must be a list, not a str")
         tokens = layout.filter_tokens_any("run_id", [str(r) for r in run_ids])
         if not tokens:
             return
         query = query_string(tokens, any_of=True)
-        keys = [key async for key in self._search_keys(query, "adelete_for_runs")]
+        keys = [key async for key in self._search_keys(query, op)]
         for key in keys:
             thread_id, ns = split_checkpoint_key(self.keys, key)
             try:
