@@ -384,6 +384,7 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             SearchUnavailableError: ``config`` is ``None`` and the server
                 has no Search module (or ``setup`` was never run).
         """
+        op = "alist"
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int)
         ):

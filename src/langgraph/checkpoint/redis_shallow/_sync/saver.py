@@ -386,6 +386,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             SearchUnavailableError: ``config`` is ``None`` and the server
                 has no Search module (or ``setup`` was never run).
         """
+        op = "list"
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int)
         ):
