@@ -6,12 +6,15 @@ import the same names from ``_io_sync``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis as AsyncRedis
 from redis.asyncio.connection import Connection
+from redis.asyncio.retry import Retry
 
-__all__ = ["AsyncRedis", "RoundTrips", "counting_client"]
+__all__ = ["AsyncRedis", "Retry", "RoundTrips", "counting_client", "gather", "sleep"]
 
 
 class RoundTrips:
@@ -39,3 +42,13 @@ def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
 
     pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
     return AsyncRedis(connection_pool=pool), trips
+
+
+async def gather(*fns: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Run zero-argument callables concurrently; their results, in order."""
+    return list(await asyncio.gather(*(fn() for fn in fns)))
+
+
+async def sleep(seconds: float) -> None:
+    """Wait ``seconds`` without blocking other tasks."""
+    await asyncio.sleep(seconds)

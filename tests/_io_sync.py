@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis import ConnectionPool, Redis
 from redis.connection import Connection
+from redis.retry import Retry
 
-__all__ = ["Redis", "RoundTrips", "counting_client"]
+__all__ = ["Redis", "Retry", "RoundTrips", "counting_client", "gather", "sleep"]
 
 
 class RoundTrips:
@@ -35,3 +39,15 @@ def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
 
     pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
     return Redis(connection_pool=pool), trips
+
+
+def gather(*fns: Callable[[], Any]) -> list[Any]:
+    """Run zero-argument callables concurrently in threads; their results, in order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(fns))) as pool:
+        futures = [pool.submit(fn) for fn in fns]
+        return [f.result() for f in futures]
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds``."""
+    time.sleep(seconds)

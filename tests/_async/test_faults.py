@@ -1,0 +1,727 @@
+"""Faults: a killed server, dropped connections, timeouts, refused writes.
+
+Every scenario runs real saver operations against a dedicated server (never
+the session's one) while real faults are injected, and reads the thread back
+after every failure. The contract checked each time:
+
+- an operation either completes or raises ``StorageError`` naming the
+  operation and the thread, with the redis-py error as ``__cause__``;
+- ``get_tuple`` then returns the previous checkpoint with its own writes or
+  the new one with its own, never a mix: every checkpoint carries its own id
+  as channel value and metadata, and every pending write carries the id of
+  the checkpoint it was written for, so a mix cannot go unnoticed.
+
+The counters (faults injected, operations attempted, errors surfaced, states
+verified) are printed per scenario (``pytest -s``) and recorded in
+``docs/reliability.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import random
+import threading
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from typing import Annotated, Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import (
+    ConnectionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    TimeoutError,
+)
+from typing_extensions import TypedDict
+
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.errors import StorageError
+from redis_server import RedisServer
+from tests._io_async import AsyncRedis, Retry, gather, sleep
+
+N_OPS = 1000  # operations per randomized scenario
+N_WORKERS = 4  # threads of the graph, one worker each
+N_WRITES = 3  # pending writes per checkpoint (one put_writes call)
+
+SUMMARY: dict[str, dict[str, int]] = {}
+
+
+# -- fixtures ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    """A dedicated server with an fsync-always AOF, so a SIGKILL loses
+    nothing it acknowledged (data survive the restart)."""
+    with RedisServer(
+        modules=False,
+        extra_args=["--appendonly", "yes", "--appendfsync", "always"],
+    ) as srv:
+        yield srv
+    for name, counts in SUMMARY.items():
+        print(f"\n[faults] {name}: {counts}")
+
+
+@pytest.fixture
+async def admin(server: RedisServer) -> AsyncIterator[AsyncRedis]:
+    """A second client of the dedicated server, to inject faults; puts the
+    server back in order after the test."""
+    if not server.running:
+        server.restart()
+    client = AsyncRedis.from_url(server.url)
+    yield client
+    if not server.running:
+        server.restart()
+        await client.aclose()
+        client = AsyncRedis.from_url(server.url)
+    await client.execute_command("CLIENT", "UNPAUSE")
+    await client.config_set("maxmemory", 0)
+    await client.aclose()
+
+
+def saver_for(url: str, prefix: str, **kwargs: Any) -> AsyncShallowRedisSaver:
+    return AsyncShallowRedisSaver(
+        url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        **kwargs,
+    )
+
+
+# -- the model of what may be stored -----------------------------------------
+
+
+class Stats:
+    """Counters of one scenario (shared by its workers)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = {
+            "faults_injected": 0,
+            "ops_attempted": 0,
+            "ops_failed": 0,
+            "states_verified": 0,
+        }
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+
+class Budget:
+    """A fixed number of operations shared by the workers."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._taken = itertools.count()
+        self.taken = 0
+
+    def take(self) -> bool:
+        n = next(self._taken)  # atomic
+        self.taken = max(self.taken, n + 1)
+        return n < self.total
+
+    @property
+    def exhausted(self) -> bool:
+        return self.taken >= self.total
+
+
+class Ledger:
+    """What one thread may hold: the checkpoint known to be stored, plus the
+    ones whose ``put`` failed since (each may or may not have been applied)."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        self.stored: str | None = None
+        self.maybe: list[str] = []
+        self.full_writes: set[str] = set()  # ids whose put_writes succeeded
+        self.step = 0
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ""}}
+
+    def put_config(self) -> dict[str, Any]:
+        conf = self.config
+        if self.stored is not None:
+            conf["configurable"]["checkpoint_id"] = self.stored
+        return conf
+
+    def check(self, tup: Any) -> None:
+        """Assert ``tup`` is one whole checkpoint that may be stored, with
+        exactly its own writes; then it is the known state."""
+        if tup is None:
+            assert self.stored is None, f"{self.thread_id}: stored checkpoint lost"
+            return
+        cid = tup.checkpoint["id"]
+        assert cid == self.stored or cid in self.maybe, (
+            f"{self.thread_id}: {cid} was never written after {self.stored}"
+        )
+        assert tup.checkpoint["channel_values"] == {"step": cid, "const": "c"}
+        assert tup.metadata["cid"] == cid
+        values = [v for _, _, v in tup.pending_writes]
+        assert values == [cid] * len(values), f"writes of another checkpoint: {values}"
+        assert len(values) in (0, N_WRITES), f"partial writes: {values}"
+        if cid in self.full_writes:
+            assert len(values) == N_WRITES
+        self.stored = cid
+        self.maybe = []
+
+
+def make_checkpoint(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The next checkpoint of the ledger's thread and its ``new_versions``."""
+    ledger.step += 1
+    cp: dict[str, Any] = dict(empty_checkpoint())
+    cp["channel_values"] = {"step": cp["id"], "const": "c"}
+    cp["channel_versions"] = {"step": ledger.step, "const": 1}
+    # "const" is sent once; later puts rely on the stored value
+    versions = (
+        dict(cp["channel_versions"]) if ledger.stored is None else {"step": ledger.step}
+    )
+    return cp, versions
+
+
+def check_error(err: StorageError, operation: str, thread_id: str) -> None:
+    """The documented shape of a storage failure."""
+    assert err.operation == operation
+    assert err.thread_id == thread_id
+    assert operation in str(err) and repr(thread_id) in str(err)
+    assert isinstance(err.__cause__, RedisError)
+
+
+async def verify(
+    saver: AsyncShallowRedisSaver, ledger: Ledger, stats: Stats, patience: float = 10
+) -> None:
+    """Read the thread back (waiting while the server is unavailable) and
+    check what it holds."""
+    waited = 0.0
+    while True:
+        try:
+            tup = await saver.aget_tuple(ledger.config)
+        except StorageError as err:
+            check_error(err, "aget_tuple", ledger.thread_id)
+            assert waited < patience, f"server unavailable for {patience} s"
+            await sleep(0.02)
+            waited += 0.02
+            continue
+        ledger.check(tup)
+        stats.add("states_verified")
+        return
+
+
+async def attempt(stats: Stats, ledger: Ledger, operation: str, call: Any) -> bool:
+    """Run one operation; True if it completed, False if it raised the
+    documented ``StorageError`` (anything else fails the test)."""
+    stats.add("ops_attempted")
+    try:
+        await call()
+    except StorageError as err:
+        check_error(err, operation, ledger.thread_id)
+        stats.add("ops_failed")
+        return False
+    return True
+
+
+async def drive(
+    saver: AsyncShallowRedisSaver, ledger: Ledger, budget: Budget, stats: Stats
+) -> None:
+    """One worker: put, put_writes, get_tuple, over and over, verifying the
+    thread after every failure."""
+    while True:
+        if not budget.take():
+            break
+        cp, versions = make_checkpoint(ledger)
+        cid = cp["id"]
+        meta = {"source": "loop", "step": ledger.step, "cid": cid}
+        config = ledger.put_config()
+        ok = await attempt(
+            stats, ledger, "aput", partial(saver.aput, config, cp, meta, versions)
+        )
+        if ok:
+            ledger.stored, ledger.maybe = cid, []
+        else:
+            ledger.maybe.append(cid)
+            await verify(saver, ledger, stats)
+            if ledger.stored != cid:
+                continue
+        if not budget.take():
+            break
+        stored = {
+            "configurable": {**ledger.config["configurable"], "checkpoint_id": cid}
+        }
+        writes = [(f"ch{i}", cid) for i in range(N_WRITES)]
+        ok = await attempt(
+            stats,
+            ledger,
+            "aput_writes",
+            partial(saver.aput_writes, stored, writes, f"task-{ledger.step}"),
+        )
+        if ok:
+            ledger.full_writes.add(cid)
+        else:
+            await verify(saver, ledger, stats)
+            continue
+        if not budget.take():
+            break
+        stats.add("ops_attempted")
+        try:
+            tup = await saver.aget_tuple(ledger.config)
+        except StorageError as err:
+            check_error(err, "aget_tuple", ledger.thread_id)
+            stats.add("ops_failed")
+            await verify(saver, ledger, stats)
+        else:
+            ledger.check(tup)
+            stats.add("states_verified")
+
+
+async def run_scenario(
+    name: str,
+    saver: AsyncShallowRedisSaver,
+    inject: Any,
+    stats: Stats,
+) -> list[Ledger]:
+    """N_OPS operations by N_WORKERS workers while ``inject(budget)`` runs."""
+    await saver.asetup()
+    budget = Budget(N_OPS)
+    ledgers = [Ledger(f"{name}-{i}") for i in range(N_WORKERS)]
+    workers = [
+        (lambda ledger=ledger: drive(saver, ledger, budget, stats))
+        for ledger in ledgers
+    ]
+    await gather(*workers, lambda: inject(budget))
+    for ledger in ledgers:  # the final state, once the faults are over
+        await verify(saver, ledger, stats)
+        assert ledger.stored is not None
+    SUMMARY[name] = dict(stats.counts)
+    return ledgers
+
+
+async def wait_for(budget: Budget, point: int) -> bool:
+    """Wait until ``point`` operations were taken; False if the run ended."""
+    while budget.taken < point:
+        if budget.exhausted:
+            return False
+        await sleep(0.002)
+    return True
+
+
+# -- randomized scenarios: 1,000 operations each -------------------------------
+
+
+async def test_server_killed_and_restarted(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """SIGKILL the server at three random points; restart it on its port."""
+    rng = random.Random(5)
+    stats = Stats()
+    saver = saver_for(server.url, prefix)
+
+    async def inject(budget: Budget) -> None:
+        for point in sorted(rng.sample(range(50, N_OPS - 100), 3)):
+            if not await wait_for(budget, point):
+                return
+            server.kill()
+            stats.add("faults_injected")
+            await sleep(0.15)
+            server.restart()
+
+    await run_scenario("server killed and restarted", saver, inject, stats)
+    assert stats.counts["faults_injected"] == 3
+    assert stats.counts["ops_failed"] > 0
+    await saver.aclose()
+
+
+async def test_connections_killed(server: RedisServer, admin: AsyncRedis, prefix: str):
+    """``CLIENT KILL`` every connection of the saver at random points."""
+    rng = random.Random(6)
+    stats = Stats()
+    saver = saver_for(server.url, prefix)
+
+    async def inject(budget: Budget) -> None:
+        for point in sorted(rng.sample(range(10, N_OPS - 10), 40)):
+            if not await wait_for(budget, point):
+                return
+            await admin.execute_command(
+                "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"
+            )
+            stats.add("faults_injected")
+
+    await run_scenario("connections killed", saver, inject, stats)
+    assert stats.counts["faults_injected"] == 40
+    await saver.aclose()
+
+
+async def test_commands_time_out(server: RedisServer, admin: AsyncRedis, prefix: str):
+    """``CLIENT PAUSE`` the server for longer than the saver's socket timeout."""
+    rng = random.Random(7)
+    stats = Stats()
+    saver = saver_for(server.url, prefix, connection_args={"socket_timeout": 0.05})
+
+    async def inject(budget: Budget) -> None:
+        for point in sorted(rng.sample(range(10, N_OPS - 50), 10)):
+            if not await wait_for(budget, point):
+                return
+            await admin.execute_command("CLIENT", "PAUSE", 150, "WRITE")
+            stats.add("faults_injected")
+            await sleep(0.2)
+
+    await run_scenario("commands time out", saver, inject, stats)
+    assert stats.counts["ops_failed"] > 0
+    await saver.aclose()
+
+
+async def test_writes_refused_out_of_memory(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """``maxmemory`` reached with ``noeviction``: writes get ``OOM``."""
+    rng = random.Random(8)
+    stats = Stats()
+    saver = saver_for(server.url, prefix)
+    await admin.config_set("maxmemory-policy", "noeviction")
+
+    async def inject(budget: Budget) -> None:
+        for point in sorted(rng.sample(range(10, N_OPS - 50), 10)):
+            if not await wait_for(budget, point):
+                return
+            await admin.config_set("maxmemory", 1)
+            stats.add("faults_injected")
+            await sleep(0.03)
+            await admin.config_set("maxmemory", 0)
+
+    await run_scenario("writes refused (OOM)", saver, inject, stats)
+    assert stats.counts["ops_failed"] > 0
+    await saver.aclose()
+
+
+# -- deterministic faults: one operation, its connection dropped mid-command ----
+
+
+async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
+    """Wait until a script call of the saver is parked by ``CLIENT PAUSE``,
+    kill its connection, then end the pause."""
+    for _ in range(2000):
+        parked = [
+            c
+            for c in await admin.client_list()
+            if c.get("cmd") in ("evalsha", "eval") and "b" in c.get("flags", "")
+        ]
+        if parked:
+            for c in parked:
+                await admin.execute_command("CLIENT", "KILL", "ID", c["id"])
+                stats.add("faults_injected")
+            break
+        await sleep(0.002)
+    else:
+        raise AssertionError("the saver's command never reached the server")
+    await sleep(0.05)
+    await admin.execute_command("CLIENT", "UNPAUSE")
+
+
+@pytest.mark.parametrize("retry", [False, True], ids=["no-retry", "retry"])
+@pytest.mark.parametrize("operation", ["aput", "aput_writes", "aget_tuple"])
+async def test_connection_dropped_mid_command(
+    server: RedisServer, admin: AsyncRedis, prefix: str, operation: str, retry: bool
+):
+    """The connection is killed while the command waits in the server.
+
+    Without retries the call raises ``StorageError``; with redis-py's
+    ``Retry`` it is sent again on a new connection and completes, no error
+    surfacing (every script of the saver is idempotent). Either way the
+    thread holds one whole checkpoint with its own writes.
+    """
+    stats = Stats()
+    args: dict[str, Any] = {}
+    if retry:
+        args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
+    saver = saver_for(server.url, prefix, **args)
+    await saver.asetup()
+    ledger = Ledger("dropped-" + operation)
+    first, versions = make_checkpoint(ledger)
+    await saver.aput(ledger.config, first, {"cid": first["id"]}, versions)
+    ledger.stored = first["id"]
+    first_cfg = {
+        "configurable": {**ledger.config["configurable"], "checkpoint_id": first["id"]}
+    }
+    await saver.aput_writes(
+        first_cfg, [(f"ch{i}", first["id"]) for i in range(N_WRITES)], "t1"
+    )
+    ledger.full_writes.add(first["id"])
+
+    second, versions = make_checkpoint(ledger)
+    if operation == "aput":
+        call = partial(
+            saver.aput, ledger.put_config(), second, {"cid": second["id"]}, versions
+        )
+        ledger.maybe.append(second["id"])
+    elif operation == "aput_writes":
+        call = partial(saver.aput_writes, first_cfg, [("extra", first["id"])], "t2")
+    else:
+        call = partial(saver.aget_tuple, ledger.config)
+
+    await admin.execute_command("CLIENT", "PAUSE", 10000, "WRITE")
+    outcome: list[Any] = []
+
+    async def run() -> None:
+        try:
+            outcome.append(await call())
+        except StorageError as err:
+            outcome.append(err)
+
+    await gather(run, lambda: kill_parked(admin, stats))
+    assert stats.counts["faults_injected"] == 1
+    if retry:
+        assert not isinstance(outcome[0], StorageError), outcome[0]
+    else:
+        assert isinstance(outcome[0], StorageError)
+        check_error(outcome[0], operation, ledger.thread_id)
+        assert isinstance(outcome[0].__cause__, ConnectionError)
+    tup = await saver.aget_tuple(ledger.config)
+    if operation == "aput_writes":
+        # a fourth write of the same checkpoint, applied once or not at all
+        extra = [w for w in tup.pending_writes if w[1] == "extra"]
+        assert len(extra) == (1 if retry else 0)
+        tup.pending_writes[:] = [w for w in tup.pending_writes if w[1] != "extra"]
+    ledger.check(tup)
+    if operation == "aput" and retry:
+        assert ledger.stored == second["id"]
+    if operation == "aget_tuple" and retry:
+        assert outcome[0].checkpoint["id"] == first["id"]
+    await saver.aclose()
+
+
+# -- refused writes: a read-only replica ---------------------------------------
+
+
+async def test_read_only_replica(server: RedisServer, admin: AsyncRedis, prefix: str):
+    """A saver pointed at a replica reads what the primary wrote; its writes
+    fail with ``READONLY`` and change nothing; once the replica is promoted
+    the same thread takes writes again (it was never poisoned)."""
+    primary = saver_for(server.url, prefix)
+    await primary.asetup()
+    ledger = Ledger("replica")
+    cp, versions = make_checkpoint(ledger)
+    await primary.aput(ledger.config, cp, {"cid": cp["id"]}, versions)
+    ledger.stored = cp["id"]
+    stored_cfg = {
+        "configurable": {**ledger.config["configurable"], "checkpoint_id": cp["id"]}
+    }
+    await primary.aput_writes(
+        stored_cfg, [(f"ch{i}", cp["id"]) for i in range(N_WRITES)], "t"
+    )
+    ledger.full_writes.add(cp["id"])
+
+    await admin.config_set("repl-diskless-sync-delay", 0)
+    with RedisServer(
+        modules=False, extra_args=["--replicaof", "127.0.0.1", str(server.port)]
+    ) as replica_server:
+        replica_admin = AsyncRedis.from_url(replica_server.url)
+        for _ in range(500):
+            info = await replica_admin.info("replication")
+            if (
+                info.get("master_link_status") == "up"
+                and await replica_admin.dbsize() == await admin.dbsize()
+            ):
+                break
+            await sleep(0.02)
+        replica = saver_for(replica_server.url, prefix)
+        await replica.asetup()
+        stats = Stats()
+        ledger.check(await replica.aget_tuple(ledger.config))
+
+        new, versions = make_checkpoint(ledger)
+        calls = {
+            "aput": lambda: replica.aput(
+                ledger.put_config(), new, {"cid": new["id"]}, versions
+            ),
+            "aput_writes": lambda: replica.aput_writes(
+                stored_cfg, [("x", cp["id"])], "t2"
+            ),
+            "adelete_thread": lambda: replica.adelete_thread(ledger.thread_id),
+        }
+        for operation, call in calls.items():
+            stats.add("ops_attempted")
+            with pytest.raises(StorageError) as info:
+                await call()
+            stats.add("faults_injected")
+            stats.add("ops_failed")
+            check_error(info.value, operation, ledger.thread_id)
+            assert isinstance(info.value.__cause__, ReadOnlyError)
+            ledger.check(await replica.aget_tuple(ledger.config))
+            ledger.check(await primary.aget_tuple(ledger.config))
+            stats.add("states_verified", 2)
+
+        # a read that refreshes the TTL writes (PEXPIRE): refused on a replica
+        refreshing = saver_for(
+            replica_server.url, prefix, ttl={"default_ttl": 5, "refresh_on_read": True}
+        )
+        with pytest.raises(StorageError) as info:
+            await refreshing.aget_tuple(ledger.config)
+        assert isinstance(info.value.__cause__, ReadOnlyError)
+
+        await replica_admin.execute_command("REPLICAOF", "NO", "ONE")
+        await replica.aput(ledger.put_config(), new, {"cid": new["id"]}, versions)
+        ledger.maybe.append(new["id"])
+        ledger.check(await replica.aget_tuple(ledger.config))
+        assert ledger.stored == new["id"]
+        SUMMARY["read-only replica"] = dict(stats.counts)
+        await refreshing.aclose()
+        await replica.aclose()
+        await replica_admin.aclose()
+    await primary.aclose()
+
+
+async def test_out_of_memory_writes_whole_or_refused(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """Under ``OOM`` (``maxmemory`` reached, ``noeviction``) a write that
+    would only add data is refused before it changes anything: the first put
+    of a thread and put_writes. A put replacing a checkpoint starts by
+    deleting the old values, which Redis allows under ``OOM``, after which a
+    script may finish its writes: it is applied whole. Reads work."""
+    saver = saver_for(server.url, prefix)
+    await saver.asetup()
+    ledger = Ledger("oom")
+    cp, versions = make_checkpoint(ledger)
+    await saver.aput(ledger.config, cp, {"cid": cp["id"]}, versions)
+    ledger.stored = cp["id"]
+    stored_cfg = {
+        "configurable": {**ledger.config["configurable"], "checkpoint_id": cp["id"]}
+    }
+    await admin.config_set("maxmemory-policy", "noeviction")
+    await admin.config_set("maxmemory", 1)
+    try:
+        fresh = Ledger("oom-fresh")
+        first, versions = make_checkpoint(fresh)
+        keys_before = await admin.dbsize()
+        with pytest.raises(StorageError) as info:
+            await saver.aput(fresh.config, first, {"cid": first["id"]}, versions)
+        check_error(info.value, "aput", fresh.thread_id)
+        assert isinstance(info.value.__cause__, OutOfMemoryError)
+        assert await admin.dbsize() == keys_before
+        fresh.check(await saver.aget_tuple(fresh.config))
+
+        with pytest.raises(StorageError) as info:
+            await saver.aput_writes(
+                stored_cfg, [(f"ch{i}", cp["id"]) for i in range(N_WRITES)], "t"
+            )
+        check_error(info.value, "aput_writes", ledger.thread_id)
+        assert isinstance(info.value.__cause__, OutOfMemoryError)
+        ledger.check(await saver.aget_tuple(ledger.config))
+
+        new, versions = make_checkpoint(ledger)
+        ledger.maybe.append(new["id"])
+        try:
+            await saver.aput(ledger.put_config(), new, {"cid": new["id"]}, versions)
+        except StorageError as err:
+            check_error(err, "aput", ledger.thread_id)
+        ledger.check(await saver.aget_tuple(ledger.config))
+    finally:
+        await admin.config_set("maxmemory", 0)
+    stored_cfg["configurable"]["checkpoint_id"] = ledger.stored
+    await saver.aput_writes(
+        stored_cfg, [(f"ch{i}", ledger.stored) for i in range(N_WRITES)], "t"
+    )
+    ledger.full_writes.add(ledger.stored)
+    ledger.check(await saver.aget_tuple(ledger.config))
+    await saver.aclose()
+
+
+async def test_timed_out_write_is_whole_before_and_after(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """A write that timed out may still be applied by the server later (it
+    was sent); before and after that the thread holds one whole checkpoint."""
+    saver = saver_for(server.url, prefix, connection_args={"socket_timeout": 0.1})
+    reader = saver_for(server.url, prefix)
+    await saver.asetup()
+    ledger = Ledger("timeout")
+    cp, versions = make_checkpoint(ledger)
+    await saver.aput(ledger.config, cp, {"cid": cp["id"]}, versions)
+    ledger.stored = cp["id"]
+    await admin.execute_command("CLIENT", "PAUSE", 400, "WRITE")
+    new, versions = make_checkpoint(ledger)
+    with pytest.raises(StorageError) as info:
+        await saver.aput(ledger.put_config(), new, {"cid": new["id"]}, versions)
+    check_error(info.value, "aput", ledger.thread_id)
+    assert isinstance(info.value.__cause__, TimeoutError)
+    ledger.maybe.append(new["id"])
+    await admin.execute_command("CLIENT", "UNPAUSE")
+    ledger.check(await reader.aget_tuple(ledger.config))
+    await saver.aclose()
+    await reader.aclose()
+
+
+# -- a graph interrupted by a fault resumes once the server is back ------------
+
+
+class GraphState(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+def build_graph(checkpointer: Any, on_b: Any) -> Any:
+    """a -> b -> c, each appending its name; ``on_b`` runs inside b."""
+
+    async def a(state: GraphState) -> dict[str, Any]:
+        return {"log": ["a"]}
+
+    async def b(state: GraphState) -> dict[str, Any]:
+        on_b()
+        return {"log": ["b"]}
+
+    async def c(state: GraphState) -> dict[str, Any]:
+        return {"log": ["c"]}
+
+    graph = StateGraph(GraphState)
+    graph.add_node("a", a)
+    graph.add_node("b", b)
+    graph.add_node("c", c)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "b")
+    graph.add_edge("b", "c")
+    graph.add_edge("c", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+async def test_graph_resumes_after_server_restart(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """The server dies while node b runs: invoke raises ``StorageError``.
+    Once it is back (same port, its data kept), invoking again with no input
+    resumes from the stored checkpoint, and the final state equals an
+    uninterrupted run on ``InMemorySaver``."""
+    killed: list[bool] = []
+
+    def kill_once() -> None:
+        if not killed:
+            killed.append(True)
+            server.kill()
+
+    saver = saver_for(server.url, prefix)
+    await saver.asetup()
+    graph = build_graph(saver, kill_once)
+    config = {"configurable": {"thread_id": "graph-resume"}}
+    with pytest.raises(StorageError) as info:
+        await graph.ainvoke({"log": ["start"]}, config, durability="sync")
+    assert info.value.thread_id == "graph-resume"
+    assert isinstance(info.value.__cause__, ConnectionError)
+    assert killed
+
+    server.restart()
+    stored = await saver.aget_tuple(config)
+    assert stored is not None  # the checkpoint written before the fault
+    assert stored.checkpoint["channel_values"]["log"] == ["start", "a"]
+    result = await graph.ainvoke(None, config, durability="sync")
+
+    reference = build_graph(InMemorySaver(), lambda: None)
+    expected = await reference.ainvoke({"log": ["start"]}, config, durability="sync")
+    assert result == expected == {"log": ["start", "a", "b", "c"]}
+    state = await graph.aget_state(config)
+    assert state.values == expected and state.next == ()
+    await saver.aclose()
