@@ -10,11 +10,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import ConnectionPool, Redis as AsyncRedis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool
+from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
-__all__ = ["AsyncRedis", "Retry", "RoundTrips", "counting_client", "gather", "sleep"]
+__all__ = [
+    "BlockingConnectionPool",
+    "AsyncRedis",
+    "Retry",
+    "RoundTrips",
+    "counting_client",
+    "gather",
+    "run_concurrently",
+    "sleep",
+]
 
 
 class RoundTrips:
@@ -35,9 +45,15 @@ def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
     trips = RoundTrips()
 
     class CountingConnection(Connection):
-        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        async def send_packed_command(
+            self, command: Any, check_health: bool = True
+        ) -> None:
             trips.count += 1
-            trips.bytes += sum(len(c) for c in command) if isinstance(command, list) else len(command)
+            trips.bytes += (
+                sum(len(c) for c in command)
+                if isinstance(command, list)
+                else len(command)
+            )
             await super().send_packed_command(command, check_health)
 
     pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
@@ -46,6 +62,11 @@ def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
 
 async def gather(*fns: Callable[[], Awaitable[Any]]) -> list[Any]:
     """Run zero-argument callables concurrently; their results, in order."""
+    return list(await asyncio.gather(*(fn() for fn in fns)))
+
+
+async def run_concurrently(fns: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Run every callable at once (one task each); their results, in order."""
     return list(await asyncio.gather(*(fn() for fn in fns)))
 
 

@@ -7,11 +7,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from redis import ConnectionPool, Redis
+from redis import BlockingConnectionPool, ConnectionPool, Redis
 from redis.connection import Connection
 from redis.retry import Retry
 
-__all__ = ["Redis", "Retry", "RoundTrips", "counting_client", "gather", "sleep"]
+__all__ = [
+    "BlockingConnectionPool",
+    "Redis",
+    "Retry",
+    "RoundTrips",
+    "counting_client",
+    "gather",
+    "run_concurrently",
+    "sleep",
+]
 
 
 class RoundTrips:
@@ -34,7 +43,11 @@ def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
     class CountingConnection(Connection):
         def send_packed_command(self, command: Any, check_health: bool = True) -> None:
             trips.count += 1
-            trips.bytes += sum(len(c) for c in command) if isinstance(command, list) else len(command)
+            trips.bytes += (
+                sum(len(c) for c in command)
+                if isinstance(command, list)
+                else len(command)
+            )
             super().send_packed_command(command, check_health)
 
     pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
@@ -44,6 +57,13 @@ def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
 def gather(*fns: Callable[[], Any]) -> list[Any]:
     """Run zero-argument callables concurrently in threads; their results, in order."""
     with ThreadPoolExecutor(max_workers=max(1, len(fns))) as pool:
+        futures = [pool.submit(fn) for fn in fns]
+        return [f.result() for f in futures]
+
+
+def run_concurrently(fns: list[Callable[[], Any]]) -> list[Any]:
+    """Run the callables on 32 threads at once; their results, in order."""
+    with ThreadPoolExecutor(max_workers=32) as pool:
         futures = [pool.submit(fn) for fn in fns]
         return [f.result() for f in futures]
 

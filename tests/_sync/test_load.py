@@ -1,0 +1,333 @@
+# This file is generated from tests/_async/test_load.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Load: many writers on one thread, many threads at once, and a soak.
+
+Runs on a dedicated server so that memory and key counts measure this file
+only. The soak's size comes from ``SOAK_THREADS`` and ``SOAK_STEPS``
+(defaults keep the suite fast; ``docs/reliability.md`` records a full
+10,000 x 20 run).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from redis.exceptions import MaxConnectionsError
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.errors import StorageError
+from redis_server import RedisServer
+from tests._io_sync import BlockingConnectionPool, Redis, run_concurrently, sleep
+
+WRITERS = 500  # one writer per task: all at once (the thread variant: 32 threads)
+N_WRITES = 3
+SOAK_THREADS = int(os.environ.get("SOAK_THREADS", "1000"))
+SOAK_STEPS = int(os.environ.get("SOAK_STEPS", "20"))
+SOAK_WORKERS = 32
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with RedisServer(modules=False) as srv:
+        yield srv
+
+
+@pytest.fixture
+def admin(server: RedisServer) -> Iterator[Redis]:
+    client = Redis.from_url(server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def lsaver(server: RedisServer, prefix: str) -> Iterator[ShallowRedisSaver]:
+    """A saver whose pool can hold a connection per writer (redis-py's
+    default pool refuses a 101st connection, see below)."""
+    saver = ShallowRedisSaver(
+        server.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        connection_args={"max_connections": WRITERS + 50},
+    )
+    saver.setup()
+    yield saver
+    keys = [k for k in saver.client.scan_iter(match=f"{prefix}:*", count=1000)]
+    if keys:
+        saver.client.delete(*keys)
+    saver.close()
+
+
+def count_keys(client: Redis, prefix: str) -> int:
+    return len([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+
+
+def cfg(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id is not None:
+        conf["checkpoint_id"] = checkpoint_id
+    return {"configurable": conf}
+
+
+def new_checkpoint(thread_id: str, step: int, payload: str = "") -> dict[str, Any]:
+    """A checkpoint whose values name itself and its thread."""
+    cp: dict[str, Any] = dict(empty_checkpoint())
+    cp["channel_values"] = {"who": cp["id"], "thread": thread_id, "payload": payload}
+    cp["channel_versions"] = {"who": step, "thread": step, "payload": step}
+    return cp
+
+
+def check_whole(tup: Any, thread_id: str, written: set[str] | None = None) -> str:
+    """One checkpoint that was written, whole, with only its own writes;
+    its id."""
+    assert tup is not None
+    cid = tup.checkpoint["id"]
+    if written is not None:
+        assert cid in written, f"{cid} was never written"
+    values = tup.checkpoint["channel_values"]
+    assert values["who"] == cid and values["thread"] == thread_id
+    assert tup.metadata["cid"] == cid
+    got = [v for _, _, v in tup.pending_writes]
+    assert got == [cid] * len(got), f"writes of another checkpoint: {got}"
+    assert len(got) in (0, N_WRITES), f"partial writes: {got}"
+    return cid
+
+
+def step(
+    saver: ShallowRedisSaver,
+    thread_id: str,
+    n: int,
+    parent: str | None,
+    payload: str = "",
+) -> str:
+    """One superstep: put a checkpoint, then the writes of its tasks."""
+    cp = new_checkpoint(thread_id, n, payload)
+    meta = {"source": "loop", "step": n, "cid": cp["id"]}
+    saver.put(cfg(thread_id, parent), cp, meta, cp["channel_versions"])
+    writes = [(f"ch{i}", cp["id"]) for i in range(N_WRITES)]
+    saver.put_writes(cfg(thread_id, cp["id"]), writes, f"task-{n}")
+    return cp["id"]
+
+
+def test_many_writers_on_one_thread(lsaver: ShallowRedisSaver, admin: Redis):
+    """500 writers (32 threads in the thread variant) put, write and read
+    the same thread id at once while 20 other threads are written too:
+    every read and the final state are one whole written checkpoint with
+    its own writes, and the other threads keep their own data."""
+    hot = "hot-thread"
+    base = step(lsaver, hot, 1, None)
+    written: set[str] = {base}
+    others = [f"other-{i}" for i in range(20)]
+    last: dict[str, str] = {}
+
+    def writer(i: int) -> None:
+        cp = new_checkpoint(hot, 2)
+        written.add(cp["id"])
+        meta = {"source": "loop", "step": 2, "cid": cp["id"]}
+        lsaver.put(cfg(hot, base), cp, meta, cp["channel_versions"])
+        writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
+        lsaver.put_writes(cfg(hot, cp["id"]), writes, f"task-{i}")
+        check_whole(lsaver.get_tuple(cfg(hot)), hot, written)
+
+    def other(thread_id: str) -> None:
+        parent = None
+        for n in range(1, 6):
+            parent = step(lsaver, thread_id, n, parent)
+            check_whole(lsaver.get_tuple(cfg(thread_id)), thread_id)
+        last[thread_id] = parent
+
+    fns: list[Any] = [lambda i=i: writer(i) for i in range(WRITERS)]
+    fns += [lambda t=t: other(t) for t in others]
+    run_concurrently(fns)
+
+    final = lsaver.get_tuple(cfg(hot))
+    cid = check_whole(final, hot, written)
+    # the last put's writer wrote its writes after every put: all are there
+    assert len(final.pending_writes) == N_WRITES
+    for thread_id in others:
+        tup = lsaver.get_tuple(cfg(thread_id))
+        assert check_whole(tup, thread_id) == last[thread_id]
+        assert len(tup.pending_writes) == N_WRITES
+    listed = [t for t in lsaver.list(cfg(hot))]
+    assert [t.checkpoint["id"] for t in listed] == [cid]
+
+
+def hammer(saver: ShallowRedisSaver, thread_id: str) -> tuple[int, int]:
+    """WRITERS calls of put + put_writes on one thread at once; returns
+    (completed, refused for want of a connection). The thread then holds one
+    whole checkpoint with its own writes."""
+    base = step(saver, thread_id, 1, None)
+    written = {base}
+    refused = []
+
+    def writer(i: int) -> None:
+        cp = new_checkpoint(thread_id, 2)
+        written.add(cp["id"])
+        try:
+            saver.put(
+                cfg(thread_id, base), cp, {"cid": cp["id"]}, cp["channel_versions"]
+            )
+            writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
+            saver.put_writes(cfg(thread_id, cp["id"]), writes, f"task-{i}")
+        except StorageError as err:
+            assert isinstance(err.__cause__, MaxConnectionsError)
+            refused.append(i)
+
+    run_concurrently([lambda i=i: writer(i) for i in range(WRITERS)])
+    check_whole(saver.get_tuple(cfg(thread_id)), thread_id, written)
+    return WRITERS - len(refused), len(refused)
+
+
+def test_default_pool_refuses_beyond_its_size_cleanly(server: RedisServer, prefix: str):
+    """redis-py's default pool holds at most 100 connections and refuses the
+    next at once (``MaxConnectionsError``): with 500 calls at once (32 in
+    the thread variant, which stays under the limit) some may be refused,
+    as ``StorageError``; nothing is half-written."""
+    saver = ShallowRedisSaver(
+        server.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    completed, refused = hammer(saver, "default-pool")
+    assert completed + refused == WRITERS and completed > 0
+    print(f"\n[load] default pool, {WRITERS} calls at once: {refused} refused")
+    saver.delete_thread("default-pool")
+    saver.close()
+
+
+def test_blocking_pool_serves_every_writer(server: RedisServer, prefix: str):
+    """A client on a ``BlockingConnectionPool`` of 20 connections makes
+    every caller wait for a connection: all 500 calls complete."""
+    pool = BlockingConnectionPool.from_url(server.url, max_connections=20, timeout=None)
+    client = Redis.from_pool(pool)
+    saver = ShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    saver.setup()
+    completed, refused = hammer(saver, "blocking-pool")
+    assert (completed, refused) == (WRITERS, 0)
+    saver.delete_thread("blocking-pool")
+    client.close()
+
+
+def used_memory(admin: Redis) -> int:
+    """Bytes the server uses, minus its clients' buffers (which vary with
+    the connections open, not with the data)."""
+    info = admin.info("memory")
+    clients = int(info.get("mem_clients_normal", 0)) + int(
+        info.get("mem_clients_slaves", 0)
+    )
+    return int(info["used_memory"]) - clients
+
+
+def run_steps(
+    saver: ShallowRedisSaver,
+    threads: list[str],
+    steps: range,
+    parents: dict[str, str | None],
+    payload: str,
+) -> None:
+    """Every thread takes ``steps``, SOAK_WORKERS threads at a time."""
+
+    def worker(w: int) -> None:
+        for thread_id in threads[w::SOAK_WORKERS]:
+            for n in steps:
+                parents[thread_id] = step(
+                    saver, thread_id, n, parents[thread_id], payload
+                )
+
+    run_concurrently([lambda w=w: worker(w) for w in range(SOAK_WORKERS)])
+
+
+SOAK_RESULTS: dict[str, Any] = {}
+
+
+def test_soak_memory_follows_live_threads_and_nothing_leaks(
+    server: RedisServer, admin: Redis, prefix: str
+):
+    """SOAK_THREADS threads x SOAK_STEPS steps. Memory per thread is the
+    same after 1 step and after all of them (only the latest checkpoint is
+    kept), halves when half the threads are deleted, and after deleting the
+    rest no key of the saver is left."""
+    saver = ShallowRedisSaver(
+        server.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    saver.setup()
+    payload = "p" * 200
+    threads = [f"soak-{i}" for i in range(SOAK_THREADS)]
+    parents: dict[str, str | None] = dict.fromkeys(threads)
+    started = time.perf_counter()
+    base = used_memory(admin)
+
+    run_steps(saver, threads, range(1, 2), parents, payload)
+    after_one = used_memory(admin) - base
+    run_steps(saver, threads, range(2, SOAK_STEPS + 1), parents, payload)
+    after_all = used_memory(admin) - base
+    keys = count_keys(admin, prefix)
+    assert keys == 3 * SOAK_THREADS  # checkpoint, writes, registry
+    per_one, per_all = after_one / SOAK_THREADS, after_all / SOAK_THREADS
+    # bounded by one checkpoint and two checkpoints' writes, whatever the steps
+    assert per_all < 2 * per_one, (per_one, per_all)
+
+    # spot-check: each thread holds exactly its last step
+    for thread_id in threads[:: max(1, SOAK_THREADS // 50)]:
+        tup = saver.get_tuple(cfg(thread_id))
+        assert check_whole(tup, thread_id) == parents[thread_id]
+        assert tup.metadata["step"] == SOAK_STEPS
+
+    half = threads[: SOAK_THREADS // 2]
+    for thread_id in half:
+        saver.delete_thread(thread_id)
+    after_half = used_memory(admin) - base
+    assert count_keys(admin, prefix) == 3 * (SOAK_THREADS - len(half))
+    assert 0.3 < after_half / after_all < 0.7, (after_half, after_all)
+
+    saver.prune(threads[len(half) :], strategy="delete")
+    leaked = count_keys(admin, prefix)
+    after_delete = used_memory(admin) - base
+    assert leaked == 0
+    assert after_delete < 0.05 * after_all, (after_delete, after_all)
+    SOAK_RESULTS.update(
+        threads=SOAK_THREADS,
+        steps=SOAK_STEPS,
+        puts=SOAK_THREADS * SOAK_STEPS,
+        seconds=round(time.perf_counter() - started, 1),
+        bytes_per_thread_after_1_step=round(per_one),
+        bytes_per_thread_after_all_steps=round(per_all),
+        keys_leaked=leaked,
+    )
+    print(f"\n[soak] {SOAK_RESULTS}")
+    saver.close()
+
+
+def test_soak_keys_expire_with_ttl(server: RedisServer, admin: Redis, prefix: str):
+    """With a short TTL every key of every thread expires: none is left,
+    not even one the server has not reclaimed yet (``DBSIZE``)."""
+    threads = [f"ttl-{i}" for i in range(SOAK_THREADS)]
+    saver = ShallowRedisSaver(
+        server.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        ttl={"default_ttl": 0.02},  # 1.2 seconds
+    )
+    saver.setup()
+    others = admin.dbsize()  # keys not of this test
+    parents: dict[str, str | None] = dict.fromkeys(threads)
+    run_steps(saver, threads, range(1, 4), parents, "")
+    assert count_keys(admin, prefix) > 0
+    for _ in range(300):  # expired keys count in DBSIZE until reclaimed
+        if admin.dbsize() == others:
+            break
+        sleep(0.1)
+    assert admin.dbsize() == others
+    assert count_keys(admin, prefix) == 0
+    print(f"\n[soak ttl] {SOAK_THREADS} threads x 3 steps: 0 keys left after expiry")
+    saver.close()
