@@ -1,0 +1,442 @@
+# This file is generated from tests/_async/test_fidelity.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Values come back exactly as ``InMemorySaver`` returns them.
+
+Each value is stored three ways (as a channel value, as a pending write and
+inside the metadata) in both the saver and an ``InMemorySaver``, and what
+comes back is compared with ``==`` and type by type, recursively.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import math
+import uuid
+from typing import Any
+
+import pydantic
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, TASKS
+from langgraph.types import Interrupt, Send
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from tests._io_sync import Redis
+from tests._sync.conftest import drop
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+class Model(pydantic.BaseModel):
+    name: str
+    tags: list[str]
+    when: dt.datetime
+    nested: dict[str, int] = {}
+
+
+@dataclasses.dataclass
+class Record:
+    id: uuid.UUID
+    amount: decimal.Decimal
+    items: list[str]
+
+
+TZ = dt.timezone(dt.timedelta(hours=5, minutes=30))
+
+VALUES: dict[str, Any] = {
+    "datetime_tz": dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=TZ),
+    "datetime_utc": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+    "datetime_naive": dt.datetime(2024, 1, 1, 12, 0),
+    "date": dt.date(1999, 12, 31),
+    "time": dt.time(23, 59, 59, 999999),
+    "time_tz": dt.time(1, 2, 3, tzinfo=TZ),
+    "timedelta": dt.timedelta(days=-1, seconds=5, microseconds=7),
+    "uuid": uuid.UUID("0e8f5b1c-3f4a-4c39-9b7e-5b2f1f7f4a01"),
+    "decimal": decimal.Decimal("1.10"),
+    "decimal_big": decimal.Decimal("-12345678901234567890.000000000001"),
+    "enum": Color.BLUE,
+    "int_enum": Level.HIGH,
+    "set": {1, 2, 3},
+    "frozenset": frozenset({"a", "b"}),
+    "tuple": (1, "two", (3.0, None)),
+    "namedtuple": Point(1, 2),
+    "int_keys": {1: "one", 2: "two", -3: "minus"},
+    "inf": math.inf,
+    "minus_inf": -math.inf,
+    "bytes": b"\x00\x01\xfe\xff",
+    "empty_bytes": b"",
+    "bytearray": bytearray(b"\x00abc"),
+    "pydantic": Model(
+        name="n", tags=["a"], when=dt.datetime(2024, 1, 1, tzinfo=TZ), nested={"k": 1}
+    ),
+    "dataclass": Record(uuid.UUID(int=7), decimal.Decimal("0.10"), ["x"]),
+    "messages": [
+        HumanMessage("What's the weather?", id="h1"),
+        AIMessage(
+            "",
+            id="a1",
+            tool_calls=[{"name": "weather", "args": {"city": "Paris"}, "id": "call-1"}],
+        ),
+        ToolMessage("sunny", tool_call_id="call-1", id="t1"),
+        AIMessage("It is sunny.", id="a2"),
+    ],
+    "interrupt": Interrupt(value={"question": "approve?"}, id="int-1"),
+    "send": Send("node", {"arg": [1, 2]}),
+    "big_int": 2**63 - 1,
+    "negative_int": -(2**63),
+    "unicode": "ünïcödé 日本語 🦜 \x00 nul",
+    "nested": {
+        "list": [1, 2.5, None, True, "s", [dt.date(2020, 1, 1)]],
+        "when": [dt.datetime(2020, 1, 1, tzinfo=TZ), uuid.UUID(int=1)],
+        "deep": {"a": {"b": {"c": (decimal.Decimal("3.14"), frozenset({1}))}}},
+        "enum_list": [Color.RED, Level.LOW],
+    },
+}
+
+
+def cfg(thread_id: str, ns: str = "") -> dict:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+def make_cp(value: Any) -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["channel_values"] = {"value": value, "plain": "x"}
+    cp["channel_versions"] = {"value": 1, "plain": 1}
+    return cp
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types all the way down (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, dict):
+        if len(a) != len(b):
+            return False
+        keys_b = {(type(k), k): k for k in b}
+        for k, v in a.items():
+            if (type(k), k) not in keys_b:
+                return False
+            if not same(v, b[keys_b[(type(k), k)]]):
+                return False
+        return True
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (set, frozenset)):
+        return a == b and sorted(type(x).__name__ for x in a) == sorted(
+            type(x).__name__ for x in b
+        )
+    if isinstance(a, decimal.Decimal):
+        return str(a) == str(b)
+    if isinstance(a, (dt.datetime, dt.time)):
+        return a == b and a.utcoffset() == b.utcoffset()
+    return bool(a == b)
+
+
+def tuples_as_lists(value: Any) -> Any:
+    """``value`` as the msgpack serde returns it: plain tuples become lists."""
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return [tuples_as_lists(v) for v in value]
+    if isinstance(value, list):
+        return [tuples_as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: tuples_as_lists(v) for k, v in value.items()}
+    return value
+
+
+def round_trip(saver: ShallowRedisSaver, value: Any, thread_id: str) -> tuple[Any, Any]:
+    """Store ``value`` in the saver and in an ``InMemorySaver``; both tuples."""
+    mem = InMemorySaver()
+    config = cfg(thread_id)
+    cp = make_cp(value)
+    versions = {"value": 1, "plain": 1}
+    stored = saver.put(config, cp, {"value": value, "step": 1}, versions)
+    mem_stored = mem.put(config, cp, {"value": value, "step": 1}, versions)
+    writes = [("value", value), ("plain", [value])]
+    saver.put_writes(stored, writes, "task-1", "path")
+    mem.put_writes(mem_stored, writes, "task-1", "path")
+    ours = saver.get_tuple(config)
+    theirs = mem.get_tuple(config)
+    assert ours is not None and theirs is not None
+    return ours, theirs
+
+
+def assert_same(ours: Any, theirs: Any) -> None:
+    assert same(ours.checkpoint["channel_values"], theirs.checkpoint["channel_values"])
+    assert same(ours.pending_writes, theirs.pending_writes)
+    assert same(ours.metadata, theirs.metadata)
+    assert same(ours.checkpoint, theirs.checkpoint)
+
+
+@pytest.mark.parametrize("name", list(VALUES))
+def test_value_comes_back_as_in_memory_saver_returns_it(saver, thread_id, name):
+    value = VALUES[name]
+    ours, theirs = round_trip(saver, value, thread_id)
+    assert_same(ours, theirs)
+    got = ours.checkpoint["channel_values"]["value"]
+    # and it is the value itself, but for the tuples the serde turns into
+    # lists (as InMemorySaver shows)
+    assert same(got, tuples_as_lists(value))
+    assert same(ours.pending_writes[0][2], got)
+
+
+def test_types_of_values_that_come_back(saver, thread_id):
+    ours, theirs = round_trip(saver, VALUES, thread_id)
+    assert_same(ours, theirs)
+    got = ours.checkpoint["channel_values"]["value"]
+    assert got["datetime_tz"].utcoffset() == dt.timedelta(hours=5, minutes=30)
+    assert got["datetime_naive"].tzinfo is None
+    assert isinstance(got["uuid"], uuid.UUID)
+    assert isinstance(got["decimal"], decimal.Decimal) and str(got["decimal"]) == "1.10"
+    assert got["enum"] is Color.BLUE and got["int_enum"] is Level.HIGH
+    assert type(got["set"]) is set and type(got["frozenset"]) is frozenset
+    assert type(got["namedtuple"]) is Point
+    assert all(type(k) is int for k in got["int_keys"])
+    assert got["inf"] == math.inf and got["minus_inf"] == -math.inf
+    assert type(got["bytes"]) is bytes
+    # nested, a bytearray comes back as bytes, as InMemorySaver returns it
+    assert got["bytearray"] == b"\x00abc"
+    assert type(got["bytearray"]) is type(
+        theirs.checkpoint["channel_values"]["value"]["bytearray"]
+    )
+    assert type(got["pydantic"]) is Model and got["pydantic"] == VALUES["pydantic"]
+    assert type(got["dataclass"]) is Record
+    assert str(got["dataclass"].amount) == "0.10"
+    msgs = got["messages"]
+    assert [type(m) for m in msgs] == [HumanMessage, AIMessage, ToolMessage, AIMessage]
+    assert msgs[1].tool_calls == VALUES["messages"][1].tool_calls
+    assert msgs[2].tool_call_id == "call-1"
+    assert type(got["interrupt"]) is Interrupt and got["interrupt"].id == "int-1"
+    assert type(got["send"]) is Send and got["send"].arg == {"arg": [1, 2]}
+
+
+def test_nan_comes_back_as_nan(saver, thread_id):
+    ours, theirs = round_trip(saver, math.nan, thread_id)
+    assert_same(ours, theirs)
+    got = ours.checkpoint["channel_values"]["value"]
+    assert type(got) is float and math.isnan(got)
+    assert math.isnan(ours.pending_writes[0][2])
+    assert math.isnan(ours.metadata["value"])
+    nested, _ = round_trip(saver, {"x": [math.nan, math.inf]}, thread_id + "-n")
+    assert math.isnan(nested.checkpoint["channel_values"]["value"]["x"][0])
+
+
+def test_special_writes_come_back_as_in_memory_saver_returns_them(saver, thread_id):
+    mem = InMemorySaver()
+    config = cfg(thread_id)
+    cp = make_cp("v")
+    stored = saver.put(config, cp, {}, {"value": 1, "plain": 1})
+    mem.put(config, cp, {}, {"value": 1, "plain": 1})
+    cases = [
+        ("t-err", [(ERROR, ValueError("bad input", 42))]),
+        ("t-int", [(INTERRUPT, [Interrupt(value="approve?", id="i-1")])]),
+        (
+            "t-send",
+            [(TASKS, Send("worker", {"n": 1})), (TASKS, Send("worker", {"n": 2}))],
+        ),
+    ]
+    for task_id, writes in cases:
+        saver.put_writes(stored, writes, task_id)
+        mem.put_writes(stored, writes, task_id)
+    ours = saver.get_tuple(config)
+    theirs = mem.get_tuple(config)
+    assert ours is not None and theirs is not None
+    assert same(ours.pending_writes, theirs.pending_writes)
+    by_task = {t: v for t, _, v in ours.pending_writes if t != "t-send"}
+    assert by_task["t-err"] == theirs.pending_writes[0][2]  # as LangGraph stores it
+    assert type(by_task["t-int"][0]) is Interrupt and by_task["t-int"][0].id == "i-1"
+    sends = [v for t, _, v in ours.pending_writes if t == "t-send"]
+    assert sends == [Send("worker", {"n": 1}), Send("worker", {"n": 2})]
+
+
+# -- property test --------------------------------------------------------------
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)  # infinities included; NaN has its own test
+    | st.text()
+    | st.binary(max_size=32)
+    | st.datetimes(
+        timezones=st.none()
+        | st.just(dt.timezone.utc)
+        | st.builds(
+            dt.timezone,
+            st.timedeltas(
+                min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23)
+            ),
+        )
+    )
+    | st.dates()
+    | st.times()
+    | st.timedeltas()
+    | st.uuids()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(list(Color) + list(Level))
+)
+hashables = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(max_size=10)
+    | st.uuids()
+)
+values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+        | st.dictionaries(
+            st.integers(min_value=-1000, max_value=1000), children, max_size=4
+        )
+        | st.frozensets(hashables, max_size=4)
+        | st.sets(hashables, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=values)
+def test_property_values_come_back_as_in_memory_saver_returns_them(
+    saver, thread_id, value
+):
+    ours, theirs = round_trip(saver, value, thread_id)
+    assert_same(ours, theirs)
+
+
+# -- serde options ---------------------------------------------------------------
+
+
+def test_with_allowlist_still_works(redis_url, prefix, thread_id):
+    strict = JsonPlusSerializer(allowed_msgpack_modules=None)
+    with ShallowRedisSaver.from_conn_string(
+        redis_url,
+        serde=strict,
+        checkpoint_prefix=prefix + ":cp",
+        checkpoint_write_prefix=prefix + ":w",
+    ) as saver:
+        try:
+            value = Record(uuid.UUID(int=3), decimal.Decimal("2.50"), ["a"])
+            saver.put(cfg(thread_id), make_cp(value), {}, {"value": 1, "plain": 1})
+            # the strict serde refuses the unregistered type
+            blocked = saver.get_tuple(cfg(thread_id))
+            assert blocked is not None
+            assert not isinstance(
+                blocked.checkpoint["channel_values"].get("value"), Record
+            )
+            allowed = saver.with_allowlist([(Record.__module__, "Record")])
+            assert isinstance(allowed, ShallowRedisSaver)
+            tup = allowed.get_tuple(cfg(thread_id))
+            assert tup is not None
+            assert tup.checkpoint["channel_values"]["value"] == value
+            assert type(tup.checkpoint["channel_values"]["value"]) is Record
+            # the clone writes and reads like the saver it came from
+            allowed.put(cfg(thread_id, "sub"), make_cp(value), {}, {"value": 1})
+            tup = allowed.get_tuple(cfg(thread_id, "sub"))
+            assert (
+                tup is not None and tup.checkpoint["channel_values"]["value"] == value
+            )
+        finally:
+            drop(saver, prefix)
+
+
+def test_with_allowlist_on_the_default_serde(saver, thread_id):
+    allowed = saver.with_allowlist([(Record.__module__, "Record")])
+    value = Record(uuid.UUID(int=4), decimal.Decimal("1.00"), [])
+    allowed.put(cfg(thread_id), make_cp(value), {}, {"value": 1, "plain": 1})
+    for reader in (allowed, saver):
+        tup = reader.get_tuple(cfg(thread_id))
+        assert tup is not None and tup.checkpoint["channel_values"]["value"] == value
+
+
+def hash_contents(client: Redis, prefix: str) -> bytes:
+    """Every field and value of every key under ``prefix``, concatenated."""
+    out = b""
+    for key in client.scan_iter(match=prefix + ":*"):
+        kind = client.type(key)
+        if kind == b"hash":
+            for field, value in (client.hgetall(key)).items():
+                out += field + b"\x00" + value + b"\x00"
+        elif kind == b"set":
+            out += b"".join(client.smembers(key))
+    return out
+
+
+def test_encrypted_serializer(redis_url, client, prefix, thread_id):
+    from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+    serde = EncryptedSerializer.from_pycryptodome_aes(
+        key=b"0123456789abcdef0123456789abcdef"
+    )
+    secret = "TOP-SECRET-PLAINTEXT-4c1f"
+    with ShallowRedisSaver.from_conn_string(
+        redis_url,
+        serde=serde,
+        checkpoint_prefix=prefix + ":cp",
+        checkpoint_write_prefix=prefix + ":w",
+    ) as saver:
+        saver.setup()
+        try:
+            mem = InMemorySaver(serde=serde)
+            value = {
+                "secret": secret,
+                "when": VALUES["datetime_tz"],
+                "n": decimal.Decimal("1.10"),
+            }
+            cp = make_cp(value)
+            config = cfg(thread_id)
+            stored = saver.put(config, cp, {"note": secret}, {"value": 1, "plain": 1})
+            mem.put(config, cp, {"note": secret}, {"value": 1, "plain": 1})
+            saver.put_writes(stored, [("value", secret)], "task-1")
+            mem.put_writes(stored, [("value", secret)], "task-1")
+            ours = saver.get_tuple(config)
+            theirs = mem.get_tuple(config)
+            assert ours is not None and theirs is not None
+            assert_same(ours, theirs)
+            assert ours.checkpoint["channel_values"]["value"] == value
+            assert ours.pending_writes == [("task-1", "value", secret)]
+            assert ours.metadata["note"] == secret
+
+            stored_bytes = hash_contents(client, prefix)
+            assert stored_bytes, "nothing was stored"
+            assert secret.encode() not in stored_bytes
+            assert b"msgpack+aes" in stored_bytes  # the serde's type tag is kept
+
+            # a saver without the key cannot read the values
+            with ShallowRedisSaver.from_conn_string(
+                redis_url,
+                checkpoint_prefix=prefix + ":cp",
+                checkpoint_write_prefix=prefix + ":w",
+            ) as plain:
+                with pytest.raises(Exception, match=r"msgpack\+aes"):
+                    plain.get_tuple(config)
+        finally:
+            drop(saver, prefix)

@@ -1,0 +1,161 @@
+# This file is generated from tests/_async/test_plain_redis.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""The core operations on a Redis without the Search and JSON modules.
+
+A plain server is started for this module whatever ``--redis-kind`` says, so
+both kinds of server are covered in every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+
+from langgraph.checkpoint.redis_shallow import (
+    SearchUnavailableError,
+    ShallowRedisSaver,
+)
+from langgraph.checkpoint.redis_shallow.search import has_search_module
+from redis_server import RedisServer
+from tests._io_sync import Redis
+
+
+@pytest.fixture(scope="module")
+def plain_url() -> Iterator[str]:
+    """URL of a Redis server started without modules, for this module."""
+    with RedisServer(modules=False) as server:
+        yield server.url
+
+
+@pytest.fixture
+def plain_client(plain_url: str) -> Iterator[Redis]:
+    client = Redis.from_url(plain_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def plain_saver(plain_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
+    with ShallowRedisSaver.from_conn_string(
+        plain_url,
+        ttl={"default_ttl": 5, "refresh_on_read": True},
+        checkpoint_prefix=prefix + ":cp",
+        checkpoint_write_prefix=prefix + ":w",
+    ) as saver:
+        saver.setup()
+        yield saver
+
+
+def cfg(thread_id: str, ns: str = "") -> dict:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+def make_cp(value: int) -> dict:
+    cp = empty_checkpoint()
+    cp["channel_values"] = {"a": value}
+    cp["channel_versions"] = {"a": value}
+    return cp
+
+
+def test_server_really_has_no_modules(plain_client):
+    assert not has_search_module(plain_client.module_list())
+
+
+def test_setup_passes_and_is_idempotent(plain_saver):
+    plain_saver.setup()
+    plain_saver.setup()
+
+
+def test_core_operations_work(plain_saver, plain_client, thread_id):
+    stored = plain_saver.put(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    plain_saver.put_writes(stored, [("a", 2), ("b", 3)], "task", "path")
+    sub = plain_saver.put(cfg(thread_id, "sub"), make_cp(7), {"step": 7}, {"a": 7})
+
+    tup = plain_saver.get_tuple(cfg(thread_id))
+    assert tup is not None
+    assert tup.config == stored
+    assert tup.checkpoint["channel_values"] == {"a": 1}
+    assert tup.metadata["step"] == 1
+    assert tup.pending_writes == [("task", "a", 2), ("task", "b", 3)]
+    assert plain_saver.get_tuple(stored) is not None
+
+    # a second put replaces the first
+    stored = plain_saver.put(stored, make_cp(2), {"step": 2}, {"a": 2})
+    tup = plain_saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.checkpoint["channel_values"] == {"a": 2}
+    assert tup.pending_writes == []
+
+    # list of one thread: all its namespaces, or one; filters and limit
+    listed = [t for t in plain_saver.list({"configurable": {"thread_id": thread_id}})]
+    assert sorted(t.config["configurable"]["checkpoint_ns"] for t in listed) == [
+        "",
+        "sub",
+    ]
+    listed = [t for t in plain_saver.list(cfg(thread_id, "sub"))]
+    assert [t.config for t in listed] == [sub]
+    listed = [
+        t
+        for t in plain_saver.list(
+            {"configurable": {"thread_id": thread_id}}, filter={"step": 7}
+        )
+    ]
+    assert [t.config for t in listed] == [sub]
+    listed = [
+        t for t in plain_saver.list({"configurable": {"thread_id": thread_id}}, limit=1)
+    ]
+    assert len(listed) == 1
+
+    plain_saver.delete_thread(thread_id)
+    assert plain_saver.get_tuple(cfg(thread_id)) is None
+    assert plain_saver.get_tuple(cfg(thread_id, "sub")) is None
+    prefix = plain_saver.keys.checkpoint_prefix.rsplit(":", 1)[0]
+    assert [k for k in plain_client.scan_iter(match=prefix + ":*")] == []
+
+
+def test_put_writes_before_put_works(plain_saver, thread_id):
+    cp = make_cp(1)
+    plain_saver.put_writes(
+        {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": "",
+                "checkpoint_id": cp["id"],
+            }
+        },
+        [("a", "early")],
+        "task",
+    )
+    plain_saver.put(cfg(thread_id), cp, {}, {"a": 1})
+    tup = plain_saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.pending_writes == [("task", "a", "early")]
+    plain_saver.delete_thread(thread_id)
+
+
+def test_list_across_threads_needs_search(plain_saver, thread_id):
+    plain_saver.put(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    for kwargs in ({}, {"filter": {"step": 1}}, {"limit": 5}):
+        with pytest.raises(SearchUnavailableError) as info:
+            for _ in plain_saver.list(None, **kwargs):
+                pass
+        assert "Search module" in str(info.value)
+    plain_saver.delete_thread(thread_id)
+
+
+def test_list_across_threads_needs_search_even_without_setup(
+    plain_url, prefix, thread_id
+):
+    saver = ShallowRedisSaver(
+        plain_url,
+        checkpoint_prefix=prefix + ":cp",
+        checkpoint_write_prefix=prefix + ":w",
+    )
+    try:
+        saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
+        with pytest.raises(SearchUnavailableError, match="Search module"):
+            for _ in saver.list(None):
+                pass
+        saver.delete_thread(thread_id)
+    finally:
+        saver.close()

@@ -1,0 +1,437 @@
+# This file is generated from tests/_async/test_semantics.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""Saver-level semantics: one checkpoint per (thread, namespace), its writes.
+
+Where the semantics allow, every result is compared with LangGraph's
+``InMemorySaver`` given the same calls (its sync API, in both variants).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from tests._io_sync import Redis
+
+
+def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if checkpoint_id is not None:
+        conf["checkpoint_id"] = checkpoint_id
+    return {"configurable": conf}
+
+
+def make_cp(
+    values: dict[str, Any], versions: dict[str, Any] | None = None
+) -> Checkpoint:
+    cp = empty_checkpoint()
+    cp["channel_values"] = dict(values)
+    cp["channel_versions"] = dict(
+        versions if versions is not None else dict.fromkeys(values, 1)
+    )
+    return cp
+
+
+def both_put(
+    saver: ShallowRedisSaver,
+    mem: InMemorySaver,
+    config: dict,
+    cp: Checkpoint,
+    metadata: dict,
+    new_versions: dict,
+) -> tuple[dict, dict]:
+    ours = saver.put(config, cp, metadata, new_versions)
+    theirs = mem.put(config, cp, metadata, new_versions)
+    return ours, theirs
+
+
+def both_writes(
+    saver: ShallowRedisSaver,
+    mem: InMemorySaver,
+    config: dict,
+    writes: list[tuple[str, Any]],
+    task_id: str,
+    task_path: str = "",
+) -> None:
+    saver.put_writes(config, writes, task_id, task_path)
+    mem.put_writes(config, writes, task_id, task_path)
+
+
+def assert_same_as_memory(
+    saver: ShallowRedisSaver, mem: InMemorySaver, config: dict
+) -> Any:
+    ours = saver.get_tuple(config)
+    theirs = mem.get_tuple(config)
+    assert theirs is not None
+    assert ours is not None
+    assert ours.config == theirs.config
+    assert ours.checkpoint == theirs.checkpoint
+    assert ours.metadata == theirs.metadata
+    assert ours.pending_writes == theirs.pending_writes
+    return ours
+
+
+def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
+    """Every key under the saver's two prefixes."""
+    found = []
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.write_prefix):
+        found += [k for k in client.scan_iter(match=prefix + ":*")]
+    return found
+
+
+def hash_len(client: Redis, key: str) -> int:
+    return int(client.hlen(key))
+
+
+# -- put / get_tuple ----------------------------------------------------------
+
+
+def test_put_returns_config_with_checkpoint_id(saver, thread_id):
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1})
+    ours, theirs = both_put(saver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
+    assert ours == theirs == cfg(thread_id, "ns", cp["id"])
+
+
+def test_put_replaces_the_stored_checkpoint(saver, client, thread_id):
+    cp1 = make_cp({"a": 1, "old": "x"})
+    c1 = saver.put(cfg(thread_id), cp1, {"step": 1}, {"a": 1, "old": 1})
+    cp2 = make_cp({"a": 2, "b": 3}, {"a": 2, "b": 1})
+    c2 = saver.put(c1, cp2, {"step": 2}, {"a": 2, "b": 1})
+
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None
+    assert tup.config == c2
+    assert tup.checkpoint["id"] == cp2["id"]
+    assert tup.checkpoint["channel_values"] == {"a": 2, "b": 3}
+    assert tup.metadata["step"] == 2
+    assert saver.get_tuple(cfg(thread_id, checkpoint_id=cp1["id"])) is None
+    listed = [t for t in saver.list(cfg(thread_id))]
+    assert [t.checkpoint["id"] for t in listed] == [cp2["id"]]
+
+    # Nothing of the first checkpoint is left in its hash: only the new
+    # checkpoint's fields and one value field per channel version.
+    ck, _, _ = saver.keys.for_namespace(thread_id, "")
+    fields = {f.decode() for f in client.hkeys(ck)}
+    value_fields = {f for f in fields if f.startswith("v:")}
+    assert value_fields == {"v:1:a:2", "v:1:b:1"}
+    assert not any("old" in f for f in fields)
+
+
+def test_get_tuple_with_and_without_checkpoint_id(saver, thread_id):
+    assert saver.get_tuple(cfg(thread_id)) is None
+    cp1 = make_cp({"a": 1})
+    c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
+    cp2 = make_cp({"a": 2}, {"a": 2})
+    c2 = saver.put(c1, cp2, {}, {"a": 2})
+
+    latest = saver.get_tuple(cfg(thread_id))
+    assert latest is not None and latest.checkpoint["id"] == cp2["id"]
+    by_id = saver.get_tuple(c2)
+    assert by_id is not None and by_id.checkpoint["id"] == cp2["id"]
+    assert by_id.config == c2
+    assert saver.get_tuple(c1) is None
+    assert saver.get_tuple(cfg(thread_id, checkpoint_id="not-an-id")) is None
+    # a checkpoint id of another namespace is not found in this one
+    assert saver.get_tuple(cfg(thread_id, "other", cp2["id"])) is None
+
+
+def test_list_with_checkpoint_id_yields_only_the_stored_one(saver, thread_id):
+    mem = InMemorySaver()
+    cp1 = make_cp({"a": 1})
+    c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1})
+    cp2 = make_cp({"a": 2}, {"a": 2})
+    c2, _ = both_put(saver, mem, c1, cp2, {}, {"a": 2})
+    listed = [t.config for t in saver.list(c2)]
+    assert listed == [t.config for t in mem.list(c2)] == [c2]
+    # the shallow saver no longer has the first checkpoint
+    assert [t for t in saver.list(c1)] == []
+
+
+def test_parent_config_is_none(saver, thread_id):
+    cp1 = make_cp({"a": 1})
+    c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
+    cp2 = make_cp({"a": 2}, {"a": 2})
+    c2 = saver.put(c1, cp2, {}, {"a": 2})
+    for config in (cfg(thread_id), c2):
+        tup = saver.get_tuple(config)
+        assert tup is not None and tup.parent_config is None
+    listed = [t for t in saver.list(cfg(thread_id))]
+    assert [t.parent_config for t in listed] == [None]
+
+
+def test_same_results_as_in_memory_saver(saver, thread_id):
+    mem = InMemorySaver()
+    cp1 = make_cp({"messages": ["hi"], "count": 1, "flag": None})
+    c1, _ = both_put(
+        saver, mem, cfg(thread_id), cp1, {"source": "input", "step": -1},
+        {"messages": 1, "count": 1, "flag": 1},
+    )  # fmt: skip
+    both_writes(saver, mem, c1, [("messages", ["there"]), ("count", 2)], "task-a")
+    assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert_same_as_memory(saver, mem, c1)
+
+    cp2 = make_cp(
+        {"messages": ["hi", "there"], "count": 2, "flag": None},
+        {"messages": 2, "count": 2, "flag": 1},
+    )
+    c2, _ = both_put(
+        saver, mem, c1, cp2, {"source": "loop", "step": 0}, {"messages": 2, "count": 2}
+    )
+    both_writes(saver, mem, c2, [(ERROR, "boom")], "task-b", "~path")
+    assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert_same_as_memory(saver, mem, c2)
+
+
+def test_metadata_stored_as_in_memory_saver_stores_it(saver, thread_id):
+    mem = InMemorySaver()
+    config = {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": "",
+            "user": "alice",
+            "attempt": 3,
+            "ratio": 0.5,
+            "enabled": True,
+            "__private": "dropped",
+            "obj": {"nested": "not copied"},
+        },
+        "metadata": {"run_name": "r1", "user": "overridden-by-configurable?"},
+    }
+    metadata = {
+        "source": "loop",
+        "step": 4,
+        "parents": {"": "abc"},
+        "nul": "a\x00b",
+        "nested": {"list": [1, 2], "none": None},
+    }
+    cp = make_cp({"a": 1})
+    both_put(saver, mem, config, cp, metadata, {"a": 1})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.metadata["user"] == mem.get_tuple(cfg(thread_id)).metadata["user"]
+    assert ours.metadata["nul"] == "ab"
+    assert "__private" not in ours.metadata
+
+
+# -- pending writes -------------------------------------------------------------
+
+
+def test_pending_writes_in_task_path_task_id_idx_order(saver, thread_id):
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1})
+    c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
+    # Written deliberately out of order.
+    both_writes(saver, mem, c, [("a", "b/t2/0"), ("a", "b/t2/1")], "t2", "b")
+    both_writes(saver, mem, c, [("a", "a/t9/0")], "t9", "a")
+    both_writes(
+        saver, mem, c, [("a", "a/t1/0"), ("x", "a/t1/1"), ("a", "a/t1/2")], "t1", "a"
+    )
+    both_writes(saver, mem, c, [("a", "/t5/0")], "t5", "")
+    both_writes(saver, mem, c, [(ERROR, "a/t9/err")], "t9", "a")
+
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert [v for _, _, v in ours.pending_writes] == [
+        "/t5/0",
+        "a/t1/0",
+        "a/t1/1",
+        "a/t1/2",
+        "a/t9/err",  # special channels sort by their negative index
+        "a/t9/0",
+        "b/t2/0",
+        "b/t2/1",
+    ]
+    assert [(t, ch) for t, ch, _ in ours.pending_writes][:2] == [
+        ("t5", "a"),
+        ("t1", "a"),
+    ]
+
+
+def test_pending_writes_only_of_the_returned_checkpoint(saver, thread_id):
+    cp1 = make_cp({"a": 1})
+    c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
+    saver.put_writes(c1, [("a", "for-cp1")], "t1")
+    cp2 = make_cp({"a": 2}, {"a": 2})
+    c2 = saver.put(c1, cp2, {}, {"a": 2})
+    saver.put_writes(c2, [("a", "for-cp2")], "t1")
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.pending_writes == [("t1", "a", "for-cp2")]
+    # the parent's writes are kept in storage but never returned for cp2
+    tup = saver.get_tuple(c2)
+    assert tup is not None and tup.pending_writes == [("t1", "a", "for-cp2")]
+
+
+def test_regular_writes_insert_if_absent(saver, thread_id):
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1})
+    c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
+    both_writes(saver, mem, c, [("a", "first"), ("b", "first-b")], "t1")
+    both_writes(saver, mem, c, [("a", "second"), ("b", "second-b")], "t1")
+    # a longer retry: idx 2 is new and is added, idx 0 and 1 are kept
+    both_writes(saver, mem, c, [("a", "x"), ("b", "y"), ("c", "third")], "t1")
+    # same idx, another task: a distinct write
+    both_writes(saver, mem, c, [("a", "other-task")], "t2")
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.pending_writes == [
+        ("t1", "a", "first"),
+        ("t1", "b", "first-b"),
+        ("t1", "c", "third"),
+        ("t2", "a", "other-task"),
+    ]
+
+
+@pytest.mark.parametrize("channel", [ERROR, INTERRUPT, RESUME, SCHEDULED])
+def test_special_channel_writes_overwrite(saver, thread_id, channel):
+    assert channel in WRITES_IDX_MAP
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1})
+    c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
+    both_writes(saver, mem, c, [(channel, "v1"), ("a", "regular-1")], "t1")
+    both_writes(saver, mem, c, [(channel, "v2"), ("a", "regular-2")], "t1")
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert (("t1", channel, "v2")) in ours.pending_writes
+    assert ("t1", channel, "v1") not in ours.pending_writes
+    # the regular write at idx 1 kept its first value
+    assert ("t1", "a", "regular-1") in ours.pending_writes
+    assert ("t1", "a", "regular-2") not in ours.pending_writes
+    assert len(ours.pending_writes) == 2
+
+
+def test_put_writes_before_the_put_of_its_checkpoint(saver, thread_id):
+    mem = InMemorySaver()
+    cp1 = make_cp({"a": 1})
+    c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1})
+    both_writes(saver, mem, c1, [("a", "w1")], "t1")
+
+    cp2 = make_cp({"a": 2}, {"a": 2})
+    early = cfg(thread_id, "", cp2["id"])
+    both_writes(saver, mem, early, [("a", "early"), (INTERRUPT, "stop")], "t2")
+    # until its checkpoint is stored, the early writes are not visible
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.checkpoint["id"] == cp1["id"]
+    assert tup.pending_writes == [("t1", "a", "w1")]
+    assert saver.get_tuple(early) is None
+
+    both_put(saver, mem, c1, cp2, {}, {"a": 2})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.pending_writes == [("t2", INTERRUPT, "stop"), ("t2", "a", "early")]
+
+
+def test_put_writes_before_the_first_put_of_a_thread(saver, client, thread_id):
+    cp = make_cp({"a": 1})
+    early = cfg(thread_id, "sub", cp["id"])
+    saver.put_writes(early, [("a", "early")], "t1")
+    assert saver.get_tuple(cfg(thread_id, "sub")) is None
+    assert [t for t in saver.list(cfg(thread_id))] == []
+    saver.put(cfg(thread_id, "sub"), cp, {}, {"a": 1})
+    tup = saver.get_tuple(cfg(thread_id, "sub"))
+    assert tup is not None and tup.pending_writes == [("t1", "a", "early")]
+    # and delete_thread removes what the early write created too
+    saver.delete_thread(thread_id)
+    assert saver_keys(client, saver) == []
+
+
+def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
+    _, wk, _ = saver.keys.for_namespace(thread_id, "")
+    config = cfg(thread_id)
+    previous = None
+    sizes = []
+    for step in range(30):
+        cp = make_cp({"a": step}, {"a": step + 1})
+        config = saver.put(config, cp, {"step": step}, {"a": step + 1})
+        # after the put: only the parent's writes are left
+        assert hash_len(client, wk) == (3 if previous else 0)
+        saver.put_writes(config, [("a", step), ("b", step), ("c", step)], "t")
+        # a write for a checkpoint id that never gets stored (a lost branch)
+        saver.put_writes(cfg(thread_id, "", f"lost-{step}"), [("a", 0)], "t")
+        sizes.append(hash_len(client, wk))
+        previous = config
+    assert max(sizes) == 7  # parent (3) + new (3) + one lost write
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and [v for _, _, v in tup.pending_writes] == [29, 29, 29]
+
+
+def test_put_keeps_writes_of_other_namespaces(saver, thread_id):
+    ca = saver.put(cfg(thread_id, "a"), make_cp({"x": 1}), {}, {"x": 1})
+    saver.put_writes(ca, [("x", "kept")], "t")
+    config = cfg(thread_id, "b")
+    for step in range(3):
+        config = saver.put(
+            config, make_cp({"x": step}, {"x": step + 1}), {}, {"x": step + 1}
+        )
+    tup = saver.get_tuple(cfg(thread_id, "a"))
+    assert tup is not None and tup.pending_writes == [("t", "x", "kept")]
+
+
+def test_put_writes_with_no_writes_is_a_no_op(saver, client, thread_id):
+    # on a thread that does not exist: nothing is created
+    saver.put_writes(cfg(thread_id, "", "some-id"), [], "t1")
+    assert saver_keys(client, saver) == []
+    # on an existing one: nothing changes
+    c = saver.put(cfg(thread_id), make_cp({"a": 1}), {}, {"a": 1})
+    saver.put_writes(c, [("a", 1)], "t1")
+    before = saver.get_tuple(cfg(thread_id))
+    saver.put_writes(c, [], "t1")
+    saver.put_writes(c, (), "t2", "path")
+    after = saver.get_tuple(cfg(thread_id))
+    assert after == before
+
+
+# -- channel values -------------------------------------------------------------
+
+
+def test_values_sent_for_new_versions_only_but_all_come_back(saver, client, thread_id):
+    mem = InMemorySaver()
+    cp1 = make_cp({"a": "a1", "b": "b1"})
+    c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1, "b": 1})
+    # second put: only "a" changed; "b" is not sent again
+    cp2 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    both_put(saver, mem, c1, cp2, {}, {"a": 2})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
+    ck, _, _ = saver.keys.for_namespace(thread_id, "")
+    fields = {f.decode() for f in client.hkeys(ck) if f.startswith(b"v:")}
+    assert fields == {"v:1:a:2", "v:1:b:1"}
+
+    # a third put where nothing changed at all
+    cp3 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    both_put(saver, mem, cfg(thread_id, "", cp2["id"]), cp3, {}, {})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
+
+
+def test_value_not_sent_and_not_stored_is_sent_again(saver, thread_id):
+    # The checkpoint refers to a version of "b" this thread never stored:
+    # the saver must still store the value rather than lose it.
+    cp = make_cp({"a": 1, "b": "kept"})
+    saver.put(cfg(thread_id), cp, {}, {"a": 1})
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.checkpoint["channel_values"] == {"a": 1, "b": "kept"}
+
+
+def test_channel_with_version_but_no_value_is_absent(saver, thread_id):
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1}, {"a": 1, "empty": 1})
+    both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1, "empty": 1})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.checkpoint["channel_values"] == {"a": 1}
+    assert ours.checkpoint["channel_versions"] == {"a": 1, "empty": 1}
+
+    # a value that becomes empty later disappears too
+    cp2 = make_cp({}, {"a": 2, "empty": 1})
+    both_put(saver, mem, cfg(thread_id, "", cp["id"]), cp2, {}, {"a": 2})
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.checkpoint["channel_values"] == {}
+
+
+def test_falsy_values_are_not_empty(saver, thread_id):
+    mem = InMemorySaver()
+    values = {"zero": 0, "none": None, "blank": "", "no": False, "list": [], "dict": {}}
+    cp = make_cp(values)
+    both_put(saver, mem, cfg(thread_id), cp, {}, dict.fromkeys(values, 1))
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id))
+    assert ours.checkpoint["channel_values"] == values
