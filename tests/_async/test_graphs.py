@@ -259,19 +259,7 @@ async def test_get_state_history_is_the_latest_checkpoint(
     assert ours[-2][0]["next"] == ("c",)
 
 
-# BUG, racy (hence not strict): with "async" durability the put of a step's
-# checkpoint can reach Redis after the next step's writes and delete them;
-# the interrupt then goes missing from get_state. Deterministic repro:
-# test_interrupt_survives_late_put_of_previous_checkpoint. Drop the mark
-# once that test passes.
-LATE_PUT_RACE = pytest.mark.xfail(
-    strict=False, reason="BUG: a late put drops the next step's writes (racy)"
-)
-
-
-@pytest.mark.parametrize(
-    "durability", ["sync", pytest.param("async", marks=LATE_PUT_RACE), "exit"]
-)
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
 async def test_durability_modes(
     asaver: AsyncShallowRedisSaver, thread_id: str, durability: Any
 ) -> None:

@@ -403,14 +403,6 @@ async def test_node_error_then_resume_after_fix(
     assert runs == {"steady": 1, "flaky": 3, "finish": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: put of checkpoint N drops the pending writes of checkpoint N+1 "
-        "that reached Redis first (default 'async' durability): the "
-        "interrupt is lost"
-    ),
-)
 async def test_interrupt_survives_late_put_of_previous_checkpoint(
     asaver: AsyncShallowRedisSaver, thread_id: str
 ) -> None:

@@ -33,12 +33,10 @@ from langgraph.types import Interrupt, PregelTask, StateSnapshot
 
 __all__ = ["SCENARIO_DURABILITY", "Labels", "config_of", "normalize", "run_both"]
 
-# Pinned to "sync" while the saver can lose writes under LangGraph's default
-# "async" durability: there a put of checkpoint N may reach Redis after the
-# writes of checkpoint N+1 and deletes them (see the strict xfail
-# test_interrupt_survives_late_put_of_previous_checkpoint). With the bug
-# fixed, set it to None so every scenario runs in the default mode.
-SCENARIO_DURABILITY: str | None = "sync"
+# None: every scenario runs in LangGraph's default durability ("async"), where
+# a step's writes may reach Redis before the put of its checkpoint (covered
+# by test_interrupt_survives_late_put_of_previous_checkpoint).
+SCENARIO_DURABILITY: str | None = None
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

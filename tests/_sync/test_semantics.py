@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
@@ -346,8 +347,10 @@ def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
         # after the put: only the parent's writes are left
         assert hash_len(client, wk) == (3 if previous else 0)
         saver.put_writes(config, [("a", step), ("b", step), ("c", step)], "t")
-        # a write for a checkpoint id that never gets stored (a lost branch)
-        saver.put_writes(cfg(thread_id, "", f"lost-{step}"), [("a", 0)], "t")
+        # a write for a checkpoint id that never gets stored (a lost branch);
+        # LangGraph's ids are time-ordered, so the next put's id is newer
+        lost = str(uuid6())
+        saver.put_writes(cfg(thread_id, "", lost), [("a", 0)], "t")
         sizes.append(hash_len(client, wk))
         previous = config
     assert max(sizes) == 7  # parent (3) + new (3) + one lost write
@@ -435,3 +438,21 @@ def test_falsy_values_are_not_empty(saver, thread_id):
     both_put(saver, mem, cfg(thread_id), cp, {}, dict.fromkeys(values, 1))
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == values
+
+
+def test_put_keeps_writes_of_newer_checkpoints(saver, client, thread_id):
+    # With "async" durability the writes of checkpoint N+1 may reach Redis
+    # before the put of checkpoint N: that put must not drop them.
+    _, wk, _ = saver.keys.for_namespace(thread_id, "")
+    cps = [make_cp({"a": i}, {"a": i + 1}) for i in range(3)]
+    assert cps[0]["id"] < cps[1]["id"] < cps[2]["id"]
+    c0 = saver.put(cfg(thread_id), cps[0], {}, {"a": 1})
+    saver.put_writes(cfg(thread_id, "", cps[2]["id"]), [(INTERRUPT, "ask")], "t")
+    saver.put_writes(cfg(thread_id, "", "0-older"), [("a", 9)], "t")
+    c1 = saver.put(c0, cps[1], {}, {"a": 2})
+    # the older, never-stored checkpoint's write is gone; the newer one's stays
+    assert hash_len(client, wk) == 1
+    saver.put(c1, cps[2], {}, {"a": 3})
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.checkpoint["id"] == cps[2]["id"]
+    assert tup.pending_writes == [("t", INTERRUPT, "ask")]

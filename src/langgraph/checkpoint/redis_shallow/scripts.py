@@ -41,8 +41,10 @@ class Script:
 # Refuses (returns the missing fields, writing nothing) when a channel value
 # the checkpoint refers to but does not send is not stored; the saver then
 # sends those values too. Otherwise replaces the checkpoint hash with exactly
-# the sent and required fields and drops the writes of every checkpoint id
-# other than the new one and its parent.
+# the sent and required fields and drops the writes of every checkpoint whose
+# id is older than the new one (bytewise; LangGraph's ids are time-ordered),
+# except the parent's. Writes of newer ids stay: with "async" durability the
+# next step's writes can arrive before this put.
 PUT = Script(
     "put",
     """
@@ -72,11 +74,21 @@ end
 for i = first, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
+local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
+  for i = 1, math.min(#x, #y) do
+    local p, q = string.byte(x, i), string.byte(y, i)
+    if p ~= q then return p < q end
+  end
+  return #x < #y
+end
 local a, b = ARGV[3], ARGV[4]
-local na, nb = #a, #b
+local nb = #b
+local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
 stale = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if string.sub(f, 1, na) ~= a and (nb == 0 or string.sub(f, 1, nb) ~= b) then
+  local len = string.match(f, '^(%d+):')
+  local id = len and string.sub(f, #len + 2, #len + 1 + tonumber(len)) or ''
+  if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
     stale[#stale + 1] = f
   end
 end
