@@ -358,6 +358,33 @@ async def test_connections_killed(server: RedisServer, admin: AsyncRedis, prefix
     await saver.aclose()
 
 
+async def test_connections_killed_with_retry_surface_no_error(
+    server: RedisServer, admin: AsyncRedis, prefix: str
+):
+    """The same drops on a saver created with redis-py's ``Retry``: every
+    call is sent again on a new connection and no error reaches the caller
+    (the scripts are idempotent, so a resent call is harmless)."""
+    rng = random.Random(6)
+    stats = Stats()
+    saver = saver_for(
+        server.url, prefix, connection_args={"retry": Retry(ExponentialBackoff(), 3)}
+    )
+
+    async def inject(budget: Budget) -> None:
+        for point in sorted(rng.sample(range(10, N_OPS - 10), 40)):
+            if not await wait_for(budget, point):
+                return
+            await admin.execute_command(
+                "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"
+            )
+            stats.add("faults_injected")
+
+    await run_scenario("connections killed, with Retry", saver, inject, stats)
+    assert stats.counts["faults_injected"] == 40
+    assert stats.counts["ops_failed"] == 0
+    await saver.aclose()
+
+
 async def test_commands_time_out(server: RedisServer, admin: AsyncRedis, prefix: str):
     """``CLIENT PAUSE`` the server for longer than the saver's socket timeout."""
     rng = random.Random(7)
