@@ -11,6 +11,7 @@ buffers), and the sum of
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 from typing import Any
@@ -89,9 +90,21 @@ async def measure(
                 k.decode(errors="replace"): key_usage(r, [k]) for k in sorted(first)[:8]
             },
         }
-    for thread in pool:
-        if entry.is_async:
-            await entry.saver.adelete_thread(thread.thread_id)
-        else:
-            entry.saver.delete_thread(thread.thread_id)
     return out
+
+
+async def cleanup(entries: list[Entry], r: redis.Redis, tag: str) -> None:
+    """Delete every memory-section thread, once all are measured: the search
+    index frees deleted documents later, in the background, which would
+    shrink ``used_memory`` in the middle of the next saver's measurement."""
+    for entry in entries:
+        threads = {
+            m.group(0)
+            for key in thread_keys(r, f"*{tag}_{entry.key}_n*_m*")
+            if (m := re.search(rf"{tag}_{entry.key}_n\d+_m\d+", key.decode()))
+        }
+        for thread_id in threads:
+            if entry.is_async:
+                await entry.saver.adelete_thread(thread_id)
+            else:
+                entry.saver.delete_thread(thread_id)

@@ -10,7 +10,9 @@ shallow savers (skipped, and said so, when not installed) and LangGraph's
 3. a 3-node chain graph, 4. round trips, bytes and memory per thread,
 5. the floor. Prints tables with ratios and the issue's targets (PASS/MISS,
 informational: the exit code is 0 either way) and writes the raw numbers
-to JSON (default ``benchmarks/results/latest.json``).
+to JSON (default ``benchmarks/results/latest.json``). On a ``$REDIS_URL``
+server, the keys the run wrote are removed at the end (the search indexes
+the savers create are left). ``profile_ops.py`` profiles our savers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import redis  # noqa: E402
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
+from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
 
 import chain  # noqa: E402
 import floor  # noqa: E402
@@ -164,6 +167,7 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
                 "modules": modules,
             },
             "packages": packages(),
+            "resp_parser": "hiredis" if HIREDIS_AVAILABLE else "python",
         },
         "upstream": {"available": skipped is None, "skipped_reason": skipped},
         "config": {
@@ -199,6 +203,7 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
                 res["memory"][str(n)][entry.key] = await memory.measure(
                     entry, plain, n, bases[n][0], threads, steps, tag
                 )
+        await memory.cleanup([e for e in entries if e.family != "memory"], plain, tag)
         res["ops"] = {}
         for n in cfg["sizes"]:
             log(f"1. latency N={n}")
@@ -265,9 +270,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{meta['machine']['cpu']} x{meta['machine']['cpus']}, "
         f"Python {meta['machine']['python']}, Redis {meta['redis']['version']} "
         f"({', '.join(meta['redis']['modules']) or 'no modules'}), "
-        f"upstream {meta['packages']['langgraph-checkpoint-redis'] or 'not installed'}",
-        f"load average (1/5/15 min) at start {_loads(meta['load_average_start'])}, "
-        f"at end {_loads(meta['load_average_end'])}",
+        + (
+            f"upstream {meta['packages']['langgraph-checkpoint-redis']}"
+            if res["upstream"]["available"]
+            else "upstream SKIPPED"
+        ),
+        f"redis-py {meta['packages']['redis']} with the {meta['resp_parser']} "
+        f"RESP parser; load average (1/5/15 min) at start "
+        f"{_loads(meta['load_average_start'])}, at end "
+        f"{_loads(meta['load_average_end'])}",
     ]
     if not res["upstream"]["available"]:
         lines.append(
