@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import workload
-from savers import Entry
+from savers import Entry, describe
 from stats import settle
 
 REUSED = 10
@@ -55,16 +55,24 @@ def _report(times_ns: list[int]) -> dict[str, Any]:
 
 
 async def measure(
-    entries: list[Entry], invocations: int, warmup: int, tag: str
+    entries: list[Entry],
+    invocations: int,
+    warmup: int,
+    tag: str,
+    errors: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
     """Both runs for every saver; the savers take turns invocation by
-    invocation, so the machine's noise spreads over all of them."""
+    invocation, so the machine's noise spreads over all of them. A saver
+    that raises is recorded in ``errors`` and left out from then on."""
     graphs = {e.key: workload.chain_graph(e.saver) for e in entries}
     rng = random.Random(11)
     for e in entries:
-        for i in range(warmup):
-            config = {"configurable": {"thread_id": f"{tag}_{e.key}_gw{i}"}}
-            await _invoke(e, graphs[e.key], workload.user_input(rng), config)
+        try:
+            for i in range(warmup):
+                config = {"configurable": {"thread_id": f"{tag}_{e.key}_gw{i}"}}
+                await _invoke(e, graphs[e.key], workload.user_input(rng), config)
+        except Exception as exc:
+            errors[e.key] = describe(exc)
 
     distinct: dict[str, list[int]] = {e.key: [] for e in entries}
     reused: dict[str, list[int]] = {e.key: [] for e in entries}
@@ -77,15 +85,22 @@ async def measure(
             thread = i if label == "d" else i % REUSED
             for k in range(len(entries)):
                 e = entries[(i + k) % len(entries)]
+                if e.key in errors:
+                    continue
                 config = {
                     "configurable": {"thread_id": f"{tag}_{e.key}_g{label}{thread}"}
                 }
-                runs[e.key].append(await _invoke(e, graphs[e.key], inp, config))
+                try:
+                    runs[e.key].append(await _invoke(e, graphs[e.key], inp, config))
+                except Exception as exc:
+                    errors[e.key] = describe(exc)
         calls[label] = {
             e.key: e.counter.snapshot()[0] - before[e.key] for e in entries if e.counter
         }
     out: dict[str, dict[str, Any]] = {}
     for e in entries:
+        if e.key in errors:
+            continue
         out[e.key] = {
             "distinct": _report(distinct[e.key]),
             "reused": _report(reused[e.key]),

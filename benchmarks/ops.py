@@ -11,14 +11,16 @@ leaves out waiting for Redis and for other processes on a busy machine.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import statistics
 import time
 import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 import workload
-from savers import Entry
+from savers import Entry, describe
 from stats import settle, summary
 
 OPS = ("put", "put_writes", "get_tuple", "get_tuple_by_id", "list", "delete_thread")
@@ -145,12 +147,30 @@ class _Bench:
 
 
 async def measure(
-    entries: list[Entry], n: int, base: Any, samples: int, warmup: int, tag: str
+    entries: list[Entry],
+    n: int,
+    base: Any,
+    samples: int,
+    warmup: int,
+    tag: str,
+    errors: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
-    """Every operation of ``OPS`` on every saver at one checkpoint size."""
+    """Every operation of ``OPS`` on every saver at one checkpoint size. A
+    saver that raises is recorded in ``errors`` and left out from then on
+    (what it measured before is kept)."""
     benches = [_Bench(e, n, base, tag, warmup + samples) for e in entries]
+
+    async def attempt(b: _Bench, step: Coroutine[Any, Any, None]) -> None:
+        if b.entry.key in errors:
+            step.close()
+            return
+        try:
+            await step
+        except Exception as exc:
+            errors[b.entry.key] = describe(exc)
+
     for b in benches:
-        await b.prepare(b.pool)
+        await attempt(b, b.prepare(b.pool))
     # Reads first (each thread holds exactly one checkpoint and 3 writes),
     # then puts, then writes (which pile up on the last checkpoint, so
     # nothing is measured after them), then deletes of fresh threads.
@@ -164,17 +184,19 @@ async def measure(
     ):
         if op == "delete_thread":
             for b in benches:
-                await b.prepare(b.doomed)
+                await attempt(b, b.prepare(b.doomed))
         for b in benches:
             b.i = 0
-            await b.run(op, warmup, timed=False)
+            await attempt(b, b.run(op, warmup, timed=False))
         settle()
         rounds = -(-samples // BLOCK)
         for r in range(rounds):
             count = min(BLOCK, samples - r * BLOCK)
             for k in range(len(benches)):
-                await benches[(r + k) % len(benches)].run(op, count, timed=True)
+                b = benches[(r + k) % len(benches)]
+                await attempt(b, b.run(op, count, timed=True))
     for b in benches:
         for thread in b.pool:
-            await _untimed(b.entry, "delete_thread", (thread.thread_id,))
+            with contextlib.suppress(Exception):
+                await _untimed(b.entry, "delete_thread", (thread.thread_id,))
     return {b.entry.key: b.result() for b in benches}

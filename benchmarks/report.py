@@ -107,7 +107,9 @@ def tables(res: dict[str, Any]) -> list[str]:
     present = [s for s in SAVERS if any(s in res["ops"][n] for n in res["ops"])]
     for n, per in res["ops"].items():
         size = res["sizes"][n]
-        samples = next(iter(per.values()))["get_tuple"]["samples"]
+        samples = max(
+            (r.get("get_tuple", {}).get("samples", 0) for r in per.values()), default=0
+        )
         header = ["op", *(LABELS[s] for s in present), "floor a/s"]
         rows = []
         for op in OPS:

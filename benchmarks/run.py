@@ -176,6 +176,12 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
         }
         | {"graph_reused_threads": chain.REUSED, "ops_pool_threads": ops.POOL},
     }
+    res["errors"] = {}
+
+    def errors(section: str) -> dict[str, str]:
+        """Where a section records the savers that raised (by saver key)."""
+        return res["errors"].setdefault(section, {})
+
     bases = {n: workload.base_checkpoint(n) for n in cfg["sizes"]}
     res["sizes"] = sizes_of(bases)
     try:
@@ -200,15 +206,24 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
                 if entry.family == "memory":
                     continue
                 log(f"4. memory N={n}: {entry.label}")
-                res["memory"][str(n)][entry.key] = await memory.measure(
-                    entry, plain, n, bases[n][0], threads, steps, tag
-                )
+                try:
+                    res["memory"][str(n)][entry.key] = await memory.measure(
+                        entry, plain, n, bases[n][0], threads, steps, tag
+                    )
+                except Exception as exc:
+                    errors(f"memory N={n}")[entry.key] = savers.describe(exc)
         await memory.cleanup([e for e in entries if e.family != "memory"], plain, tag)
         res["ops"] = {}
         for n in cfg["sizes"]:
             log(f"1. latency N={n}")
             res["ops"][str(n)] = await ops.measure(
-                entries, n, bases[n][0], cfg["samples"][n], cfg["warmup"][n], tag
+                entries,
+                n,
+                bases[n][0],
+                cfg["samples"][n],
+                cfg["warmup"][n],
+                tag,
+                errors(f"latency N={n}"),
             )
         log("2. throughput")
         tn = cfg["throughput_n"]
@@ -219,10 +234,11 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
             cfg["throughput_warmup_seconds"],
             cfg["throughput_rounds"],
             tag,
+            errors("throughput"),
         )
         log("3. graph")
         res["graph"] = await chain.measure(
-            entries, cfg["graph_invocations"], cfg["graph_warmup"], tag
+            entries, cfg["graph_invocations"], cfg["graph_warmup"], tag, errors("graph")
         )
     finally:
         await savers.close_savers(entries)
@@ -285,6 +301,17 @@ def main(argv: list[str] | None = None) -> int:
             f"NOTE: upstream savers SKIPPED: {res['upstream']['skipped_reason']}"
         )
     lines += report.tables(res)
+    failures = [
+        f"  {section}: {saver}: {message}"
+        for section, found in res["errors"].items()
+        for saver, message in found.items()
+    ]
+    if failures:
+        lines += [
+            "",
+            "== Savers that raised (left out of that section from then on) ==",
+        ]
+        lines += failures
     lines += report.target_lines(res["targets"])
     lines.append(f"\ntotal {meta['seconds']:.0f} s; raw numbers in {args.json}")
     print("\n".join(lines))

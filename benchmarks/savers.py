@@ -121,6 +121,11 @@ async def open_savers(url: str, with_upstream: bool) -> list[Entry]:
     return entries
 
 
+def describe(exc: BaseException) -> str:
+    """One line for a saver's failure, recorded instead of ending the run."""
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
 async def close_savers(entries: list[Entry]) -> None:
     for entry in entries:
         if entry.client is None:

@@ -8,6 +8,7 @@ loops for a fixed time after a short warm-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import workload
-from savers import Entry
+from savers import Entry, describe
 from stats import settle
 
 COROUTINES = 50
@@ -75,40 +76,53 @@ async def measure(
     warmup: float,
     rounds: int,
     tag: str,
+    errors: dict[str, str],
 ) -> dict[str, dict[str, Any]]:
     """Each saver runs ``rounds`` times for ``seconds / rounds``, the savers
-    taking turns, so the machine's noise spreads over all of them."""
+    taking turns, so the machine's noise spreads over all of them. A saver
+    that raises is recorded in ``errors`` and left out from then on."""
     state = {}
     for e in entries:
         workers = COROUTINES if e.is_async else THREADS
         threads = [workload.Thread(f"{tag}_{e.key}_tp{i}") for i in range(workers)]
-        await _run(e, threads, base, warmup)
         state[e.key] = {"threads": threads, "cycles": 0, "seconds": 0.0, "calls": 0}
+        try:
+            await _run(e, threads, base, warmup)
+        except Exception as exc:
+            errors[e.key] = describe(exc)
     for r in range(rounds):
         order = entries[r % len(entries) :] + entries[: r % len(entries)]
         for e in order:
+            if e.key in errors:
+                continue
             st = state[e.key]
             settle()
             before = e.counter.snapshot()[0] if e.counter else 0
-            cycles, elapsed = await _run(e, st["threads"], base, seconds / rounds)
+            try:
+                cycles, elapsed = await _run(e, st["threads"], base, seconds / rounds)
+            except Exception as exc:
+                errors[e.key] = describe(exc)
+                continue
             st["cycles"] += cycles
             st["seconds"] += elapsed
             st["calls"] += (e.counter.snapshot()[0] - before) if e.counter else 0
     out: dict[str, dict[str, Any]] = {}
     for e in entries:
         st = state[e.key]
-        out[e.key] = {
-            "workers": len(st["threads"]),
-            "worker_kind": "coroutines" if e.is_async else "threads",
-            "cycles": st["cycles"],
-            "seconds": st["seconds"],
-            "cycles_per_s": st["cycles"] / st["seconds"],
-        }
-        if e.counter is not None and st["cycles"]:
-            out[e.key]["round_trips_per_cycle"] = st["calls"] / st["cycles"]
+        if e.key not in errors:
+            out[e.key] = {
+                "workers": len(st["threads"]),
+                "worker_kind": "coroutines" if e.is_async else "threads",
+                "cycles": st["cycles"],
+                "seconds": st["seconds"],
+                "cycles_per_s": st["cycles"] / st["seconds"],
+            }
+            if e.counter is not None and st["cycles"]:
+                out[e.key]["round_trips_per_cycle"] = st["calls"] / st["cycles"]
         for thread in st["threads"]:
-            if e.is_async:
-                await e.saver.adelete_thread(thread.thread_id)
-            else:
-                e.saver.delete_thread(thread.thread_id)
+            with contextlib.suppress(Exception):
+                if e.is_async:
+                    await e.saver.adelete_thread(thread.thread_id)
+                else:
+                    e.saver.delete_thread(thread.thread_id)
     return out
