@@ -186,12 +186,6 @@ async def test_checkpoint_id_not_a_string(
     await assert_healthy(asaver, thread_id, stored)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: put with checkpoint['id'] not a str raises AttributeError "
-    "('int' object has no attribute 'encode', layout.writes_prefix) instead "
-    "of InvalidConfigError",
-)
 async def test_checkpoint_whose_own_id_is_not_a_string(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, prefix: str, thread_id: str
 ):
@@ -483,13 +477,6 @@ async def test_non_ascii_and_very_long_keys(
     assert await count_keys(aclient, prefix) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a thread id, namespace or task id holding a lone surrogate "
-    "(e.g. from os.fsdecode) raises a raw UnicodeEncodeError (keys.quote / "
-    "redis-py's strict encoder) instead of being stored (InMemorySaver "
-    "accepts it) or refused with InvalidConfigError",
-)
 @pytest.mark.parametrize("where", ["thread_id", "checkpoint_ns", "task_id"])
 async def test_lone_surrogates_in_ids(
     asaver: AsyncShallowRedisSaver,

@@ -11,17 +11,24 @@ from tests._io_async import RoundTrips, counting_client
 
 def _checkpoint(n_messages: int) -> dict:
     cp = empty_checkpoint()
-    cp["channel_values"] = {"messages": [f"m{i}" * 50 for i in range(n_messages)], "x": 1}
+    cp["channel_values"] = {
+        "messages": [f"m{i}" * 50 for i in range(n_messages)],
+        "x": 1,
+    }
     cp["channel_versions"] = {"messages": 1, "x": 1}
     return cp
 
 
 @pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
 @pytest.mark.parametrize("n_writes", [0, 1, 50])
-async def test_one_round_trip_each(redis_url: str, prefix: str, thread_id: str, ttl, n_writes):
+async def test_one_round_trip_each(
+    redis_url: str, prefix: str, thread_id: str, ttl, n_writes
+):
     client, trips = counting_client(redis_url)
     saver = AsyncShallowRedisSaver(
-        redis_client=client, ttl=ttl, checkpoint_prefix=f"{prefix}:cp",
+        redis_client=client,
+        ttl=ttl,
+        checkpoint_prefix=f"{prefix}:cp",
         checkpoint_write_prefix=f"{prefix}:w",
     )
     await saver.asetup()
@@ -29,11 +36,15 @@ async def test_one_round_trip_each(redis_url: str, prefix: str, thread_id: str, 
     cp = _checkpoint(10)
 
     trips.reset()
-    stored = await saver.aput(config, cp, {"source": "loop", "step": 1}, cp["channel_versions"])
+    stored = await saver.aput(
+        config, cp, {"source": "loop", "step": 1}, cp["channel_versions"]
+    )
     assert trips.count == 1
 
     trips.reset()
-    await saver.aput_writes(stored, [("messages", i) for i in range(n_writes)], "task-1")
+    await saver.aput_writes(
+        stored, [("messages", i) for i in range(n_writes)], "task-1"
+    )
     assert trips.count == (1 if n_writes else 0)
 
     trips.reset()
@@ -48,7 +59,9 @@ async def test_one_round_trip_each(redis_url: str, prefix: str, thread_id: str, 
     await client.aclose()
 
 
-async def test_counted_fixture(counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str):
+async def test_counted_fixture(
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
+):
     saver, trips = counted
     assert await saver.aget_tuple({"configurable": {"thread_id": thread_id}}) is None
     assert trips.count == 1

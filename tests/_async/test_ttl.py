@@ -177,17 +177,20 @@ async def test_reads_do_not_refresh_without_refresh_on_read(
         assert 0 < after[key] <= before[key] < 3000, (key, before[key], after[key])
 
 
-async def test_read_of_another_checkpoint_id_does_not_refresh(
+async def test_read_of_another_checkpoint_id_refreshes_the_thread_whole(
     make_saver, aclient, thread_id
 ):
+    # A read of the thread is activity, whichever checkpoint id it asked for:
+    # checkpoint, writes and registry are refreshed together.
     saver = await make_saver({"default_ttl": 0.05, "refresh_on_read": True})
 
     async def read_missing(saver, thread_id):
         assert await saver.aget_tuple(cfg(thread_id, "", "not-the-stored-id")) is None
 
     before, after = await age_and_read(saver, aclient, thread_id, read_missing)
+    assert before.keys() == after.keys() and len(after) == 3
     for key in before:
-        assert after[key] <= before[key], key
+        assert after[key] > before[key], key
 
 
 async def test_expired_thread_disappears_whole(make_saver, aclient, prefix, thread_id):

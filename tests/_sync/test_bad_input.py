@@ -186,12 +186,6 @@ def test_checkpoint_id_not_a_string(
     assert_healthy(saver, thread_id, stored)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: put with checkpoint['id'] not a str raises AttributeError "
-    "('int' object has no attribute 'encode', layout.writes_prefix) instead "
-    "of InvalidConfigError",
-)
 def test_checkpoint_whose_own_id_is_not_a_string(
     saver: ShallowRedisSaver, client: Redis, prefix: str, thread_id: str
 ):
@@ -475,13 +469,6 @@ def test_non_ascii_and_very_long_keys(
     assert count_keys(client, prefix) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a thread id, namespace or task id holding a lone surrogate "
-    "(e.g. from os.fsdecode) raises a raw UnicodeEncodeError (keys.quote / "
-    "redis-py's strict encoder) instead of being stored (InMemorySaver "
-    "accepts it) or refused with InvalidConfigError",
-)
 @pytest.mark.parametrize("where", ["thread_id", "checkpoint_ns", "task_id"])
 def test_lone_surrogates_in_ids(
     saver: ShallowRedisSaver,

@@ -443,13 +443,15 @@ def test_writes_refused_out_of_memory(server: RedisServer, admin: Redis, prefix:
 
 
 def kill_parked(admin: Redis, stats: Stats) -> None:
-    """Wait until a script call of the saver is parked by ``CLIENT PAUSE``,
-    kill its connection, then end the pause."""
+    """Wait until a write of the saver (a script, or the MULTI/EXEC of a read
+    that refreshes TTLs) is parked by ``CLIENT PAUSE``, kill its connection,
+    then end the pause."""
+    me = admin.client_id()
     for _ in range(2000):
         parked = [
             c
             for c in admin.client_list()
-            if c.get("cmd") in ("evalsha", "eval") and "b" in c.get("flags", "")
+            if "b" in c.get("flags", "") and int(c["id"]) != me
         ]
         if parked:
             for c in parked:
@@ -479,6 +481,10 @@ def test_connection_dropped_mid_command(
     args: dict[str, Any] = {}
     if retry:
         args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
+    if operation == "get_tuple":
+        # a plain read is not parked by CLIENT PAUSE WRITE; one that
+        # refreshes TTLs is (its MULTI/EXEC holds PEXPIREs)
+        args["ttl"] = {"default_ttl": 60, "refresh_on_read": True}
     saver = saver_for(server.url, prefix, **args)
     saver.setup()
     ledger = Ledger("dropped-" + operation)

@@ -15,7 +15,8 @@ key                             type    holds
                                         used by delete, list and copy)
 ==============================  ======  =======================================
 
-``t`` and ``n`` percent-encode every character outside ``[A-Za-z0-9_.~-]``,
+``t`` and ``n`` percent-encode every UTF-8 byte outside ``[A-Za-z0-9_.~-]``
+(lone surrogates included, as ``surrogatepass`` encodes them),
 so ``:``, ``{``, ``}``, ``,``, ``*``, spaces and non-ASCII text cannot break
 out of their slot in the key, and ids differing in any character (case
 included) get different keys. ``t`` encodes the empty string as ``%`` (which
@@ -48,19 +49,19 @@ DEFAULT_WRITE_PREFIX = "lgshallow:w"
 
 def encode_thread(thread_id: str) -> str:
     """Encode a thread id for the cluster hash tag (never empty)."""
-    return quote(thread_id, safe="") or "%"
+    return quote(thread_id, safe="", errors="surrogatepass") or "%"
 
 
 def encode_namespace(checkpoint_ns: str) -> str:
     """Encode a checkpoint namespace for use as the last key segment."""
-    return quote(checkpoint_ns, safe="")
+    return quote(checkpoint_ns, safe="", errors="surrogatepass")
 
 
 def decode_namespace(encoded: str | bytes) -> str:
     """Invert :func:`encode_namespace`."""
     if isinstance(encoded, bytes):
         encoded = encoded.decode()
-    return unquote(encoded)
+    return unquote(encoded, errors="surrogatepass")
 
 
 def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:

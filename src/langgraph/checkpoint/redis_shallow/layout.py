@@ -39,7 +39,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from .errors import UnsupportedChannelError
+from .errors import InvalidConfigError, UnsupportedChannelError
 from .keys import decode_namespace
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
@@ -65,17 +65,23 @@ METADATA = b"meta"
 TOKENS = b"mt"
 
 
-def value_field(channel: str, version: object) -> str:
+def _utf8(text: str) -> bytes:
+    """UTF-8 bytes of any ``str``, lone surrogates included."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def value_field(channel: str, version: object) -> bytes:
     """Hash field of one channel value at one version."""
-    return f"v:{len(channel)}:{channel}:{version}"
+    return _utf8(f"v:{len(channel)}:{channel}:{version}")
 
 
-def writes_prefix(checkpoint_id: str) -> str:
+def writes_prefix(checkpoint_id: str) -> bytes:
     """Common prefix of the write fields of one checkpoint id.
 
     The length is in UTF-8 bytes, as the Lua scripts count it.
     """
-    return f"{len(checkpoint_id.encode())}:{checkpoint_id}"
+    raw = _utf8(checkpoint_id)
+    return b"%d:%s" % (len(raw), raw)
 
 
 def make_config(
@@ -107,7 +113,7 @@ def _token(key: str, value: object) -> str | None:
         canon = f"n{int(value)}" if value.is_integer() else f"n{value!r}"
     else:
         return None
-    raw = f"{len(key)}:{key}:{canon}".encode("utf-8", "surrogatepass")
+    raw = _utf8(f"{len(key)}:{key}:{canon}")
     return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
@@ -120,6 +126,23 @@ def filter_tokens(filter: Mapping[str, Any]) -> list[str]:
     """Tokens an index query must match for ``filter``; values that are not
     scalars have no token and are checked on the client only."""
     return [t for k, v in filter.items() if (t := _token(k, v)) is not None]
+
+
+def _check_checkpoint(checkpoint: Checkpoint) -> str:
+    """The checkpoint's id, after checking the checkpoint's shape."""
+    if not isinstance(checkpoint, Mapping):
+        raise InvalidConfigError(
+            f"put: checkpoint must be a dict, got {type(checkpoint).__name__}"
+        )
+    checkpoint_id = checkpoint.get("id")
+    if not isinstance(checkpoint_id, str) or not checkpoint_id:
+        raise InvalidConfigError(
+            f"put: checkpoint['id'] must be a non-empty str, got {checkpoint_id!r}"
+        )
+    for key in ("channel_values", "channel_versions"):
+        if not isinstance(checkpoint.get(key), Mapping):
+            raise InvalidConfigError(f"put: checkpoint[{key!r}] must be a dict")
+    return checkpoint_id
 
 
 def _refuse_deltas(
@@ -169,7 +192,7 @@ def build_put(
     keep-prefix of the parent's writes (or ``""``), the number of required
     value fields, those fields, then field/value pairs to set.
     """
-    checkpoint_id = checkpoint["id"]
+    checkpoint_id = _check_checkpoint(checkpoint)
     values = checkpoint["channel_values"]
     _refuse_deltas(checkpoint, metadata, new_versions)
     required: list[str | bytes | int] = []
@@ -188,17 +211,17 @@ def build_put(
     body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     meta = get_checkpoint_metadata(config, metadata)
     pairs += [
-        ID, checkpoint_id,
-        PARENT, parent_id or "",
+        ID, _utf8(checkpoint_id),
+        PARENT, _utf8(parent_id or ""),
         CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
         METADATA, dump_typed(serde, meta, "the metadata"),
-        TOKENS, metadata_tokens(meta),
+        TOKENS, metadata_tokens(meta).encode(),
     ]  # fmt: skip
     args: list[str | bytes | int] = [
         ttl_ms or 0,
         ns_member,
         writes_prefix(checkpoint_id),
-        writes_prefix(parent_id) if parent_id else "",
+        writes_prefix(parent_id) if parent_id else b"",
         len(required),
         *required,
         *pairs,
@@ -212,20 +235,20 @@ def build_writes(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str,
-) -> list[str | bytes]:
+) -> list[bytes]:
     """Serialize ``put_writes`` into (mode, field, record) triples.
 
     Mode ``n`` inserts if absent (regular writes); ``s`` overwrites (the
     special channels of ``WRITES_IDX_MAP``), as ``InMemorySaver`` does.
     """
     prefix = writes_prefix(checkpoint_id)
-    out: list[str | bytes] = []
+    out: list[bytes] = []
     for i, (channel, value) in enumerate(writes):
         special = WRITES_IDX_MAP.get(channel)
         idx = i if special is None else special
         blob = dump_typed(serde, value, f"the write to channel {channel!r}")
-        out.append("n" if special is None else "s")
-        out.append(f"{prefix}{task_id}\x00{idx}")
+        out.append(b"n" if special is None else b"s")
+        out.append(b"%s%s\x00%d" % (prefix, _utf8(task_id), idx))
         out.append(pack_write(task_id, task_path, channel, idx, blob))
     return out
 
@@ -250,17 +273,17 @@ def read_tuple(
     raw_id = cp.get(ID)
     if raw_id is None:
         return None
-    stored_id = raw_id.decode()
+    stored_id = raw_id.decode("utf-8", "surrogatepass")
     if checkpoint_id is not None and checkpoint_id != stored_id:
         return None
     checkpoint: Checkpoint = load_typed(serde, cp[CHECKPOINT])
     channel_values: dict[str, Any] = {}
     for channel, version in checkpoint["channel_versions"].items():
-        blob = cp.get(value_field(channel, version).encode("utf-8", "surrogatepass"))
+        blob = cp.get(value_field(channel, version))
         if blob is not None and blob != EMPTY_BLOB:
             channel_values[channel] = load_typed(serde, blob)
     checkpoint["channel_values"] = channel_values
-    prefix = writes_prefix(stored_id).encode("utf-8", "surrogatepass")
+    prefix = writes_prefix(stored_id)
     found = [
         unpack_write(record)
         for field, record in _pairs(write_fields).items()

@@ -14,7 +14,6 @@ __all__ = [
     "ALL",
     "DELETE_IF_TOKEN",
     "DELETE_THREAD",
-    "GET",
     "PRUNE_KEEP_LATEST",
     "PUT",
     "PUT_WRITES",
@@ -167,39 +166,6 @@ return out
 """,
 )
 
-# KEYS: checkpoint hash, writes hash, registry set.
-# ARGV: ttl_ms to refresh (0: none), wanted checkpoint id ("": the stored one).
-# Returns {} when there is no such checkpoint, else {checkpoint fields,
-# the write fields of that checkpoint id only}.
-GET = Script(
-    "get",
-    """
-local cp = redis.call('HGETALL', KEYS[1])
-local id = nil
-for i = 1, #cp, 2 do
-  if cp[i] == 'id' then id = cp[i + 1] break end
-end
-if not id or (ARGV[2] ~= '' and ARGV[2] ~= id) then return {} end
-local ttl = tonumber(ARGV[1])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('PEXPIRE', KEYS[3], ttl)
-end
-local prefix = string.len(id) .. ':' .. id
-local n = #prefix
-local w = redis.call('HGETALL', KEYS[2])
-local out = {}
-for i = 1, #w, 2 do
-  if string.sub(w[i], 1, n) == prefix then
-    out[#out + 1] = w[i]
-    out[#out + 1] = w[i + 1]
-  end
-end
-return {cp, out}
-""",
-)
-
 # KEYS: registry set. ARGV: checkpoint key base, writes key base.
 # For every namespace: drop the writes of any checkpoint but the stored one,
 # and drop namespaces that hold writes but no checkpoint.
@@ -286,7 +252,6 @@ return 0
 ALL = (
     PUT,
     PUT_WRITES,
-    GET,
     READ_THREAD,
     DELETE_THREAD,
     PRUNE_KEEP_LATEST,

@@ -81,4 +81,5 @@ def split_checkpoint_key(keys: Keys, key: str | bytes) -> tuple[str, str]:
         key = key.decode()
     rest = key[len(keys.checkpoint_prefix) + 2 :]  # after "CP:{"
     tag, _, ns = rest.partition("}:")
-    return ("" if tag == "%" else unquote(tag)), unquote(ns)
+    thread = "" if tag == "%" else unquote(tag, errors="surrogatepass")
+    return thread, unquote(ns, errors="surrogatepass")

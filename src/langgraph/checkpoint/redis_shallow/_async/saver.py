@@ -208,9 +208,12 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         )
         try:
             await index.create(overwrite=False)
-        except Exception as exc:  # another process created it first
-            if "already exists" not in str(exc).lower():
-                raise
+        except RedisError:
+            raise
+        except Exception as exc:  # RedisVL wraps server errors in its own
+            if "already exists" in str(exc).lower():
+                return  # another process created it first
+            raise StorageError("setup", None, exc) from exc
 
     # -- the core: one round trip each ---------------------------------------
 
@@ -231,17 +234,23 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         this checkpoint, in ``(task_path, task_id, idx)`` order.
         """
         thread_id, ns, checkpoint_id = target_of(config, "aget_tuple")
+        ck, wk, rk = self.keys.for_namespace(thread_id, ns)
+        # One MULTI/EXEC: both hashes as of one instant (cheaper for the
+        # server than a script, which would copy every value into Lua).
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hgetall(ck)
+        pipe.hgetall(wk)
+        if self._read_ttl_ms:
+            pipe.pexpire(ck, self._read_ttl_ms)
+            pipe.pexpire(wk, self._read_ttl_ms)
+            pipe.pexpire(rk, self._read_ttl_ms)
         try:
-            reply = await self._run(
-                scripts.GET,
-                self.keys.for_namespace(thread_id, ns),
-                (self._read_ttl_ms, checkpoint_id or ""),
-            )
+            reply = await pipe.execute()
         except RedisError as exc:
             raise StorageError("aget_tuple", thread_id, exc) from exc
-        if not reply:
-            return None
-        return layout.read_tuple(self.serde, thread_id, ns, reply[0], reply[1])
+        return layout.read_tuple(
+            self.serde, thread_id, ns, reply[0], reply[1], checkpoint_id
+        )
 
     async def aput(
         self,
