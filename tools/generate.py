@@ -80,31 +80,20 @@ REPLACEMENTS: dict[str, str] = {
     "aprune": "prune",
     "acopy_thread": "copy_thread",
     "adelete_for_runs": "delete_for_runs",
-    "aget": "get",
     # LangGraph graph API used by the tests
     "aget_state": "get_state",
     "aupdate_state": "update_state",
     "ainvoke": "invoke",
     "astream": "stream",
     "aget_state_history": "get_state_history",
-    "abatch": "batch",
     # builtins, clients, helpers
     "aclose": "close",
-    "anext": "next",
-    "aiter": "iter",
     "asaver": "saver",
     "aclient": "client",
-    "aconnect": "connect",
     "AsyncRedis": "Redis",
     "AsyncSearchIndex": "SearchIndex",
     "AsyncIterator": "Iterator",
-    "AsyncGenerator": "Generator",
-    "AsyncIterable": "Iterable",
-    "AsyncExitStack": "ExitStack",
     "asynccontextmanager": "contextmanager",
-    # concurrency helper of the _io twins: asyncio.gather on the async side,
-    # its sync counterpart on the other
-    "asyncio_gather": "thread_gather",
 }
 
 # ---------------------------------------------------------------------------

@@ -185,8 +185,11 @@ def build_put(
     parent_id: str | None,
     ns_member: str,
     ttl_ms: int | None,
+    index_tokens: bool = True,
 ) -> PutPlan:
     """Serialize a ``put`` into the ARGV of the put script.
+
+    ``index_tokens=False`` (a server without Search) leaves ``mt`` empty.
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the number of required
@@ -215,7 +218,7 @@ def build_put(
         PARENT, _utf8(parent_id or ""),
         CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
         METADATA, dump_typed(serde, meta, "the metadata"),
-        TOKENS, metadata_tokens(meta).encode(),
+        TOKENS, metadata_tokens(meta).encode() if index_tokens else b"",
     ]  # fmt: skip
     args: list[str | bytes | int] = [
         ttl_ms or 0,

@@ -279,6 +279,7 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             parent_id,
             encode_namespace(ns),
             self._ttl_ms,
+            self._search is not False,
         )
         keys = self.keys.for_namespace(thread_id, ns)
         try:
@@ -295,6 +296,7 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                     parent_id,
                     encode_namespace(ns),
                     self._ttl_ms,
+                    self._search is not False,
                 )
                 await self._run(scripts.PUT, keys, plan.args)
         except RedisError as exc:

@@ -281,6 +281,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             parent_id,
             encode_namespace(ns),
             self._ttl_ms,
+            self._search is not False,
         )
         keys = self.keys.for_namespace(thread_id, ns)
         try:
@@ -297,6 +298,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                     parent_id,
                     encode_namespace(ns),
                     self._ttl_ms,
+                    self._search is not False,
                 )
                 self._run(scripts.PUT, keys, plan.args)
         except RedisError as exc:
