@@ -16,8 +16,8 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
 __all__ = [
-    "BlockingConnectionPool",
     "AsyncRedis",
+    "BlockingConnectionPool",
     "Retry",
     "RoundTrips",
     "counting_client",

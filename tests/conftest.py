@@ -22,9 +22,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-from redis_server import RedisServer  # noqa: E402
-
-from langgraph.checkpoint.redis_shallow.search import has_search_module  # noqa: E402
+from langgraph.checkpoint.redis_shallow.search import has_search_module
+from redis_server import RedisServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
