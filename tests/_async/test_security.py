@@ -495,7 +495,7 @@ async def plant(
     value_field = next(f for f in fields if f.startswith(b"v:"))
     await client.hset(ck, mapping={value_field: blob, b"meta": blob})
     (write_field,) = await client.hkeys(wk)
-    await client.hset(wk, write_field, pack_write("task", "", "state", 0, blob))
+    await client.hset(wk, write_field, pack_write("", "state", blob))
 
 
 STRICT = JsonPlusSerializer(allowed_msgpack_modules=None)

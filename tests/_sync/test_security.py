@@ -482,7 +482,7 @@ def plant(saver: ShallowRedisSaver, client: Redis, thread_id: str, blob: bytes) 
     value_field = next(f for f in fields if f.startswith(b"v:"))
     client.hset(ck, mapping={value_field: blob, b"meta": blob})
     (write_field,) = client.hkeys(wk)
-    client.hset(wk, write_field, pack_write("task", "", "state", 0, blob))
+    client.hset(wk, write_field, pack_write("", "state", blob))
 
 
 STRICT = JsonPlusSerializer(allowed_msgpack_modules=None)

@@ -17,9 +17,9 @@ Checkpoint hash ``CP:{T}:NS`` (see :mod:`.keys`):
 
 Writes hash ``WP:{T}:NS``: one field per pending write,
 ``<len(checkpoint_id)>:<checkpoint_id><task_id>\\x00<idx>``, holding a write
-record (:func:`.serialization.pack_write`). The length prefix makes the field
-name injective and lets the put script keep the writes of exactly two
-checkpoint ids by a plain prefix test.
+record (:func:`.serialization.pack_write`: task path, channel, typed blob).
+The length prefix makes the field name injective and lets the put script
+find a write's checkpoint id by a plain prefix test.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def build_writes(
         blob = dump_typed(serde, value, f"the write to channel {channel!r}")
         out.append(b"n" if special is None else b"s")
         out.append(b"%s%s\x00%d" % (prefix, _utf8(task_id), idx))
-        out.append(pack_write(task_id, task_path, channel, idx, blob))
+        out.append(pack_write(task_path, channel, blob))
     return out
 
 
@@ -287,19 +287,22 @@ def read_tuple(
             channel_values[channel] = load_typed(serde, blob)
     checkpoint["channel_values"] = channel_values
     prefix = writes_prefix(stored_id)
-    found = [
-        unpack_write(record)
-        for field, record in _pairs(write_fields).items()
-        if field.startswith(prefix)
-    ]
-    found.sort(key=lambda w: (w[1], w[0], w[3]))
+    skip = len(prefix)
+    found = []
+    for field, record in _pairs(write_fields).items():
+        if field.startswith(prefix):
+            task, _, idx = field[skip:].rpartition(b"\x00")
+            path, channel, blob = unpack_write(record)
+            task_id = task.decode("utf-8", "surrogatepass")
+            found.append((path, task_id, int(idx), channel, blob))
+    found.sort(key=lambda w: w[:3])
     return CheckpointTuple(
         config=make_config(thread_id, checkpoint_ns, stored_id),
         checkpoint=checkpoint,
         metadata=load_typed(serde, cp[METADATA]),
         parent_config=None,
         pending_writes=[
-            (t, ch, load_typed(serde, blob)) for t, _, ch, _, blob in found
+            (task_id, ch, load_typed(serde, blob)) for _, task_id, _, ch, blob in found
         ],
     )
 

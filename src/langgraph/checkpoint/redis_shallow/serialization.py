@@ -9,8 +9,9 @@ applying. Nothing here converts through JSON or imports anything by name.
 A *typed blob* is ``type_name + b"\\x00" + data``: the serde's type tag
 (``"msgpack"``, ``"bytes"``, ``"msgpack+aes"``, ...) and its bytes.
 
-A *write record* packs one pending write as length-prefixed parts:
-``task_id``, ``task_path``, ``channel``, ``idx`` and the typed blob.
+A *write record* packs one pending write: its ``task_path`` and ``channel``
+(length-prefixed) and the typed blob; its task id and index live in the
+record's field name.
 """
 
 from __future__ import annotations
@@ -57,26 +58,22 @@ def load_typed(serde: SerializerProtocol, blob: bytes) -> Any:
     return serde.loads_typed((blob[:sep].decode(), blob[sep + 1 :]))
 
 
-def pack_write(
-    task_id: str, task_path: str, channel: str, idx: int, blob: bytes
-) -> bytes:
-    """Pack one pending write into a write record."""
-    out = bytearray()
-    for part in (task_id, task_path, channel, str(idx)):
-        raw = part.encode("utf-8", "surrogatepass")
-        out += _LEN.pack(len(raw))
-        out += raw
-    out += blob
-    return bytes(out)
+def pack_write(task_path: str, channel: str, blob: bytes) -> bytes:
+    """Pack one pending write into a write record.
+
+    The task id and index are in the record's field name (see
+    :mod:`.layout`), so the record holds only the rest.
+    """
+    path = task_path.encode("utf-8", "surrogatepass")
+    chan = channel.encode("utf-8", "surrogatepass")
+    return b"".join((_LEN.pack(len(path)), path, _LEN.pack(len(chan)), chan, blob))
 
 
-def unpack_write(record: bytes) -> tuple[str, str, str, int, bytes]:
-    """Invert :func:`pack_write`: ``(task_id, task_path, channel, idx, blob)``."""
-    parts: list[str] = []
-    pos = 0
-    for _ in range(4):
-        (n,) = _LEN.unpack_from(record, pos)
-        pos += 4
-        parts.append(record[pos : pos + n].decode("utf-8", "surrogatepass"))
-        pos += n
-    return parts[0], parts[1], parts[2], int(parts[3]), record[pos:]
+def unpack_write(record: bytes) -> tuple[str, str, bytes]:
+    """Invert :func:`pack_write`: ``(task_path, channel, blob)``."""
+    (n,) = _LEN.unpack_from(record, 0)
+    path = record[4 : 4 + n].decode("utf-8", "surrogatepass")
+    pos = 4 + n
+    (m,) = _LEN.unpack_from(record, pos)
+    chan = record[pos + 4 : pos + 4 + m].decode("utf-8", "surrogatepass")
+    return path, chan, record[pos + 4 + m :]
