@@ -30,7 +30,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import (
     ConnectionError,
     OutOfMemoryError,
@@ -86,10 +86,15 @@ async def admin(server: RedisServer) -> AsyncIterator[AsyncRedis]:
 
 
 def saver_for(url: str, prefix: str, **kwargs: Any) -> AsyncShallowRedisSaver:
+    """A saver on ``url``; without retries unless ``connection_args`` says
+    otherwise, so that every injected fault reaches the caller."""
+    connection_args = dict(kwargs.pop("connection_args", {}))
+    connection_args.setdefault("retry", Retry(NoBackoff(), 0))
     return AsyncShallowRedisSaver(
         url,
         checkpoint_prefix=f"{prefix}:cp",
         checkpoint_write_prefix=f"{prefix}:w",
+        connection_args=connection_args,
         **kwargs,
     )
 
@@ -471,10 +476,12 @@ async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
     await admin.execute_command("CLIENT", "UNPAUSE")
 
 
-@pytest.mark.parametrize("retry", [False, True], ids=["no-retry", "retry"])
+@pytest.mark.parametrize(
+    "retry", [False, True, "default"], ids=["no-retry", "retry", "default"]
+)
 @pytest.mark.parametrize("operation", ["aput", "aput_writes", "aget_tuple"])
 async def test_connection_dropped_mid_command(
-    server: RedisServer, admin: AsyncRedis, prefix: str, operation: str, retry: bool
+    server: RedisServer, admin: AsyncRedis, prefix: str, operation: str, retry: Any
 ):
     """The connection is killed while the command waits in the server.
 
@@ -485,13 +492,21 @@ async def test_connection_dropped_mid_command(
     """
     stats = Stats()
     args: dict[str, Any] = {}
-    if retry:
+    if retry is True:
         args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
     if operation == "aget_tuple":
         # a plain read is not parked by CLIENT PAUSE WRITE; one that
         # refreshes TTLs is (its MULTI/EXEC holds PEXPIREs)
         args["ttl"] = {"default_ttl": 60, "refresh_on_read": True}
-    saver = saver_for(server.url, prefix, **args)
+    if retry == "default":  # the saver's own default: it retries
+        saver = AsyncShallowRedisSaver(
+            server.url,
+            checkpoint_prefix=f"{prefix}:cp",
+            checkpoint_write_prefix=f"{prefix}:w",
+            **args,
+        )
+    else:
+        saver = saver_for(server.url, prefix, **args)
     await saver.asetup()
     ledger = Ledger("dropped-" + operation)
     first, versions = make_checkpoint(ledger)

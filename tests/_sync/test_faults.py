@@ -32,7 +32,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import (
     ConnectionError,
     OutOfMemoryError,
@@ -88,10 +88,15 @@ def admin(server: RedisServer) -> Iterator[Redis]:
 
 
 def saver_for(url: str, prefix: str, **kwargs: Any) -> ShallowRedisSaver:
+    """A saver on ``url``; without retries unless ``connection_args`` says
+    otherwise, so that every injected fault reaches the caller."""
+    connection_args = dict(kwargs.pop("connection_args", {}))
+    connection_args.setdefault("retry", Retry(NoBackoff(), 0))
     return ShallowRedisSaver(
         url,
         checkpoint_prefix=f"{prefix}:cp",
         checkpoint_write_prefix=f"{prefix}:w",
+        connection_args=connection_args,
         **kwargs,
     )
 
@@ -465,10 +470,12 @@ def kill_parked(admin: Redis, stats: Stats) -> None:
     admin.execute_command("CLIENT", "UNPAUSE")
 
 
-@pytest.mark.parametrize("retry", [False, True], ids=["no-retry", "retry"])
+@pytest.mark.parametrize(
+    "retry", [False, True, "default"], ids=["no-retry", "retry", "default"]
+)
 @pytest.mark.parametrize("operation", ["put", "put_writes", "get_tuple"])
 def test_connection_dropped_mid_command(
-    server: RedisServer, admin: Redis, prefix: str, operation: str, retry: bool
+    server: RedisServer, admin: Redis, prefix: str, operation: str, retry: Any
 ):
     """The connection is killed while the command waits in the server.
 
@@ -479,13 +486,21 @@ def test_connection_dropped_mid_command(
     """
     stats = Stats()
     args: dict[str, Any] = {}
-    if retry:
+    if retry is True:
         args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
     if operation == "get_tuple":
         # a plain read is not parked by CLIENT PAUSE WRITE; one that
         # refreshes TTLs is (its MULTI/EXEC holds PEXPIREs)
         args["ttl"] = {"default_ttl": 60, "refresh_on_read": True}
-    saver = saver_for(server.url, prefix, **args)
+    if retry == "default":  # the saver's own default: it retries
+        saver = ShallowRedisSaver(
+            server.url,
+            checkpoint_prefix=f"{prefix}:cp",
+            checkpoint_write_prefix=f"{prefix}:w",
+            **args,
+        )
+    else:
+        saver = saver_for(server.url, prefix, **args)
     saver.setup()
     ledger = Ledger("dropped-" + operation)
     first, versions = make_checkpoint(ledger)

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from .errors import WrongApiError
 
@@ -20,8 +22,16 @@ __all__ = ["AsyncRedis", "Pipeline", "RedisCluster", "WrongApiGuard", "make_clie
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:
-    """Create the client the saver owns from a URL."""
-    return AsyncRedis.from_url(url, **connection_args)
+    """Create the client the saver owns from a URL.
+
+    Unless ``connection_args`` has a ``retry``, connection errors and
+    timeouts are retried 3 times with exponential backoff (every operation
+    of the saver is idempotent; see docs/reliability.md). redis-py's own
+    ``from_url`` default is not to retry.
+    """
+    args = dict(connection_args)
+    args.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
+    return AsyncRedis.from_url(url, **args)
 
 
 def _refuse(method: str) -> NoReturn:

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from redis import Redis
+from redis.backoff import ExponentialBackoff
 from redis.client import Pipeline
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from .errors import WrongApiError
 
@@ -19,8 +21,16 @@ __all__ = ["Pipeline", "Redis", "RedisCluster", "WrongApiGuard", "make_client"]
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
-    """Create the client the saver owns from a URL."""
-    return Redis.from_url(url, **connection_args)
+    """Create the client the saver owns from a URL.
+
+    Unless ``connection_args`` has a ``retry``, connection errors and
+    timeouts are retried 3 times with exponential backoff (every operation
+    of the saver is idempotent; see docs/reliability.md). redis-py's own
+    ``from_url`` default is not to retry.
+    """
+    args = dict(connection_args)
+    args.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
+    return Redis.from_url(url, **args)
 
 
 def _refuse(method: str) -> NoReturn:
