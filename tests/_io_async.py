@@ -12,14 +12,17 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
 __all__ = [
     "AsyncRedis",
     "BlockingConnectionPool",
+    "RedisCluster",
     "Retry",
     "RoundTrips",
+    "cluster_client",
     "counting_client",
     "gather",
     "run_concurrently",
@@ -40,9 +43,8 @@ class RoundTrips:
         self.bytes = 0
 
 
-def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
-    """A real client whose connections count what they send."""
-    trips = RoundTrips()
+def _counting_connection(trips: RoundTrips) -> type[Connection]:
+    """A connection class that counts in ``trips`` what it sends."""
 
     class CountingConnection(Connection):
         async def send_packed_command(
@@ -56,8 +58,32 @@ def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
             )
             await super().send_packed_command(command, check_health)
 
-    pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
+    return CountingConnection
+
+
+def counting_client(url: str, **kwargs: Any) -> tuple[AsyncRedis, RoundTrips]:
+    """A real client whose connections count what they send."""
+    trips = RoundTrips()
+    pool = ConnectionPool.from_url(
+        url, connection_class=_counting_connection(trips), **kwargs
+    )
     return AsyncRedis(connection_pool=pool), trips
+
+
+def cluster_client(
+    host: str, port: int, trips: RoundTrips | None = None
+) -> RedisCluster:
+    """A Redis Cluster client found from one node; with ``trips``, its
+    connections (to every node) count what they send."""
+    client = RedisCluster(host=host, port=port)
+    if trips is not None:
+        # this client takes no connection_class: set it where the nodes,
+        # the given one and those found later, take it from
+        counting = _counting_connection(trips)
+        client.connection_kwargs["connection_class"] = counting
+        for node in client.nodes_manager.startup_nodes.values():
+            node.connection_class = counting
+    return client
 
 
 async def gather(*fns: Callable[[], Awaitable[Any]]) -> list[Any]:

@@ -8,14 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis import BlockingConnectionPool, ConnectionPool, Redis
+from redis.cluster import RedisCluster
 from redis.connection import Connection
 from redis.retry import Retry
 
 __all__ = [
     "BlockingConnectionPool",
     "Redis",
+    "RedisCluster",
     "Retry",
     "RoundTrips",
+    "cluster_client",
     "counting_client",
     "gather",
     "run_concurrently",
@@ -36,9 +39,8 @@ class RoundTrips:
         self.bytes = 0
 
 
-def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
-    """A real client whose connections count what they send."""
-    trips = RoundTrips()
+def _counting_connection(trips: RoundTrips) -> type[Connection]:
+    """A connection class that counts in ``trips`` what it sends."""
 
     class CountingConnection(Connection):
         def send_packed_command(self, command: Any, check_health: bool = True) -> None:
@@ -50,8 +52,29 @@ def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
             )
             super().send_packed_command(command, check_health)
 
-    pool = ConnectionPool.from_url(url, connection_class=CountingConnection, **kwargs)
+    return CountingConnection
+
+
+def counting_client(url: str, **kwargs: Any) -> tuple[Redis, RoundTrips]:
+    """A real client whose connections count what they send."""
+    trips = RoundTrips()
+    pool = ConnectionPool.from_url(
+        url, connection_class=_counting_connection(trips), **kwargs
+    )
     return Redis(connection_pool=pool), trips
+
+
+def cluster_client(
+    host: str, port: int, trips: RoundTrips | None = None
+) -> RedisCluster:
+    """A Redis Cluster client found from one node; with ``trips``, its
+    connections (to every node) count what they send."""
+    if trips is None:
+        return RedisCluster(host=host, port=port)
+    # only a client made from a URL passes connection_class to its nodes' pools
+    return RedisCluster.from_url(
+        f"redis://{host}:{port}", connection_class=_counting_connection(trips)
+    )
 
 
 def gather(*fns: Callable[[], Any]) -> list[Any]:

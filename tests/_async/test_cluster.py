@@ -1,0 +1,442 @@
+"""The saver on a real Redis Cluster: three primaries, no modules.
+
+A cluster of three ``redis-server`` processes (``--cluster-enabled yes``) is
+started for this module: the slots are split in three ranges, the nodes meet,
+and the tests wait until every node reports ``cluster_state:ok``. The saver
+gets a ``RedisCluster`` client through ``redis_client=``. Every key of a
+thread shares the thread's hash tag, so each operation runs on one node; the
+thread ids below spread over every node. The cluster has no Search module
+(RediSearch needs its coordinator on OSS cluster): cross-thread listing says
+so, everything else works.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from typing import Annotated, Any, TypedDict
+
+import pytest
+import redis
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+from redis.crc import key_slot
+
+from langgraph.checkpoint.redis_shallow import (
+    AsyncShallowRedisSaver,
+    SearchUnavailableError,
+)
+from redis_server import RedisServer
+from tests._async.graph_support import run_both
+from tests._io_async import AsyncRedis, RedisCluster, RoundTrips, cluster_client
+
+SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
+READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
+
+# "" and ids with ":", "{", "}", spaces and non-ASCII text among plain ones;
+# their hash tags land on all three nodes (asserted below)
+THREAD_IDS = [
+    "",
+    "a",
+    "b",
+    "c",
+    "a:b",
+    "{}",
+    "{x}",
+    "x}{y",
+    "{",
+    "}",
+    "ü",
+    "日本語",
+    "emoji-🎉",
+    "with space",
+    "UPPER",
+    "upper",
+    *(f"thread-{i}" for i in range(14)),
+]
+NAMESPACES = ["", "sub:graph|1"]
+
+
+@pytest.fixture(scope="module")
+def cluster_ports() -> Iterator[list[int]]:
+    """Ports of a fresh 3-primary cluster, stopped after the module."""
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                RedisServer(
+                    modules=False,
+                    extra_args=[
+                        "--cluster-enabled",
+                        "yes",
+                        # relative to the server's own --dir: one file per node
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "2000",
+                    ],
+                )
+            )
+            for _ in SLOT_RANGES
+        ]
+        ports = [s.port for s in servers]
+        assert all(p is not None for p in ports)
+        nodes = [redis.Redis(host="127.0.0.1", port=p) for p in ports]
+        try:
+            for node, (first, last) in zip(nodes, SLOT_RANGES, strict=True):
+                node.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
+            for node in nodes[1:]:
+                node.execute_command("CLUSTER MEET", "127.0.0.1", ports[0])
+            deadline = time.monotonic() + READY_TIMEOUT
+            while True:
+                states = [n.execute_command("CLUSTER INFO") for n in nodes]
+                if all(s["cluster_state"] == "ok" for s in states):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"cluster not ready within {READY_TIMEOUT:.0f} s: "
+                        f"CLUSTER INFO of the nodes: {states}"
+                    )
+                time.sleep(0.05)
+        finally:
+            for node in nodes:
+                node.close()
+        yield [int(p) for p in ports if p is not None]
+
+
+def node_of(key: str, ports: list[int]) -> int:
+    """Port of the node serving ``key``'s slot."""
+    slot = key_slot(key.encode())
+    for port, (first, last) in zip(ports, SLOT_RANGES, strict=True):
+        if first <= slot <= last:
+            return port
+    raise AssertionError(slot)
+
+
+@pytest.fixture
+async def nodes(cluster_ports: list[int]) -> AsyncIterator[dict[int, AsyncRedis]]:
+    """A plain client per node, by port."""
+    clients = {p: AsyncRedis(host="127.0.0.1", port=p) for p in cluster_ports}
+    yield clients
+    for client in clients.values():
+        await client.aclose()
+
+
+async def keys_on(node: AsyncRedis, pattern: str) -> list[bytes]:
+    """Every key of one node matching ``pattern`` (SCAN)."""
+    return sorted([k async for k in node.scan_iter(match=pattern, count=1000)])
+
+
+@pytest.fixture
+async def cluster(cluster_ports: list[int]) -> AsyncIterator[RedisCluster]:
+    client = cluster_client("127.0.0.1", cluster_ports[0])
+    yield client
+    await client.aclose()
+
+
+async def drop_all(nodes: dict[int, AsyncRedis], prefix: str) -> None:
+    """Delete the prefix's keys on every node, one by one (a node refuses a
+    command on keys of different slots)."""
+    for node in nodes.values():
+        pipe = node.pipeline(transaction=False)
+        for key in await keys_on(node, f"{prefix}:*"):
+            pipe.delete(key)
+        await pipe.execute()
+
+
+@pytest.fixture
+async def csaver(
+    cluster: RedisCluster, nodes: dict[int, AsyncRedis], prefix: str
+) -> AsyncIterator[AsyncShallowRedisSaver]:
+    """A set-up saver on the cluster client; its keys are removed after."""
+    saver = AsyncShallowRedisSaver(
+        redis_client=cluster,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    await saver.asetup()
+    yield saver
+    await drop_all(nodes, prefix)
+
+
+def cfg(thread_id: str, ns: str = "") -> dict:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+def make_cp(value: Any, version: int = 1) -> dict:
+    cp = empty_checkpoint()
+    cp["channel_values"] = {"a": value, "b": [value, str(value)]}
+    cp["channel_versions"] = {"a": version, "b": version}
+    return cp
+
+
+def same(ours: Any, reference: Any) -> None:
+    """A tuple of the saver equals the reference one (no parent kept)."""
+    assert ours is not None and reference is not None
+    assert ours.config == reference.config
+    assert ours.checkpoint == reference.checkpoint
+    assert ours.metadata == reference.metadata
+    assert ours.pending_writes == reference.pending_writes
+
+
+async def fill(
+    saver: Any, thread_id: str, ns: str, value: Any, cp: dict | None = None
+) -> dict:
+    """One checkpoint (``cp`` or a new one) with two tasks' writes on
+    (thread, ns); its config."""
+    cp = cp if cp is not None else make_cp(value)
+    stored = await saver.aput(
+        cfg(thread_id, ns), cp, {"step": 1, "v": str(value)}, cp["channel_versions"]
+    )
+    await saver.aput_writes(stored, [("a", value), ("b", [1, 2])], "task-1", "p1")
+    await saver.aput_writes(stored, [("c", {"k": value})], "task-2", "p2")
+    return stored
+
+
+async def test_cluster_has_three_primaries(nodes: dict[int, AsyncRedis]) -> None:
+    for node in nodes.values():
+        info = await node.execute_command("CLUSTER INFO")
+        assert info["cluster_state"] == "ok"
+        assert info["cluster_size"] == "3" and info["cluster_known_nodes"] == "3"
+
+
+async def test_thread_keys_spread_over_every_node(
+    csaver: AsyncShallowRedisSaver, cluster_ports: list[int]
+) -> None:
+    by_node: dict[int, list[str]] = {}
+    for tid in THREAD_IDS:
+        keys = [k for ns in NAMESPACES for k in csaver.keys.for_namespace(tid, ns)]
+        slots = {key_slot(k.encode()) for k in keys}
+        assert len(slots) == 1, (tid, keys)  # one hash tag: one slot
+        by_node.setdefault(node_of(keys[0], cluster_ports), []).append(tid)
+    assert len(by_node) >= 2, by_node
+    assert sorted(by_node) == sorted(cluster_ports), by_node
+
+
+async def test_setup_works_and_cross_thread_search_is_unavailable(
+    csaver: AsyncShallowRedisSaver,
+) -> None:
+    await csaver.asetup()  # idempotent
+    with pytest.raises(SearchUnavailableError):
+        [t async for t in csaver.alist(None)]
+    with pytest.raises(SearchUnavailableError):
+        await csaver.adelete_for_runs(["run-1"])
+
+
+async def test_put_writes_get_list_many_threads_as_in_memory(
+    csaver: AsyncShallowRedisSaver,
+) -> None:
+    memory = InMemorySaver()
+    for i, tid in enumerate(THREAD_IDS):
+        for ns in NAMESPACES:
+            cp = make_cp(f"{i}-{ns}")
+            for saver in (csaver, memory):
+                await fill(saver, tid, ns, f"{i}-{ns}", cp)
+    for tid in THREAD_IDS:
+        for ns in NAMESPACES:
+            same(
+                await csaver.aget_tuple(cfg(tid, ns)),
+                await memory.aget_tuple(cfg(tid, ns)),
+            )
+        listed = [t async for t in csaver.alist({"configurable": {"thread_id": tid}})]
+        reference = [
+            t async for t in memory.alist({"configurable": {"thread_id": tid}})
+        ]
+        assert len(listed) == len(NAMESPACES)
+        assert sorted(t.config["configurable"]["checkpoint_ns"] for t in listed) == (
+            sorted(NAMESPACES)
+        )
+        by_ns = {t.config["configurable"]["checkpoint_ns"]: t for t in reference}
+        for tup in listed:
+            same(tup, by_ns[tup.config["configurable"]["checkpoint_ns"]])
+
+
+async def test_copy_thread_between_nodes(
+    csaver: AsyncShallowRedisSaver, cluster_ports: list[int]
+) -> None:
+    def port(tid: str) -> int:
+        return node_of(csaver.keys.registry(tid), cluster_ports)
+
+    source = "copy-source"
+    target = next(
+        t for t in (f"copy-target-{i}" for i in range(100)) if port(t) != port(source)
+    )
+    for ns in NAMESPACES:
+        await fill(csaver, source, ns, ns or "root")
+    await fill(csaver, target, "old-ns", "replaced")
+    await csaver.acopy_thread(source, target)
+    for ns in NAMESPACES:
+        src = await csaver.aget_tuple(cfg(source, ns))
+        dst = await csaver.aget_tuple(cfg(target, ns))
+        assert src is not None and dst is not None
+        assert dst.config["configurable"]["thread_id"] == target
+        assert dst.checkpoint == src.checkpoint
+        assert dst.metadata == src.metadata
+        assert dst.pending_writes == src.pending_writes
+    assert await csaver.aget_tuple(cfg(target, "old-ns")) is None
+    listed = [t async for t in csaver.alist({"configurable": {"thread_id": target}})]
+    assert len(listed) == len(NAMESPACES)
+
+
+async def test_prune_keep_latest_and_delete(
+    csaver: AsyncShallowRedisSaver, cluster: RedisCluster
+) -> None:
+    tids = THREAD_IDS[:6]
+    for tid in tids:
+        first = await fill(csaver, tid, "", "first")
+        cp = make_cp("second", 2)
+        second = await csaver.aput(first, cp, {"step": 2}, cp["channel_versions"])
+        await csaver.aput_writes(second, [("a", "new")], "task-3", "p3")
+    wk = csaver.keys.for_namespace(tids[0], "")[1]
+    assert await cluster.hlen(wk) == 4  # the parent's 3 writes are kept
+
+    await csaver.aprune(tids, strategy="keep_latest")
+    for tid in tids:
+        tup = await csaver.aget_tuple(cfg(tid))
+        assert tup is not None and tup.checkpoint["channel_values"]["a"] == "second"
+        assert tup.pending_writes == [("task-3", "a", "new")]
+    assert await cluster.hlen(wk) == 1
+
+    await csaver.aprune(tids[:3], strategy="delete")
+    for tid in tids[:3]:
+        assert await csaver.aget_tuple(cfg(tid)) is None
+        assert not await cluster.exists(*csaver.keys.for_namespace(tid, ""))
+    for tid in tids[3:]:
+        assert await csaver.aget_tuple(cfg(tid)) is not None
+
+
+async def test_delete_thread_leaves_no_key_on_any_node(
+    csaver: AsyncShallowRedisSaver, nodes: dict[int, AsyncRedis], prefix: str
+) -> None:
+    for tid in THREAD_IDS:
+        for ns in NAMESPACES:
+            await fill(csaver, tid, ns, tid)
+    per_node = [len(await keys_on(n, f"{prefix}:*")) for n in nodes.values()]
+    assert sum(per_node) == len(THREAD_IDS) * (2 * len(NAMESPACES) + 1)
+    assert all(per_node), per_node  # every node holds some threads
+
+    deleted, kept = THREAD_IDS[::2], THREAD_IDS[1::2]
+    for tid in deleted:
+        await csaver.adelete_thread(tid)
+    left = [k for n in nodes.values() for k in await keys_on(n, f"{prefix}:*")]
+    for tid in deleted:
+        tag = csaver.keys.thread_tag(tid).encode()
+        assert not [k for k in left if tag in k], tid
+        for ns in NAMESPACES:
+            assert await csaver.aget_tuple(cfg(tid, ns)) is None
+    assert len(left) == len(kept) * (2 * len(NAMESPACES) + 1)
+    for tid in kept:
+        assert await csaver.aget_tuple(cfg(tid)) is not None
+
+
+async def test_ttl_refreshed_on_read(
+    cluster: RedisCluster, nodes: dict[int, AsyncRedis], prefix: str
+) -> None:
+    saver = AsyncShallowRedisSaver(
+        redis_client=cluster,
+        ttl={"default_ttl": 10, "refresh_on_read": True},
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    await saver.asetup()
+    try:
+        tids = THREAD_IDS[:8]
+        for tid in tids:
+            await fill(saver, tid, "", tid)
+        keys = [k for tid in tids for k in saver.keys.for_namespace(tid, "")]
+        for key in keys:
+            assert 0 < await cluster.pttl(key) <= 600_000, key
+            await cluster.pexpire(key, 5_000)  # as if time had passed
+        for tid in tids[:4]:
+            assert await saver.aget_tuple(cfg(tid)) is not None
+        for tid in tids[4:]:  # list of one thread refreshes too
+            assert [t async for t in saver.alist(cfg(tid))]
+        for key in keys:
+            assert 5_000 < await cluster.pttl(key) <= 600_000, key
+    finally:
+        await drop_all(nodes, prefix)
+
+
+async def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> None:
+    trips = RoundTrips()
+    client = cluster_client("127.0.0.1", cluster_ports[0], trips)
+    saver = AsyncShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    refreshing = AsyncShallowRedisSaver(
+        redis_client=client,
+        ttl={"default_ttl": 10, "refresh_on_read": True},
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    try:
+        await saver.asetup()
+        # two threads served by each node: every node's connections count
+        tids = [
+            [
+                t
+                for t in THREAD_IDS
+                if node_of(saver.keys.registry(t), cluster_ports) == p
+            ][:2]
+            for p in cluster_ports
+        ]
+        assert all(len(t) == 2 for t in tids)
+        for tid in [t for pair in tids for t in pair]:
+            trips.reset()
+            cp = make_cp(1)
+            stored = await saver.aput(cfg(tid), cp, {"step": 1}, cp["channel_versions"])
+            assert trips.count == 1, ("aput", tid)
+            trips.reset()
+            await saver.aput_writes(stored, [("a", 1), ("b", 2)], "task", "p")
+            assert trips.count == 1, ("aput_writes", tid)
+            trips.reset()
+            tup = await saver.aget_tuple(cfg(tid))
+            assert trips.count == 1, ("aget_tuple", tid)
+            assert tup is not None and len(tup.pending_writes) == 2
+            trips.reset()
+            assert await refreshing.aget_tuple(cfg(tid)) is not None
+            assert trips.count == 1, ("aget_tuple refresh_on_read", tid)
+            await saver.adelete_thread(tid)
+    finally:
+        await client.aclose()
+
+
+class Log(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+async def test_graph_interrupt_and_resume_as_in_memory(
+    csaver: AsyncShallowRedisSaver,
+) -> None:
+    async def scenario(cp: Any, config: Any) -> Any:
+        def draft(state: Log) -> dict[str, Any]:
+            return {"log": ["draft"]}
+
+        def approve(state: Log) -> dict[str, Any]:
+            return {"log": [f"approved:{interrupt('publish?')}"]}
+
+        builder = StateGraph(Log)
+        builder.add_node("draft", draft)
+        builder.add_node("approve", approve)
+        builder.add_edge(START, "draft")
+        builder.add_edge("draft", "approve")
+        builder.add_edge("approve", END)
+        graph = builder.compile(checkpointer=cp)
+        paused = await graph.ainvoke({"log": ["start"]}, config)
+        waiting = await graph.aget_state(config)
+        done = await graph.ainvoke(Command(resume="yes"), config)
+        final = await graph.aget_state(config)
+        return paused, waiting, done, final
+
+    for tid in ("graph-" + uuid.uuid4().hex, "{graph}:ü"):
+        paused, waiting, done, final = await run_both(csaver, tid, scenario)
+        assert paused["__interrupt__"][0][1] == "publish?"
+        assert waiting["next"] == ("approve",)
+        assert done["log"] == ["start", "draft", "approved:yes"]
+        assert final["next"] == ()
