@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from redis.asyncio import Redis as AsyncRedis
-from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from .errors import WrongApiError
 
-__all__ = ["AsyncRedis", "Pipeline", "RedisCluster", "WrongApiGuard", "make_client"]
+__all__ = ["AsyncRedis", "RedisCluster", "WrongApiGuard", "make_client"]
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:

@@ -11,13 +11,12 @@ from typing import Any, NoReturn
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
-from redis.client import Pipeline
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from .errors import WrongApiError
 
-__all__ = ["Pipeline", "Redis", "RedisCluster", "WrongApiGuard", "make_client"]
+__all__ = ["Redis", "RedisCluster", "WrongApiGuard", "make_client"]
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
