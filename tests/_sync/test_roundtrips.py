@@ -63,3 +63,45 @@ def test_counted_fixture(counted: tuple[ShallowRedisSaver, RoundTrips], thread_i
     saver, trips = counted
     assert saver.get_tuple({"configurable": {"thread_id": thread_id}}) is None
     assert trips.count == 1
+
+
+def test_thread_operations_round_trips(
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
+):
+    saver, trips = counted
+    cp = _checkpoint(3)
+    for ns in ("", "child:1"):
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+        stored = saver.put(config, cp, {"step": 1}, cp["channel_versions"])
+        saver.put_writes(stored, [("messages", 1), ("x", 2)], "task")
+
+    trips.reset()
+    found = [t for t in saver.list({"configurable": {"thread_id": thread_id}})]
+    assert len(found) == 2 and trips.count == 1  # every namespace in one script
+
+    trips.reset()
+    saver.copy_thread(thread_id, thread_id + "-copy")
+    assert trips.count == 2  # read the source, write the target
+
+    trips.reset()
+    saver.prune([thread_id, thread_id + "-copy"], strategy="keep_latest")
+    assert trips.count == 2  # one per thread
+
+    trips.reset()
+    saver.delete_thread(thread_id + "-copy")
+    assert trips.count == 1
+
+
+def test_put_resends_values_that_are_not_stored(
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
+):
+    # A checkpoint that refers to a channel value it does not send, which
+    # the thread does not hold: the script refuses, the saver sends all.
+    saver, trips = counted
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(2)
+    trips.reset()
+    saver.put(config, cp, {}, {"x": 1})  # "messages" not in new_versions
+    assert trips.count == 2
+    tup = saver.get_tuple(config)
+    assert tup is not None and tup.checkpoint["channel_values"] == cp["channel_values"]
