@@ -68,6 +68,17 @@ def thread_id() -> str:
     return "thread-" + uuid.uuid4().hex
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the conformance suite's result per saver (by-design exclusions
+    are listed by -rxX with their reasons)."""
+    module = sys.modules.get("tests.test_conformance")
+    lines = getattr(module, "CONFORMANCE_SUMMARY", [])
+    if lines:
+        terminalreporter.write_sep("-", "langgraph-checkpoint-conformance")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     kind = config.getoption("--redis-kind")
     src = os.environ.get("REDIS_URL") or f"embedded Redis ({kind})"

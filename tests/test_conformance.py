@@ -238,6 +238,10 @@ def expected_failures(has_search: bool) -> set[str]:
     return set(BY_DESIGN) | (set() if has_search else set(NEEDS_SEARCH))
 
 
+CONFORMANCE_SUMMARY: list[str] = []
+"""One line per variant, printed at the end of the run (tests/conftest.py)."""
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_validate_report(
     variant: str, redis_url: str, prefix: str, has_search: bool
@@ -262,11 +266,13 @@ async def test_validate_report(
     }
     expected = expected_failures(has_search)
     passed = sum(r.tests_passed for r in report.results.values())
-    print(
+    summary = (
         f"{variant}: {passed} passed, {len(failed & expected)} expected failures "
         f"({len(failed & set(BY_DESIGN))} by design, "
         f"{len(failed & set(NEEDS_SEARCH))} need Search)"
     )
+    print(summary)
+    CONFORMANCE_SUMMARY.append(summary)
     assert {cap for cap, r in report.results.items() if not r.detected} == set()
     assert failed == expected, (
         f"unexpected failures: {sorted(failed - expected)}; "
