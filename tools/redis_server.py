@@ -356,6 +356,134 @@ class RedisServer:
             self.dir = None
 
 
+class SentinelServer:
+    """A Redis Sentinel process (``redis-server <conf> --sentinel``) owned by
+    this object, monitoring one primary as ``service`` with quorum 1.
+
+    ``start()`` returns once ``SENTINEL get-master-addr-by-name`` answers;
+    ``stop()`` ends it by its pid (SIGTERM, SIGKILL after 5 s) and removes
+    its temporary dir (config file and log). ``tls`` (as for
+    :class:`RedisServer`, whose primary must then use TLS too) makes it
+    listen with TLS only and talk to the primary with TLS.
+    """
+
+    def __init__(
+        self,
+        primary_port: int,
+        service: str = "mymaster",
+        binary: str | None = None,
+        tls: dict[str, str] | None = None,
+    ) -> None:
+        self.primary_port = primary_port
+        self.service = service
+        self.binary = binary
+        self.tls = dict(tls) if tls else None
+        self.port: int | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.dir: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis+sentinel://127.0.0.1:<port>/<service>``."""
+        if self.port is None:
+            raise RedisServerError("sentinel not started")
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}+sentinel://127.0.0.1:{self.port}/{self.service}"
+
+    def start(self) -> SentinelServer:
+        self.dir = tempfile.mkdtemp(prefix="redis-sentinel-")
+        self.port = free_port()
+        conf = os.path.join(self.dir, "sentinel.conf")
+        if self.tls:
+            listen = (
+                f"port 0\ntls-port {self.port}\n"
+                f"tls-cert-file {self.tls['cert_file']}\n"
+                f"tls-key-file {self.tls['key_file']}\n"
+                f"tls-ca-cert-file {self.tls['ca_cert_file']}\n"
+                f"tls-auth-clients {self.tls.get('auth_clients', 'no')}\n"
+                "tls-replication yes\n"
+            )
+        else:
+            listen = f"port {self.port}\n"
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(
+                listen + "bind 127.0.0.1\n"
+                f"dir {self.dir}\n"
+                "logfile sentinel.log\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 1\n"
+                f"sentinel down-after-milliseconds {self.service} 1000\n"
+            )
+        self.process = subprocess.Popen(
+            [self.binary or redis_server_binary(), conf, "--sentinel"],
+            cwd=self.dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        import redis
+
+        assert self.process is not None and self.port is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RedisServerError(
+                    f"sentinel exited with status {self.process.returncode}"
+                )
+            tls_args: dict[str, Any] = (
+                {"ssl": True, "ssl_ca_certs": self.tls["ca_cert_file"]}
+                if self.tls
+                else {}
+            )
+            client = redis.Redis(port=self.port, socket_timeout=0.5, **tls_args)
+            try:
+                if client.sentinel_get_master_addr_by_name(self.service):
+                    return
+            except Exception:  # not listening yet
+                pass
+            finally:
+                client.close()
+            time.sleep(0.05)
+        raise RedisServerError(
+            f"sentinel on port {self.port} did not know {self.service!r} "
+            f"within {START_TIMEOUT:.0f} s"
+        )
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, SIGKILL after 5 s) and remove its dir."""
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+        self.port = None
+
+    def __enter__(self) -> SentinelServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 @contextlib.contextmanager
 def redis_url_or_start(modules: bool = True) -> Iterator[str]:
     """Yield ``$REDIS_URL`` if it is set (starting nothing), else the URL of a

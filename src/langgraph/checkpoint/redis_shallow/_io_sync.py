@@ -7,16 +7,24 @@ the same names for the async saver. Keep the two files in step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from redis import Redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
+from .config import is_sentinel_url, parse_sentinel_url
 from .errors import WrongApiError
 
-__all__ = ["Redis", "RedisCluster", "WrongApiGuard", "make_client"]
+__all__ = [
+    "Redis",
+    "RedisCluster",
+    "SentinelPrimary",
+    "WrongApiGuard",
+    "make_client",
+]
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
@@ -26,10 +34,63 @@ def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
     timeouts are retried 3 times with exponential backoff (every operation
     of the saver is idempotent; see docs/reliability.md). redis-py's own
     ``from_url`` default is not to retry.
+
+    A ``redis+sentinel://`` (or ``rediss+sentinel://``) URL gives a client
+    of the service's primary, found through the sentinels; see
+    :func:`.config.parse_sentinel_url`.
     """
     args = dict(connection_args)
     args.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
+    if is_sentinel_url(url):
+        return _sentinel_client(url, args)
     return Redis.from_url(url, **args)
+
+
+class SentinelPrimary(Redis):
+    """Client of a Sentinel service's primary; closing it closes the sentinels."""
+
+    owned_sentinel: Sentinel | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            sentinel, self.owned_sentinel = self.owned_sentinel, None
+            if sentinel is not None:
+                sentinel.close()
+
+
+def _sentinel_client(url: str, args: dict[str, Any]) -> Redis:
+    parsed = parse_sentinel_url(url)
+    auth = {
+        key: value
+        for key, value in (
+            ("username", parsed.username),
+            ("password", parsed.password),
+        )
+        if value is not None
+    }
+    # the sentinels get the socket and TLS options and the URL's credentials
+    sentinel_args: dict[str, Any] = {
+        key: value for key, value in args.items() if key.startswith(("socket_", "ssl_"))
+    }
+    sentinel_args.update(auth)
+    # no retry of their own: the primary connection's retry already repeats
+    # the lookup, and redis-py's default one (seconds of backoff, nested in
+    # it) made a dead sentinel take ~15 s to report
+    sentinel_args["retry"] = Retry(NoBackoff(), 0)
+    if parsed.ssl:
+        sentinel_args["ssl"] = True
+        args["ssl"] = True
+    # the URL's credentials and db win over connection_args, as in from_url
+    primary_args = {**args, **auth, "db": parsed.db}
+    sentinel = cast(Any, Sentinel)(parsed.sentinels, sentinel_kwargs=sentinel_args)
+    client = sentinel.master_for(
+        parsed.service, redis_class=SentinelPrimary, **primary_args
+    )
+    assert isinstance(client, SentinelPrimary)
+    client.owned_sentinel = sentinel
+    return client
 
 
 def _refuse(method: str) -> NoReturn:

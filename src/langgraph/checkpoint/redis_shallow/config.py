@@ -11,11 +11,20 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 from uuid import UUID
 
 from .errors import InvalidConfigError
 
-__all__ = ["TTLSettings", "parse_thread_id", "parse_ttl", "target_of"]
+__all__ = [
+    "SentinelURL",
+    "TTLSettings",
+    "is_sentinel_url",
+    "parse_sentinel_url",
+    "parse_thread_id",
+    "parse_ttl",
+    "target_of",
+]
 
 
 @dataclass(frozen=True)
@@ -130,3 +139,113 @@ def target_of(
             f"{operation}: config['configurable'] has no 'checkpoint_id'"
         )
     return thread_id, ns, checkpoint_id or None
+
+
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+DEFAULT_SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """Parsed ``redis+sentinel://`` URL (see :func:`parse_sentinel_url`)."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    username: str | None
+    password: str | None
+    ssl: bool
+
+
+def is_sentinel_url(url: str) -> bool:
+    """Whether ``url`` has a ``redis+sentinel`` or ``rediss+sentinel`` scheme."""
+    scheme, sep, _ = url.partition("://")
+    return bool(sep) and scheme.lower() in SENTINEL_SCHEMES
+
+
+def _sentinel_address(item: str, url: str) -> tuple[str, int]:
+    if item.startswith("["):  # [ipv6]:port
+        host, close, rest = item[1:].partition("]")
+        if not close or (rest and not rest.startswith(":")):
+            raise InvalidConfigError(f"bad sentinel address {item!r} in {url!r}")
+        has_port, port_text = bool(rest), rest[1:]
+    else:
+        host, colon, port_text = item.partition(":")
+        has_port = bool(colon)
+    if not host:
+        raise InvalidConfigError(f"sentinel address {item!r} has no host in {url!r}")
+    if not has_port:
+        return host, DEFAULT_SENTINEL_PORT
+    if not port_text.isascii() or not port_text.isdigit():
+        raise InvalidConfigError(
+            f"sentinel address {item!r} has a bad port {port_text!r} in {url!r}"
+        )
+    port = int(port_text)
+    if not 0 < port < 65536:
+        raise InvalidConfigError(
+            f"sentinel address {item!r} has port {port} out of range in {url!r}"
+        )
+    return host, port
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """Parse ``redis+sentinel://[user:pass@]host:port[,host:port...]/service[/db]``.
+
+    ``rediss+sentinel://`` is the same with TLS. A port left out is 26379,
+    the Sentinel default; ``db`` defaults to 0. User name and password
+    (percent-decoded) are used for the sentinels and the primary alike.
+
+    Raises:
+        InvalidConfigError: another scheme, no sentinel address, a bad port,
+            no service name, a db that is not a non-negative integer, extra
+            path parts, or a query string or fragment.
+    """
+    expected = (
+        "expected redis+sentinel://[user:pass@]host:port[,host:port...]/service[/db]"
+    )
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in SENTINEL_SCHEMES:
+        raise InvalidConfigError(f"not a sentinel URL: {url!r} ({expected})")
+    if "?" in rest or "#" in rest:
+        raise InvalidConfigError(
+            f"sentinel URL {url!r} has a query string or fragment; "
+            f"pass options in connection_args ({expected})"
+        )
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    username: str | None = None
+    password: str | None = None
+    if at:
+        user_text, colon, pass_text = userinfo.partition(":")
+        username = unquote(user_text) or None
+        password = unquote(pass_text) if colon else None
+    if not hosts:
+        raise InvalidConfigError(f"sentinel URL {url!r} has no host ({expected})")
+    sentinels = [_sentinel_address(item, url) for item in hosts.split(",")]
+    parts = path.split("/") if path else []
+    if not parts or not parts[0]:
+        raise InvalidConfigError(
+            f"sentinel URL {url!r} has no service name ({expected})"
+        )
+    if len(parts) > 2:
+        raise InvalidConfigError(
+            f"sentinel URL {url!r} has extra path parts ({expected})"
+        )
+    service = unquote(parts[0])
+    db = 0
+    if len(parts) == 2:
+        db_text = parts[1]
+        if not db_text.isascii() or not db_text.isdigit():
+            raise InvalidConfigError(
+                f"sentinel URL {url!r} has a bad db {db_text!r}: "
+                f"not a non-negative integer ({expected})"
+            )
+        db = int(db_text)
+    return SentinelURL(
+        sentinels=sentinels,
+        service=service,
+        db=db,
+        username=username,
+        password=password,
+        ssl=scheme.lower() == "rediss+sentinel",
+    )

@@ -59,7 +59,10 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
     Args:
         redis_url: URL of the Redis server (``redis://``, ``rediss://``,
-            ``unix://``). The saver creates and owns that client.
+            ``unix://``), or of its Sentinels
+            (``redis+sentinel://host:port[,host:port...]/service[/db]``;
+            the client then talks to the service's primary). The saver
+            creates and owns that client.
         redis_client: a redis-py client you own, of the saver's kind (async
             or sync; ``Redis`` or ``RedisCluster``), created with
             ``decode_responses=False``. The saver never closes it.
@@ -123,10 +126,13 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             )
         try:
             self._client = make_client(redis_url, args)
+        except InvalidConfigError:
+            raise
         except (ValueError, TypeError) as exc:
             raise InvalidConfigError(
                 f"cannot use redis_url {redis_url!r}: {exc} (expected "
-                "redis://host:port/db, rediss://... or unix:///path)"
+                "redis://host:port/db, rediss://..., unix:///path or "
+                "redis+sentinel://host:port/service/db)"
             ) from exc
         self._owns_client = True
 
