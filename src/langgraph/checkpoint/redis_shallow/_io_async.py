@@ -53,6 +53,7 @@ class SentinelPrimary(AsyncRedis):
     owned_sentinel: Sentinel | None = None
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close this client, then the sentinel connections it came from."""
         try:
             await super().aclose(close_connection_pool)
         finally:

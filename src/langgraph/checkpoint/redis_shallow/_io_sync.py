@@ -52,6 +52,7 @@ class SentinelPrimary(Redis):
     owned_sentinel: Sentinel | None = None
 
     def close(self) -> None:
+        """Close this client, then the sentinel connections it came from."""
         try:
             super().close()
         finally:
