@@ -15,7 +15,7 @@ from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from .config import is_sentinel_url, parse_sentinel_url
+from .config import is_sentinel_url, parse_sentinel_url, sentinel_client_args
 from .errors import WrongApiError
 
 __all__ = [
@@ -63,35 +63,17 @@ class SentinelPrimary(Redis):
 
 def _sentinel_client(url: str, args: dict[str, Any]) -> Redis:
     parsed = parse_sentinel_url(url)
-    auth = {
-        key: value
-        for key, value in (
-            ("username", parsed.username),
-            ("password", parsed.password),
-        )
-        if value is not None
-    }
-    # the sentinels get the socket and TLS options and the URL's credentials
-    sentinel_args: dict[str, Any] = {
-        key: value for key, value in args.items() if key.startswith(("socket_", "ssl_"))
-    }
-    sentinel_args.update(auth)
+    sentinel_args, primary_args = sentinel_client_args(parsed, args)
     # no retry of their own: the primary connection's retry already repeats
     # the lookup, and redis-py's default one (seconds of backoff, nested in
     # it) made a dead sentinel take ~15 s to report
     sentinel_args["retry"] = Retry(NoBackoff(), 0)
-    if parsed.ssl:
-        sentinel_args["ssl"] = True
-        args["ssl"] = True
-    # the URL's credentials and db win over connection_args, as in from_url
-    primary_args = {**args, **auth, "db": parsed.db}
     sentinel = cast(Any, Sentinel)(parsed.sentinels, sentinel_kwargs=sentinel_args)
     client = sentinel.master_for(
         parsed.service, redis_class=SentinelPrimary, **primary_args
     )
-    assert isinstance(client, SentinelPrimary)
     client.owned_sentinel = sentinel
-    return client
+    return cast(SentinelPrimary, client)
 
 
 def _refuse(method: str) -> NoReturn:

@@ -23,6 +23,7 @@ __all__ = [
     "parse_sentinel_url",
     "parse_thread_id",
     "parse_ttl",
+    "sentinel_client_args",
     "target_of",
 ]
 
@@ -249,3 +250,31 @@ def parse_sentinel_url(url: str) -> SentinelURL:
         password=password,
         ssl=scheme.lower() == "rediss+sentinel",
     )
+
+
+def sentinel_client_args(
+    parsed: SentinelURL, connection_args: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(sentinel_kwargs, primary_kwargs)`` for redis-py's ``Sentinel``.
+
+    The sentinels get the socket and TLS options of ``connection_args`` and
+    the URL's credentials; the primary gets all of ``connection_args``, with
+    the URL's credentials, db and TLS flag winning, as in ``from_url``. The
+    caller adds the sentinels' ``retry`` (its class differs by variant).
+    """
+    auth = {
+        key: value
+        for key, value in (("username", parsed.username), ("password", parsed.password))
+        if value is not None
+    }
+    sentinel_args: dict[str, Any] = {
+        key: value
+        for key, value in connection_args.items()
+        if key.startswith(("socket_", "ssl_"))
+    }
+    sentinel_args.update(auth)
+    primary_args = {**connection_args, **auth, "db": parsed.db}
+    if parsed.ssl:
+        sentinel_args["ssl"] = True
+        primary_args["ssl"] = True
+    return sentinel_args, primary_args
