@@ -268,42 +268,35 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         """Store ``checkpoint`` as the thread's checkpoint, replacing the old one.
 
         One atomic round trip: the checkpoint hash is replaced, and the
-        writes of every checkpoint of this thread and namespace other than
-        the new one and its parent are dropped. Only the channels in
-        ``new_versions`` are serialized and sent.
+        writes of every older checkpoint of this thread and namespace but the
+        parent are dropped. Only the channels in ``new_versions`` are
+        serialized and sent; if a value the checkpoint refers to is not
+        stored (another writer replaced it, or it expired), nothing is
+        written and the checkpoint is sent again with all its values.
 
         Returns:
             The config addressing the stored checkpoint.
         """
         thread_id, ns, parent_id = target_of(config, "aput")
-        plan = layout.build_put(
-            self.serde,
-            config,
-            checkpoint,
-            metadata,
-            new_versions,
-            parent_id,
-            encode_namespace(ns),
-            self._ttl_ms,
-            self._search is not False,
-        )
+
+        def plan_for(versions: ChannelVersions) -> layout.PutPlan:
+            return layout.build_put(
+                self.serde,
+                config,
+                checkpoint,
+                metadata,
+                versions,
+                parent_id,
+                encode_namespace(ns),
+                self._ttl_ms,
+                self._search is not False,
+            )
+
+        plan = plan_for(new_versions)
         keys = self.keys.for_namespace(thread_id, ns)
         try:
-            missing = await self._run(scripts.PUT, keys, plan.args)
-            if missing:
-                # Values the checkpoint refers to are not stored (another
-                # writer replaced them, or they expired): send every value.
-                plan = layout.build_put(
-                    self.serde,
-                    config,
-                    checkpoint,
-                    metadata,
-                    checkpoint["channel_versions"],
-                    parent_id,
-                    encode_namespace(ns),
-                    self._ttl_ms,
-                    self._search is not False,
-                )
+            if await self._run(scripts.PUT, keys, plan.args):
+                plan = plan_for(checkpoint["channel_versions"])
                 await self._run(scripts.PUT, keys, plan.args)
         except RedisError as exc:
             raise StorageError("aput", thread_id, exc) from exc
