@@ -74,6 +74,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """End a server by its pid: SIGTERM, then SIGKILL after ``STOP_TIMEOUT``."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 _RUNNING: set[RedisServer] = set()  # started and not stopped yet
 
 
@@ -333,13 +345,7 @@ class RedisServer:
         proc = self.process
         if proc is None:
             return
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc)
         if proc.stderr is not None and not proc.stderr.closed:
             proc.stderr.close()
 
@@ -460,13 +466,8 @@ class SentinelServer:
     def stop(self) -> None:
         """Stop the process (SIGTERM, SIGKILL after 5 s) and remove its dir."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        if proc is not None:
+            stop_process(proc)
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
