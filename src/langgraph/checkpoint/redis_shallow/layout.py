@@ -40,14 +40,12 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .errors import InvalidConfigError, UnsupportedChannelError
-from .keys import decode_namespace
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
 __all__ = [
     "PutPlan",
     "build_put",
     "build_writes",
-    "decode_member",
     "filter_tokens",
     "filter_tokens_any",
     "make_config",
@@ -305,11 +303,6 @@ def read_tuple(
             (task_id, ch, load_typed(serde, blob)) for _, task_id, _, ch, blob in found
         ],
     )
-
-
-def decode_member(member: bytes | str) -> str:
-    """The namespace named by a registry member."""
-    return decode_namespace(member)
 
 
 def matches(

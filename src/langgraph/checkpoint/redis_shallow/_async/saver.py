@@ -29,6 +29,7 @@ from ..keys import (
     DEFAULT_CHECKPOINT_PREFIX,
     DEFAULT_WRITE_PREFIX,
     Keys,
+    decode_namespace,
     encode_namespace,
 )
 from ..search import (
@@ -369,7 +370,7 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         except RedisError as exc:
             raise StorageError(operation, thread_id, exc) from exc
         return [
-            (layout.decode_member(reply[i]), reply[i + 1], reply[i + 2])
+            (decode_namespace(reply[i]), reply[i + 1], reply[i + 2])
             for i in range(0, len(reply), 3)
         ]
 
