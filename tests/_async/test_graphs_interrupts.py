@@ -432,7 +432,7 @@ async def test_interrupt_survives_late_put_of_previous_checkpoint(
     late = LatePuts(
         redis_client=asaver.client,
         checkpoint_prefix=asaver.keys.checkpoint_prefix,
-        checkpoint_write_prefix=asaver.keys.write_prefix,
+        checkpoint_write_prefix=asaver.keys.entry_prefix,
     )
 
     def draft(state: Log) -> dict[str, Any]:

@@ -98,7 +98,7 @@ async def value_of(saver: AsyncShallowRedisSaver, thread_id: Any, ns: str) -> An
 async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.write_prefix):
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
         found += [k async for k in aclient.scan_iter(match=prefix + ":*")]
     return found
 
@@ -257,19 +257,61 @@ async def test_savers_with_different_prefixes_are_isolated(
             await drop(other, other_prefix)
 
 
+async def test_prefixes_that_extend_each_other_stay_apart(
+    redis_url, prefix, has_search
+):
+    # One saver's prefix is the start of the other's: neither may see (in
+    # its search index, its registry or its deletes) the other's keys.
+    outer = AsyncShallowRedisSaver(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:a",
+        checkpoint_write_prefix=f"{prefix}:b",
+    )
+    inner = AsyncShallowRedisSaver(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:a:a",
+        checkpoint_write_prefix=f"{prefix}:b:b",
+    )
+    try:
+        for saver, who in ((outer, "outer"), (inner, "inner")):
+            await saver.asetup()
+            await store(saver, "t", "", who)
+            await store(saver, who, "", who)
+        if has_search:
+            for saver, who in ((outer, "outer"), (inner, "inner")):
+                listed = [t async for t in saver.alist(None)]
+                assert sorted(
+                    t.config["configurable"]["thread_id"] for t in listed
+                ) == [
+                    who,
+                    "t",
+                ]
+                assert {t.checkpoint["channel_values"]["v"] for t in listed} == {who}
+                # the index itself holds this saver's entries only
+                found = await saver.client.ft(saver.keys.index_name).search("*")
+                assert found.total == 2
+        await outer.adelete_thread("t")
+        assert await value_of(outer, "t", "") is None
+        assert await value_of(inner, "t", "") == "inner"
+    finally:
+        for saver in (outer, inner):
+            await drop(saver, prefix)
+            await saver.aclose()
+
+
 def test_default_prefixes_do_not_collide_with_upstream_saver():
     saver = AsyncShallowRedisSaver("redis://127.0.0.1:1")  # never connects
     keys = set()
     for thread_id in ["", "t", "checkpoint", "a:b"]:
         for ns in ["", "child"]:
             keys.update(saver.keys.for_namespace(thread_id, ns))
-        keys.add(saver.keys.checkpoint_base(thread_id))
-        keys.add(saver.keys.writes_base(thread_id))
+        keys.add(saver.keys.namespace_base(thread_id))
+        keys.add(saver.keys.entry_base(thread_id))
     for key in keys:
         assert not key.startswith(UPSTREAM_KEY_PREFIXES), key
     for upstream in UPSTREAM_KEY_PREFIXES:
         assert not upstream.startswith(saver.keys.checkpoint_prefix + ":")
-        assert not upstream.startswith(saver.keys.write_prefix + ":")
+        assert not upstream.startswith(saver.keys.entry_prefix + ":")
     index = saver.keys.index_name
     assert index not in UPSTREAM_INDEX_NAMES
     assert not index.startswith(UPSTREAM_KEY_PREFIXES)

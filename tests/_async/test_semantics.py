@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from tests._async.storage import checkpoint_fields, write_fields
 from tests._io_async import AsyncRedis
 
 
@@ -78,13 +79,9 @@ async def assert_same_as_memory(
 async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.write_prefix):
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
         found += [k async for k in aclient.scan_iter(match=prefix + ":*")]
     return found
-
-
-async def hash_len(aclient: AsyncRedis, key: str) -> int:
-    return int(await aclient.hlen(key))
 
 
 # -- put / get_tuple ----------------------------------------------------------
@@ -115,11 +112,9 @@ async def test_put_replaces_the_stored_checkpoint(asaver, aclient, thread_id):
 
     # Nothing of the first checkpoint is left in its hash: only the new
     # checkpoint's fields and one value field per channel version.
-    ck, _, _ = asaver.keys.for_namespace(thread_id, "")
-    fields = {f.decode() for f in await aclient.hkeys(ck)}
-    value_fields = {f for f in fields if f.startswith("v:")}
-    assert value_fields == {"v:1:a:2", "v:1:b:1"}
-    assert not any("old" in f for f in fields)
+    hk = asaver.keys.for_namespace(thread_id, "")[0]
+    fields = {f.decode() for f in await checkpoint_fields(aclient, hk)}
+    assert fields == {"id", "cp", "meta", "v:1:a:2", "v:1:b:1"}
 
 
 async def test_get_tuple_with_and_without_checkpoint_id(asaver, thread_id):
@@ -337,7 +332,7 @@ async def test_put_writes_before_the_first_put_of_a_thread(asaver, aclient, thre
 
 
 async def test_put_drops_writes_of_all_but_new_and_parent(asaver, aclient, thread_id):
-    _, wk, _ = asaver.keys.for_namespace(thread_id, "")
+    hk = asaver.keys.for_namespace(thread_id, "")[0]
     config = cfg(thread_id)
     previous = None
     sizes = []
@@ -345,13 +340,13 @@ async def test_put_drops_writes_of_all_but_new_and_parent(asaver, aclient, threa
         cp = make_cp({"a": step}, {"a": step + 1})
         config = await asaver.aput(config, cp, {"step": step}, {"a": step + 1})
         # after the put: only the parent's writes are left
-        assert await hash_len(aclient, wk) == (3 if previous else 0)
+        assert len(await write_fields(aclient, hk)) == (3 if previous else 0)
         await asaver.aput_writes(config, [("a", step), ("b", step), ("c", step)], "t")
         # a write for a checkpoint id that never gets stored (a lost branch);
         # LangGraph's ids are time-ordered, so the next put's id is newer
         lost = str(uuid6())
         await asaver.aput_writes(cfg(thread_id, "", lost), [("a", 0)], "t")
-        sizes.append(await hash_len(aclient, wk))
+        sizes.append(len(await write_fields(aclient, hk)))
         previous = config
     assert max(sizes) == 7  # parent (3) + new (3) + one lost write
     tup = await asaver.aget_tuple(cfg(thread_id))
@@ -398,8 +393,8 @@ async def test_values_sent_for_new_versions_only_but_all_come_back(
     await both_put(asaver, mem, c1, cp2, {}, {"a": 2})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
-    ck, _, _ = asaver.keys.for_namespace(thread_id, "")
-    fields = {f.decode() for f in await aclient.hkeys(ck) if f.startswith(b"v:")}
+    hk = asaver.keys.for_namespace(thread_id, "")[0]
+    fields = {f.decode() for f in await aclient.hkeys(hk) if f.startswith(b"v:")}
     assert fields == {"v:1:a:2", "v:1:b:1"}
 
     # a third put where nothing changed at all
@@ -445,7 +440,7 @@ async def test_falsy_values_are_not_empty(asaver, thread_id):
 async def test_put_keeps_writes_of_newer_checkpoints(asaver, aclient, thread_id):
     # With "async" durability the writes of checkpoint N+1 may reach Redis
     # before the put of checkpoint N: that put must not drop them.
-    _, wk, _ = asaver.keys.for_namespace(thread_id, "")
+    hk = asaver.keys.for_namespace(thread_id, "")[0]
     cps = [make_cp({"a": i}, {"a": i + 1}) for i in range(3)]
     assert cps[0]["id"] < cps[1]["id"] < cps[2]["id"]
     c0 = await asaver.aput(cfg(thread_id), cps[0], {}, {"a": 1})
@@ -455,7 +450,7 @@ async def test_put_keeps_writes_of_newer_checkpoints(asaver, aclient, thread_id)
     await asaver.aput_writes(cfg(thread_id, "", "0-older"), [("a", 9)], "t")
     c1 = await asaver.aput(c0, cps[1], {}, {"a": 2})
     # the older, never-stored checkpoint's write is gone; the newer one's stays
-    assert await hash_len(aclient, wk) == 1
+    assert len(await write_fields(aclient, hk)) == 1
     await asaver.aput(c1, cps[2], {}, {"a": 3})
     tup = await asaver.aget_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["id"] == cps[2]["id"]

@@ -9,6 +9,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
+from tests._async.storage import namespace_keys
 from tests._io_async import AsyncRedis, sleep
 
 
@@ -60,21 +61,21 @@ async def key_pttl(aclient: AsyncRedis, key: str) -> int:
 
 
 async def test_every_key_gets_the_ttl_on_put_and_put_writes(
-    make_saver, aclient, prefix, thread_id
+    make_saver, aclient, prefix, thread_id, has_search
 ):
     saver = await make_saver({"default_ttl": 5})
     limit = 5 * 60_000
-    # a put on a fresh thread: checkpoint hash and registry
+    # a put on a fresh thread: namespace hash, registry (and search entry)
     await saver.aput(cfg(thread_id, "first"), make_cp(1), {}, {"a": 1})
     found = await pttls(aclient, prefix)
-    assert len(found) == 2
+    assert len(found) == (3 if has_search else 2)
     assert all(0 < ttl <= limit for ttl in found.values()), found
     await saver.adelete_thread(thread_id)
 
     # put_writes first (before any put), in a sub-namespace
     await saver.aput_writes(cfg(thread_id, "sub", "early-id"), [("a", 1)], "t")
     found = await pttls(aclient, prefix)
-    assert len(found) == 2  # writes hash and registry
+    assert len(found) == 2  # namespace hash and registry
     assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
@@ -86,19 +87,19 @@ async def test_every_key_gets_the_ttl_on_put_and_put_writes(
         assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
-        for key in saver.keys.for_namespace(thread_id, ns):
+        for key in namespace_keys(saver, thread_id, ns, has_search):
             assert 0 < await key_pttl(aclient, key) <= limit, key
-    # checkpoint and writes hashes of both namespaces, and the registry
-    assert len(await pttls(aclient, prefix)) == 5
+    # the hashes (and search entries) of both namespaces, and the registry
+    assert len(await pttls(aclient, prefix)) == (5 if has_search else 3)
 
 
 async def test_writes_push_back_the_expiry_of_the_whole_thread(
-    make_saver, aclient, thread_id
+    make_saver, aclient, thread_id, has_search
 ):
     saver = await make_saver({"default_ttl": 0.05})  # 3 s
     stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t1")
-    keys = saver.keys.for_namespace(thread_id, "")
+    keys = namespace_keys(saver, thread_id, "", has_search)
     await sleep(0.3)
     before = {k: await key_pttl(aclient, k) for k in keys}
     await saver.aput_writes(stored, [("a", 3)], "t2")
@@ -113,21 +114,25 @@ async def test_writes_push_back_the_expiry_of_the_whole_thread(
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
 
 
-async def test_without_ttl_keys_do_not_expire(make_saver, aclient, prefix, thread_id):
+async def test_without_ttl_keys_do_not_expire(
+    make_saver, aclient, prefix, thread_id, has_search
+):
     saver = await make_saver(None)
     stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t")
     found = await pttls(aclient, prefix)
-    assert len(found) == 3
+    assert len(found) == (3 if has_search else 2)
     assert set(found.values()) == {-1}
 
 
-async def age_and_read(saver, aclient, thread_id: str, read) -> tuple[dict, dict]:
+async def age_and_read(
+    saver, aclient, thread_id: str, read, search: bool
+) -> tuple[dict, dict]:
     """PTTLs of the thread's keys just before and just after ``read``."""
     stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t")
     await sleep(0.3)
-    keys = saver.keys.for_namespace(thread_id, "")
+    keys = namespace_keys(saver, thread_id, "", search)
     before = {k: await key_pttl(aclient, k) for k in keys}
     await read(saver, thread_id)
     after = {k: await key_pttl(aclient, k) for k in keys}
@@ -159,46 +164,50 @@ READS = [
 
 @pytest.mark.parametrize("read", READS)
 async def test_refresh_on_read_refreshes_checkpoint_and_writes(
-    make_saver, aclient, thread_id, read
+    make_saver, aclient, thread_id, read, has_search
 ):
     saver = await make_saver({"default_ttl": 0.05, "refresh_on_read": True})  # 3 s
-    before, after = await age_and_read(saver, aclient, thread_id, read)
+    before, after = await age_and_read(saver, aclient, thread_id, read, has_search)
     for key in before:
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
 
 
 @pytest.mark.parametrize("read", READS)
 async def test_reads_do_not_refresh_without_refresh_on_read(
-    make_saver, aclient, thread_id, read
+    make_saver, aclient, thread_id, read, has_search
 ):
     saver = await make_saver({"default_ttl": 0.05})
-    before, after = await age_and_read(saver, aclient, thread_id, read)
+    before, after = await age_and_read(saver, aclient, thread_id, read, has_search)
     for key in before:
         assert 0 < after[key] <= before[key] < 3000, (key, before[key], after[key])
 
 
 async def test_read_of_another_checkpoint_id_refreshes_the_thread_whole(
-    make_saver, aclient, thread_id
+    make_saver, aclient, thread_id, has_search
 ):
     # A read of the thread is activity, whichever checkpoint id it asked for:
-    # checkpoint, writes and registry are refreshed together.
+    # namespace hash, search entry and registry are refreshed together.
     saver = await make_saver({"default_ttl": 0.05, "refresh_on_read": True})
 
     async def read_missing(saver, thread_id):
         assert await saver.aget_tuple(cfg(thread_id, "", "not-the-stored-id")) is None
 
-    before, after = await age_and_read(saver, aclient, thread_id, read_missing)
-    assert before.keys() == after.keys() and len(after) == 3
+    before, after = await age_and_read(
+        saver, aclient, thread_id, read_missing, has_search
+    )
+    assert before.keys() == after.keys() and len(after) == (3 if has_search else 2)
     for key in before:
         assert after[key] > before[key], key
 
 
-async def test_expired_thread_disappears_whole(make_saver, aclient, prefix, thread_id):
+async def test_expired_thread_disappears_whole(
+    make_saver, aclient, prefix, thread_id, has_search
+):
     saver = await make_saver({"default_ttl": 0.01})  # 600 ms
     for ns in ("", "sub"):
         stored = await saver.aput(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
         await saver.aput_writes(stored, [("a", 2)], "t")
-    assert len(await pttls(aclient, prefix)) == 5
+    assert len(await pttls(aclient, prefix)) == (5 if has_search else 3)
     await sleep(1.0)
     for ns in ("", "sub"):
         assert await saver.aget_tuple(cfg(thread_id, ns)) is None

@@ -36,6 +36,7 @@ from langgraph.checkpoint.redis_shallow import (
 from redis_server import RedisServer
 from tests._io_sync import Redis, RedisCluster, RoundTrips, cluster_client
 from tests._sync.graph_support import run_both
+from tests._sync.storage import write_fields
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
@@ -291,15 +292,15 @@ def test_prune_keep_latest_and_delete(
         cp = make_cp("second", 2)
         second = csaver.put(first, cp, {"step": 2}, cp["channel_versions"])
         csaver.put_writes(second, [("a", "new")], "task-3", "p3")
-    wk = csaver.keys.for_namespace(tids[0], "")[1]
-    assert cluster.hlen(wk) == 4  # the parent's 3 writes are kept
+    hk = csaver.keys.for_namespace(tids[0], "")[0]
+    assert len(write_fields(cluster, hk)) == 4  # the parent's 3 are kept
 
     csaver.prune(tids, strategy="keep_latest")
     for tid in tids:
         tup = csaver.get_tuple(cfg(tid))
         assert tup is not None and tup.checkpoint["channel_values"]["a"] == "second"
         assert tup.pending_writes == [("task-3", "a", "new")]
-    assert cluster.hlen(wk) == 1
+    assert len(write_fields(cluster, hk)) == 1
 
     csaver.prune(tids[:3], strategy="delete")
     for tid in tids[:3]:
@@ -316,7 +317,8 @@ def test_delete_thread_leaves_no_key_on_any_node(
         for ns in NAMESPACES:
             fill(csaver, tid, ns, tid)
     per_node = [len(keys_on(n, f"{prefix}:*")) for n in nodes.values()]
-    assert sum(per_node) == len(THREAD_IDS) * (2 * len(NAMESPACES) + 1)
+    # no Search on a cluster: a hash per namespace and a registry, no entries
+    assert sum(per_node) == len(THREAD_IDS) * (len(NAMESPACES) + 1)
     assert all(per_node), per_node  # every node holds some threads
 
     deleted, kept = THREAD_IDS[::2], THREAD_IDS[1::2]
@@ -328,7 +330,7 @@ def test_delete_thread_leaves_no_key_on_any_node(
         assert not [k for k in left if tag in k], tid
         for ns in NAMESPACES:
             assert csaver.get_tuple(cfg(tid, ns)) is None
-    assert len(left) == len(kept) * (2 * len(NAMESPACES) + 1)
+    assert len(left) == len(kept) * (len(NAMESPACES) + 1)
     for tid in kept:
         assert csaver.get_tuple(cfg(tid)) is not None
 
@@ -347,7 +349,11 @@ def test_ttl_refreshed_on_read(
         tids = THREAD_IDS[:8]
         for tid in tids:
             fill(saver, tid, "", tid)
-        keys = [k for tid in tids for k in saver.keys.for_namespace(tid, "")]
+        keys = []
+        for tid in tids:
+            hk, ek, rk = saver.keys.for_namespace(tid, "")
+            assert not cluster.exists(ek)  # no Search: no entry
+            keys += [hk, rk]
         for key in keys:
             assert 0 < cluster.pttl(key) <= 600_000, key
             cluster.pexpire(key, 5_000)  # as if time had passed

@@ -426,7 +426,7 @@ def test_interrupt_survives_late_put_of_previous_checkpoint(
     late = LatePuts(
         redis_client=saver.client,
         checkpoint_prefix=saver.keys.checkpoint_prefix,
-        checkpoint_write_prefix=saver.keys.write_prefix,
+        checkpoint_write_prefix=saver.keys.entry_prefix,
     )
 
     def draft(state: Log) -> dict[str, Any]:

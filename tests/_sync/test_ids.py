@@ -96,7 +96,7 @@ def value_of(saver: ShallowRedisSaver, thread_id: Any, ns: str) -> Any:
 def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.write_prefix):
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
         found += [k for k in client.scan_iter(match=prefix + ":*")]
     return found
 
@@ -253,19 +253,59 @@ def test_savers_with_different_prefixes_are_isolated(saver, redis_url, thread_id
             drop(other, other_prefix)
 
 
+def test_prefixes_that_extend_each_other_stay_apart(redis_url, prefix, has_search):
+    # One saver's prefix is the start of the other's: neither may see (in
+    # its search index, its registry or its deletes) the other's keys.
+    outer = ShallowRedisSaver(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:a",
+        checkpoint_write_prefix=f"{prefix}:b",
+    )
+    inner = ShallowRedisSaver(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:a:a",
+        checkpoint_write_prefix=f"{prefix}:b:b",
+    )
+    try:
+        for saver, who in ((outer, "outer"), (inner, "inner")):
+            saver.setup()
+            store(saver, "t", "", who)
+            store(saver, who, "", who)
+        if has_search:
+            for saver, who in ((outer, "outer"), (inner, "inner")):
+                listed = [t for t in saver.list(None)]
+                assert sorted(
+                    t.config["configurable"]["thread_id"] for t in listed
+                ) == [
+                    who,
+                    "t",
+                ]
+                assert {t.checkpoint["channel_values"]["v"] for t in listed} == {who}
+                # the index itself holds this saver's entries only
+                found = saver.client.ft(saver.keys.index_name).search("*")
+                assert found.total == 2
+        outer.delete_thread("t")
+        assert value_of(outer, "t", "") is None
+        assert value_of(inner, "t", "") == "inner"
+    finally:
+        for saver in (outer, inner):
+            drop(saver, prefix)
+            saver.close()
+
+
 def test_default_prefixes_do_not_collide_with_upstream_saver():
     saver = ShallowRedisSaver("redis://127.0.0.1:1")  # never connects
     keys = set()
     for thread_id in ["", "t", "checkpoint", "a:b"]:
         for ns in ["", "child"]:
             keys.update(saver.keys.for_namespace(thread_id, ns))
-        keys.add(saver.keys.checkpoint_base(thread_id))
-        keys.add(saver.keys.writes_base(thread_id))
+        keys.add(saver.keys.namespace_base(thread_id))
+        keys.add(saver.keys.entry_base(thread_id))
     for key in keys:
         assert not key.startswith(UPSTREAM_KEY_PREFIXES), key
     for upstream in UPSTREAM_KEY_PREFIXES:
         assert not upstream.startswith(saver.keys.checkpoint_prefix + ":")
-        assert not upstream.startswith(saver.keys.write_prefix + ":")
+        assert not upstream.startswith(saver.keys.entry_prefix + ":")
     index = saver.keys.index_name
     assert index not in UPSTREAM_INDEX_NAMES
     assert not index.startswith(UPSTREAM_KEY_PREFIXES)

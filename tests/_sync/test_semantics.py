@@ -18,6 +18,7 @@ from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis
+from tests._sync.storage import checkpoint_fields, write_fields
 
 
 def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
@@ -80,13 +81,9 @@ def assert_same_as_memory(
 def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.write_prefix):
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
         found += [k for k in client.scan_iter(match=prefix + ":*")]
     return found
-
-
-def hash_len(client: Redis, key: str) -> int:
-    return int(client.hlen(key))
 
 
 # -- put / get_tuple ----------------------------------------------------------
@@ -117,11 +114,9 @@ def test_put_replaces_the_stored_checkpoint(saver, client, thread_id):
 
     # Nothing of the first checkpoint is left in its hash: only the new
     # checkpoint's fields and one value field per channel version.
-    ck, _, _ = saver.keys.for_namespace(thread_id, "")
-    fields = {f.decode() for f in client.hkeys(ck)}
-    value_fields = {f for f in fields if f.startswith("v:")}
-    assert value_fields == {"v:1:a:2", "v:1:b:1"}
-    assert not any("old" in f for f in fields)
+    hk = saver.keys.for_namespace(thread_id, "")[0]
+    fields = {f.decode() for f in checkpoint_fields(client, hk)}
+    assert fields == {"id", "cp", "meta", "v:1:a:2", "v:1:b:1"}
 
 
 def test_get_tuple_with_and_without_checkpoint_id(saver, thread_id):
@@ -337,7 +332,7 @@ def test_put_writes_before_the_first_put_of_a_thread(saver, client, thread_id):
 
 
 def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
-    _, wk, _ = saver.keys.for_namespace(thread_id, "")
+    hk = saver.keys.for_namespace(thread_id, "")[0]
     config = cfg(thread_id)
     previous = None
     sizes = []
@@ -345,13 +340,13 @@ def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
         cp = make_cp({"a": step}, {"a": step + 1})
         config = saver.put(config, cp, {"step": step}, {"a": step + 1})
         # after the put: only the parent's writes are left
-        assert hash_len(client, wk) == (3 if previous else 0)
+        assert len(write_fields(client, hk)) == (3 if previous else 0)
         saver.put_writes(config, [("a", step), ("b", step), ("c", step)], "t")
         # a write for a checkpoint id that never gets stored (a lost branch);
         # LangGraph's ids are time-ordered, so the next put's id is newer
         lost = str(uuid6())
         saver.put_writes(cfg(thread_id, "", lost), [("a", 0)], "t")
-        sizes.append(hash_len(client, wk))
+        sizes.append(len(write_fields(client, hk)))
         previous = config
     assert max(sizes) == 7  # parent (3) + new (3) + one lost write
     tup = saver.get_tuple(cfg(thread_id))
@@ -396,8 +391,8 @@ def test_values_sent_for_new_versions_only_but_all_come_back(saver, client, thre
     both_put(saver, mem, c1, cp2, {}, {"a": 2})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
-    ck, _, _ = saver.keys.for_namespace(thread_id, "")
-    fields = {f.decode() for f in client.hkeys(ck) if f.startswith(b"v:")}
+    hk = saver.keys.for_namespace(thread_id, "")[0]
+    fields = {f.decode() for f in client.hkeys(hk) if f.startswith(b"v:")}
     assert fields == {"v:1:a:2", "v:1:b:1"}
 
     # a third put where nothing changed at all
@@ -443,7 +438,7 @@ def test_falsy_values_are_not_empty(saver, thread_id):
 def test_put_keeps_writes_of_newer_checkpoints(saver, client, thread_id):
     # With "async" durability the writes of checkpoint N+1 may reach Redis
     # before the put of checkpoint N: that put must not drop them.
-    _, wk, _ = saver.keys.for_namespace(thread_id, "")
+    hk = saver.keys.for_namespace(thread_id, "")[0]
     cps = [make_cp({"a": i}, {"a": i + 1}) for i in range(3)]
     assert cps[0]["id"] < cps[1]["id"] < cps[2]["id"]
     c0 = saver.put(cfg(thread_id), cps[0], {}, {"a": 1})
@@ -451,7 +446,7 @@ def test_put_keeps_writes_of_newer_checkpoints(saver, client, thread_id):
     saver.put_writes(cfg(thread_id, "", "0-older"), [("a", 9)], "t")
     c1 = saver.put(c0, cps[1], {}, {"a": 2})
     # the older, never-stored checkpoint's write is gone; the newer one's stays
-    assert hash_len(client, wk) == 1
+    assert len(write_fields(client, hk)) == 1
     saver.put(c1, cps[2], {}, {"a": 3})
     tup = saver.get_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["id"] == cps[2]["id"]

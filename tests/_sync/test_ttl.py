@@ -12,6 +12,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis, sleep
 from tests._sync.conftest import drop
+from tests._sync.storage import namespace_keys
 
 
 def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
@@ -62,21 +63,21 @@ def key_pttl(client: Redis, key: str) -> int:
 
 
 def test_every_key_gets_the_ttl_on_put_and_put_writes(
-    make_saver, client, prefix, thread_id
+    make_saver, client, prefix, thread_id, has_search
 ):
     saver = make_saver({"default_ttl": 5})
     limit = 5 * 60_000
-    # a put on a fresh thread: checkpoint hash and registry
+    # a put on a fresh thread: namespace hash, registry (and search entry)
     saver.put(cfg(thread_id, "first"), make_cp(1), {}, {"a": 1})
     found = pttls(client, prefix)
-    assert len(found) == 2
+    assert len(found) == (3 if has_search else 2)
     assert all(0 < ttl <= limit for ttl in found.values()), found
     saver.delete_thread(thread_id)
 
     # put_writes first (before any put), in a sub-namespace
     saver.put_writes(cfg(thread_id, "sub", "early-id"), [("a", 1)], "t")
     found = pttls(client, prefix)
-    assert len(found) == 2  # writes hash and registry
+    assert len(found) == 2  # namespace hash and registry
     assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
@@ -88,17 +89,19 @@ def test_every_key_gets_the_ttl_on_put_and_put_writes(
         assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
-        for key in saver.keys.for_namespace(thread_id, ns):
+        for key in namespace_keys(saver, thread_id, ns, has_search):
             assert 0 < key_pttl(client, key) <= limit, key
-    # checkpoint and writes hashes of both namespaces, and the registry
-    assert len(pttls(client, prefix)) == 5
+    # the hashes (and search entries) of both namespaces, and the registry
+    assert len(pttls(client, prefix)) == (5 if has_search else 3)
 
 
-def test_writes_push_back_the_expiry_of_the_whole_thread(make_saver, client, thread_id):
+def test_writes_push_back_the_expiry_of_the_whole_thread(
+    make_saver, client, thread_id, has_search
+):
     saver = make_saver({"default_ttl": 0.05})  # 3 s
     stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t1")
-    keys = saver.keys.for_namespace(thread_id, "")
+    keys = namespace_keys(saver, thread_id, "", has_search)
     sleep(0.3)
     before = {k: key_pttl(client, k) for k in keys}
     saver.put_writes(stored, [("a", 3)], "t2")
@@ -113,21 +116,25 @@ def test_writes_push_back_the_expiry_of_the_whole_thread(make_saver, client, thr
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
 
 
-def test_without_ttl_keys_do_not_expire(make_saver, client, prefix, thread_id):
+def test_without_ttl_keys_do_not_expire(
+    make_saver, client, prefix, thread_id, has_search
+):
     saver = make_saver(None)
     stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t")
     found = pttls(client, prefix)
-    assert len(found) == 3
+    assert len(found) == (3 if has_search else 2)
     assert set(found.values()) == {-1}
 
 
-def age_and_read(saver, client, thread_id: str, read) -> tuple[dict, dict]:
+def age_and_read(
+    saver, client, thread_id: str, read, search: bool
+) -> tuple[dict, dict]:
     """PTTLs of the thread's keys just before and just after ``read``."""
     stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t")
     sleep(0.3)
-    keys = saver.keys.for_namespace(thread_id, "")
+    keys = namespace_keys(saver, thread_id, "", search)
     before = {k: key_pttl(client, k) for k in keys}
     read(saver, thread_id)
     after = {k: key_pttl(client, k) for k in keys}
@@ -156,46 +163,48 @@ READS = [
 
 @pytest.mark.parametrize("read", READS)
 def test_refresh_on_read_refreshes_checkpoint_and_writes(
-    make_saver, client, thread_id, read
+    make_saver, client, thread_id, read, has_search
 ):
     saver = make_saver({"default_ttl": 0.05, "refresh_on_read": True})  # 3 s
-    before, after = age_and_read(saver, client, thread_id, read)
+    before, after = age_and_read(saver, client, thread_id, read, has_search)
     for key in before:
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
 
 
 @pytest.mark.parametrize("read", READS)
 def test_reads_do_not_refresh_without_refresh_on_read(
-    make_saver, client, thread_id, read
+    make_saver, client, thread_id, read, has_search
 ):
     saver = make_saver({"default_ttl": 0.05})
-    before, after = age_and_read(saver, client, thread_id, read)
+    before, after = age_and_read(saver, client, thread_id, read, has_search)
     for key in before:
         assert 0 < after[key] <= before[key] < 3000, (key, before[key], after[key])
 
 
 def test_read_of_another_checkpoint_id_refreshes_the_thread_whole(
-    make_saver, client, thread_id
+    make_saver, client, thread_id, has_search
 ):
     # A read of the thread is activity, whichever checkpoint id it asked for:
-    # checkpoint, writes and registry are refreshed together.
+    # namespace hash, search entry and registry are refreshed together.
     saver = make_saver({"default_ttl": 0.05, "refresh_on_read": True})
 
     def read_missing(saver, thread_id):
         assert saver.get_tuple(cfg(thread_id, "", "not-the-stored-id")) is None
 
-    before, after = age_and_read(saver, client, thread_id, read_missing)
-    assert before.keys() == after.keys() and len(after) == 3
+    before, after = age_and_read(saver, client, thread_id, read_missing, has_search)
+    assert before.keys() == after.keys() and len(after) == (3 if has_search else 2)
     for key in before:
         assert after[key] > before[key], key
 
 
-def test_expired_thread_disappears_whole(make_saver, client, prefix, thread_id):
+def test_expired_thread_disappears_whole(
+    make_saver, client, prefix, thread_id, has_search
+):
     saver = make_saver({"default_ttl": 0.01})  # 600 ms
     for ns in ("", "sub"):
         stored = saver.put(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
         saver.put_writes(stored, [("a", 2)], "t")
-    assert len(pttls(client, prefix)) == 5
+    assert len(pttls(client, prefix)) == (5 if has_search else 3)
     sleep(1.0)
     for ns in ("", "sub"):
         assert saver.get_tuple(cfg(thread_id, ns)) is None

@@ -6,14 +6,25 @@ and a thread id ``T``, namespace ``NS``:
 ==============================  ======  =======================================
 key                             type    holds
 ==============================  ======  =======================================
-``CP:{t(T)}:n(NS)``             hash    the checkpoint of (T, NS): its id,
-                                        parent id, checkpoint, metadata, one
-                                        field per channel value
-``WP:{t(T)}:n(NS)``             hash    the pending writes of (T, NS), one
-                                        field per (checkpoint, task, idx)
+``CP:{t(T)}:n(NS)``             hash    everything of (T, NS): the checkpoint
+                                        (its id, parent id, body, metadata,
+                                        one field per channel value) and its
+                                        pending writes (see :mod:`.layout`)
 ``CP:{t(T)}``                   set     the encoded namespaces of T (registry,
                                         used by delete, list and copy)
+``WP:{t(T)}:n(NS)``             hash    the search entry of (T, NS): the
+                                        checkpoint id and metadata tokens,
+                                        the only hash the search index covers;
+                                        written only when the server has Search
 ==============================  ======  =======================================
+
+One hash per namespace makes a read one ``HGETALL``. The search entry is
+apart because RediSearch re-indexes a hash on every write to it, whatever
+field changes: a small entry written once per ``put`` costs the server far
+less than re-indexing the namespace hash on each ``put`` and ``put_writes``.
+``checkpoint_write_prefix`` keeps the name it has in
+``langgraph-checkpoint-redis``, so code written for that package runs
+unchanged, although pending writes no longer live under it.
 
 ``t`` and ``n`` percent-encode every UTF-8 byte outside ``[A-Za-z0-9_.~-]``
 (lone surrogates included, as ``surrogatepass`` encodes them),
@@ -22,6 +33,11 @@ out of their slot in the key, and ids differing in any character (case
 included) get different keys. ``t`` encodes the empty string as ``%`` (which
 no non-empty id can produce), so that the Redis Cluster hash tag ``{...}`` is
 never empty: all keys of one thread hash to one cluster slot.
+
+Prefixes cannot contain ``{``, so in every key the text before the first
+``{`` is a prefix plus ``:``: two savers with different prefixes never share
+a key, and the index (which covers ``WP:{``) sees only its own saver's
+entries.
 """
 
 from __future__ import annotations
@@ -44,7 +60,7 @@ DEFAULT_CHECKPOINT_PREFIX = "lgshallow:cp"
 ``write_keys_zset``)."""
 
 DEFAULT_WRITE_PREFIX = "lgshallow:w"
-"""Default ``checkpoint_write_prefix``."""
+"""Default ``checkpoint_write_prefix`` (the prefix of the search entries)."""
 
 
 def encode_thread(thread_id: str) -> str:
@@ -69,7 +85,7 @@ def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
 
     A prefix must be a non-empty string without ``{``, ``}`` or whitespace
     (braces would change the cluster hash tag) and neither prefix's key
-    space may contain the other's (the search index covers ``CP:*``).
+    space may contain the other's.
     """
     from .errors import InvalidConfigError
 
@@ -100,12 +116,12 @@ def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
 class Keys:
     """Builds the keys of one saver (one pair of prefixes)."""
 
-    __slots__ = ("checkpoint_prefix", "index_name", "write_prefix")
+    __slots__ = ("checkpoint_prefix", "entry_prefix", "index_name")
 
     def __init__(self, checkpoint_prefix: str, write_prefix: str) -> None:
         validate_prefixes(checkpoint_prefix, write_prefix)
         self.checkpoint_prefix = checkpoint_prefix
-        self.write_prefix = write_prefix
+        self.entry_prefix = write_prefix
         self.index_name = f"{checkpoint_prefix}:index"
 
     def thread_tag(self, thread_id: str) -> str:
@@ -116,20 +132,33 @@ class Keys:
         """Key of the set of encoded namespaces the thread has."""
         return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}"
 
-    def checkpoint_base(self, thread_id: str) -> str:
-        """Checkpoint key of the thread, minus the encoded namespace."""
+    def namespace_base(self, thread_id: str) -> str:
+        """Namespace hash key of the thread, minus the encoded namespace."""
         return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:"
 
-    def writes_base(self, thread_id: str) -> str:
-        """Writes key of the thread, minus the encoded namespace."""
-        return f"{self.write_prefix}:{self.thread_tag(thread_id)}:"
+    def entry_base(self, thread_id: str) -> str:
+        """Search entry key of the thread, minus the encoded namespace."""
+        return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
+
+    def index_prefix(self) -> str:
+        """The key prefix the search index covers: this saver's entries."""
+        return f"{self.entry_prefix}:{{"
 
     def for_namespace(self, thread_id: str, checkpoint_ns: str) -> tuple[str, str, str]:
-        """``(checkpoint key, writes key, registry key)`` of (thread, ns)."""
+        """``(namespace hash, search entry, registry)`` keys of (thread, ns)."""
         tag = self.thread_tag(thread_id)
         ns = encode_namespace(checkpoint_ns)
         return (
             f"{self.checkpoint_prefix}:{tag}:{ns}",
-            f"{self.write_prefix}:{tag}:{ns}",
+            f"{self.entry_prefix}:{tag}:{ns}",
             f"{self.checkpoint_prefix}:{tag}",
         )
+
+    def split_entry(self, key: str | bytes) -> tuple[str, str]:
+        """``(thread_id, checkpoint_ns)`` of a search entry key."""
+        if isinstance(key, bytes):
+            key = key.decode()
+        rest = key[len(self.entry_prefix) + 2 :]  # after "WP:{"
+        tag, _, ns = rest.partition("}:")
+        thread = "" if tag == "%" else unquote(tag, errors="surrogatepass")
+        return thread, unquote(ns, errors="surrogatepass")

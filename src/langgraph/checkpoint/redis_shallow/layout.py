@@ -1,25 +1,29 @@
 """The storage layout: which fields the Redis hashes hold, built and read back.
 
 This module turns a LangGraph ``put`` / ``put_writes`` into the arguments of
-one Lua script call, and the replies of one read back into a
+one Lua script call, and the reply of one read back into a
 ``CheckpointTuple``. It does no I/O, so the async and the sync saver share it.
 
-Checkpoint hash ``CP:{T}:NS`` (see :mod:`.keys`):
+Namespace hash ``CP:{T}:NS`` (see :mod:`.keys`), the checkpoint's fields:
 
-- ``id``: the checkpoint id; ``parent``: the id it was written from (or empty);
+- ``id``: the checkpoint id (the parent's id is not stored: a shallow saver
+  returns no ``parent_config``);
 - ``cp``: typed blob of the checkpoint without its ``channel_values``;
-- ``meta``: typed blob of the metadata; ``mt``: equality tokens of the
-  metadata (space-separated hex digests) for the search index;
+- ``meta``: typed blob of the metadata;
 - ``v:<len>:<channel>:<version>``: typed blob of one channel value, one field
   per entry of ``channel_versions``. ``put`` sends only the channels in
   ``new_versions`` (as ``InMemorySaver`` does) and the script checks that the
   others are already there, so unchanged values are never serialized again.
 
-Writes hash ``WP:{T}:NS``: one field per pending write,
-``<len(checkpoint_id)>:<checkpoint_id><task_id>\\x00<idx>``, holding a write
+and, in the same hash, one field per pending write,
+``<len(checkpoint_id)>:<checkpoint_id><task_id>\x00<idx>``, holding a write
 record (:func:`.serialization.pack_write`: task path, channel, typed blob).
-The length prefix makes the field name injective and lets the put script
-find a write's checkpoint id by a plain prefix test.
+A write's field starts with a digit and a checkpoint field with a letter,
+so the two never collide. The length prefix makes the field name injective
+and lets the scripts find a write's checkpoint id by a plain prefix test.
+
+Search entry ``WP:{T}:NS``: ``id`` (the checkpoint id) and ``mt``, equality
+tokens of the metadata (space-separated hex digests) for the index.
 """
 
 from __future__ import annotations
@@ -57,10 +61,8 @@ __all__ = [
 ]
 
 ID = b"id"
-PARENT = b"parent"
 CHECKPOINT = b"cp"
 METADATA = b"meta"
-TOKENS = b"mt"
 
 
 def _utf8(text: str) -> bytes:
@@ -183,15 +185,17 @@ def build_put(
     parent_id: str | None,
     ns_member: str,
     ttl_ms: int | None,
-    index_tokens: bool = True,
+    search_entry: bool = True,
 ) -> PutPlan:
     """Serialize a ``put`` into the ARGV of the put script.
 
-    ``index_tokens=False`` (a server without Search) leaves ``mt`` empty.
+    ``search_entry=False`` (a server without Search) writes no search entry
+    and skips computing the metadata tokens.
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
-    keep-prefix of the parent's writes (or ``""``), the number of required
-    value fields, those fields, then field/value pairs to set.
+    keep-prefix of the parent's writes (or ``""``), the entry flag, the
+    metadata tokens, the number of required value fields, those fields, then
+    field/value pairs to set.
     """
     checkpoint_id = _check_checkpoint(checkpoint)
     values = checkpoint["channel_values"]
@@ -213,16 +217,16 @@ def build_put(
     meta = get_checkpoint_metadata(config, metadata)
     pairs += [
         ID, _utf8(checkpoint_id),
-        PARENT, _utf8(parent_id or ""),
         CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
         METADATA, dump_typed(serde, meta, "the metadata"),
-        TOKENS, metadata_tokens(meta).encode() if index_tokens else b"",
     ]  # fmt: skip
     args: list[str | bytes | int] = [
         ttl_ms or 0,
         ns_member,
         writes_prefix(checkpoint_id),
         writes_prefix(parent_id) if parent_id else b"",
+        b"1" if search_entry else b"",
+        metadata_tokens(meta).encode() if search_entry else b"",
         len(required),
         *required,
         *pairs,
@@ -264,13 +268,12 @@ def read_tuple(
     serde: SerializerProtocol,
     thread_id: str,
     checkpoint_ns: str,
-    checkpoint_fields: Sequence[bytes] | Mapping[bytes, bytes],
-    write_fields: Sequence[bytes] | Mapping[bytes, bytes],
+    fields: Sequence[bytes] | Mapping[bytes, bytes],
     checkpoint_id: str | None = None,
 ) -> CheckpointTuple | None:
-    """Build the tuple from the two hashes, or ``None`` if there is no
+    """Build the tuple from a namespace hash, or ``None`` if it holds no
     checkpoint (or not the one ``checkpoint_id`` asks for)."""
-    cp = _pairs(checkpoint_fields)
+    cp = _pairs(fields)
     raw_id = cp.get(ID)
     if raw_id is None:
         return None
@@ -287,7 +290,7 @@ def read_tuple(
     prefix = writes_prefix(stored_id)
     skip = len(prefix)
     found = []
-    for field, record in _pairs(write_fields).items():
+    for field, record in cp.items():
         if field.startswith(prefix):
             task, _, idx = field[skip:].rpartition(b"\x00")
             path, channel, blob = unpack_write(record)

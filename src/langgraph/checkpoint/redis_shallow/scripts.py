@@ -34,23 +34,37 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
-# KEYS: checkpoint hash, writes hash, registry set.
+# Shared by the scripts that sort out a namespace hash's fields: a pending
+# write's field starts with the byte length of its checkpoint id, then ":"
+# (checkpoint fields start with a letter); ``write_id`` returns that id, or
+# nil for a checkpoint field.
+_WRITE_ID = """
+local function write_id(f)
+  local len = string.match(f, '^(%d+):')
+  if not len then return nil end
+  return string.sub(f, #len + 2, #len + 1 + tonumber(len))
+end
+"""
+
+# KEYS: namespace hash, search entry, registry set.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
+#       entry flag ("1": write the search entry), metadata tokens,
 #       n required fields, required fields..., then field/value pairs.
 # Refuses (returns the missing fields, writing nothing) when a channel value
 # the checkpoint refers to but does not send is not stored; the saver then
-# sends those values too. Otherwise replaces the checkpoint hash with exactly
-# the sent and required fields and drops the writes of every checkpoint whose
-# id is older than the new one (bytewise; LangGraph's ids are time-ordered),
-# except the parent's. Writes of newer ids stay: with "async" durability the
-# next step's writes can arrive before this put.
+# sends those values too. Otherwise replaces the checkpoint's fields with
+# exactly the sent and required ones and drops the writes of every
+# checkpoint whose id is older than the new one (bytewise; LangGraph's ids
+# are time-ordered), except the parent's. Writes of newer ids stay: with
+# "async" durability the next step's writes can arrive before this put.
 PUT = Script(
     "put",
-    """
-local nreq = tonumber(ARGV[5])
+    _WRITE_ID
+    + """
+local nreq = tonumber(ARGV[7])
 local keep = {}
 local missing = {}
-for i = 6, 5 + nreq do
+for i = 8, 7 + nreq do
   if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
     missing[#missing + 1] = ARGV[i]
   end
@@ -59,19 +73,9 @@ end
 if #missing > 0 then
   return missing
 end
-local first = 6 + nreq
+local first = 8 + nreq
 for i = first, #ARGV, 2 do
   keep[ARGV[i]] = true
-end
-local stale = {}
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if not keep[f] then stale[#stale + 1] = f end
-end
-for i = 1, #stale, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(stale, i, math.min(i + 999, #stale)))
-end
-for i = first, #ARGV, 1000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
   for i = 1, math.min(#x, #y) do
@@ -83,16 +87,25 @@ end
 local a, b = ARGV[3], ARGV[4]
 local nb = #b
 local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
-stale = {}
-for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
-  local len = string.match(f, '^(%d+):')
-  local id = len and string.sub(f, #len + 2, #len + 1 + tonumber(len)) or ''
-  if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
+local stale = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local id = write_id(f)
+  if id then
+    if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
+      stale[#stale + 1] = f
+    end
+  elseif not keep[f] then
     stale[#stale + 1] = f
   end
 end
 for i = 1, #stale, 1000 do
-  redis.call('HDEL', KEYS[2], unpack(stale, i, math.min(i + 999, #stale)))
+  redis.call('HDEL', KEYS[1], unpack(stale, i, math.min(i + 999, #stale)))
+end
+for i = first, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6])
 end
 redis.call('SADD', KEYS[3], ARGV[2])
 local ttl = tonumber(ARGV[1])
@@ -105,7 +118,7 @@ return 0
 """,
 )
 
-# KEYS: writes hash, registry set, checkpoint hash.
+# KEYS: namespace hash, registry set, search entry.
 # ARGV: ttl_ms, ns member, then (mode, field, record) triples; mode "n"
 # inserts if absent, "s" overwrites.
 PUT_WRITES = Script(
@@ -129,9 +142,9 @@ return 0
 """,
 )
 
-# KEYS: registry set. ARGV: checkpoint key base, writes key base.
-# Deletes every namespace's two hashes and the registry; returns how many
-# keys it removed.
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base.
+# Deletes every namespace's hash and entry, and the registry; returns how
+# many keys it removed.
 DELETE_THREAD = Script(
     "delete_thread",
     """
@@ -143,22 +156,22 @@ return n + redis.call('DEL', KEYS[1])
 """,
 )
 
-# KEYS: registry set. ARGV: checkpoint key base, writes key base, ttl_ms to
-# refresh (0: none). Returns {member, checkpoint fields, write fields, ...}
-# for every namespace of the thread.
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# ttl_ms to refresh (0: none). Returns {member, namespace hash fields,
+# search entry fields, ...} for every namespace of the thread.
 READ_THREAD = Script(
     "read_thread",
     """
 local out = {}
 local ttl = tonumber(ARGV[3])
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local ck, wk = ARGV[1] .. m, ARGV[2] .. m
+  local hk, ek = ARGV[1] .. m, ARGV[2] .. m
   out[#out + 1] = m
-  out[#out + 1] = redis.call('HGETALL', ck)
-  out[#out + 1] = redis.call('HGETALL', wk)
+  out[#out + 1] = redis.call('HGETALL', hk)
+  out[#out + 1] = redis.call('HGETALL', ek)
   if ttl > 0 then
-    redis.call('PEXPIRE', ck, ttl)
-    redis.call('PEXPIRE', wk, ttl)
+    redis.call('PEXPIRE', hk, ttl)
+    redis.call('PEXPIRE', ek, ttl)
   end
 end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
@@ -166,29 +179,29 @@ return out
 """,
 )
 
-# KEYS: registry set. ARGV: checkpoint key base, writes key base.
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base.
 # For every namespace: drop the writes of any checkpoint but the stored one,
 # and drop namespaces that hold writes but no checkpoint.
 PRUNE_KEEP_LATEST = Script(
     "prune_keep_latest",
-    """
+    _WRITE_ID
+    + """
 local removed = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local ck, wk = ARGV[1] .. m, ARGV[2] .. m
-  local id = redis.call('HGET', ck, 'id')
+  local hk, ek = ARGV[1] .. m, ARGV[2] .. m
+  local id = redis.call('HGET', hk, 'id')
   if not id then
-    removed = removed + redis.call('DEL', ck, wk)
+    removed = removed + redis.call('DEL', hk, ek)
     redis.call('SREM', KEYS[1], m)
   else
-    local prefix = string.len(id) .. ':' .. id
-    local n = #prefix
     local stale = {}
-    for _, f in ipairs(redis.call('HKEYS', wk)) do
-      if string.sub(f, 1, n) ~= prefix then stale[#stale + 1] = f end
+    for _, f in ipairs(redis.call('HKEYS', hk)) do
+      local wid = write_id(f)
+      if wid and wid ~= id then stale[#stale + 1] = f end
     end
     for i = 1, #stale, 1000 do
       removed = removed + redis.call(
-        'HDEL', wk, unpack(stale, i, math.min(i + 999, #stale)))
+        'HDEL', hk, unpack(stale, i, math.min(i + 999, #stale)))
     end
   end
 end
@@ -197,9 +210,10 @@ return removed
 """,
 )
 
-# KEYS: target registry set. ARGV: checkpoint key base, writes key base,
-# ttl_ms (0: none), then per namespace: member, n, n checkpoint field/value
-# items, m, m write field/value items. Replaces the whole target thread.
+# KEYS: target registry set. ARGV: namespace hash key base, search entry key
+# base, ttl_ms (0: none), then per namespace: member, n, n namespace hash
+# field/value items, m, m search entry field/value items. Replaces the whole
+# target thread.
 WRITE_THREAD = Script(
     "write_thread",
     """
@@ -228,13 +242,13 @@ return 0
 """,
 )
 
-# KEYS: checkpoint hash, writes hash, registry set. ARGV: ns member, then
-# metadata tokens. Deletes the namespace's checkpoint and writes if the
-# checkpoint's metadata tokens include any of the given ones (its run id).
+# KEYS: namespace hash, search entry, registry set. ARGV: ns member, then
+# metadata tokens. Deletes the namespace (hash and entry) if the entry's
+# metadata tokens include any of the given ones (its run id).
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
     """
-local mt = redis.call('HGET', KEYS[1], 'mt')
+local mt = redis.call('HGET', KEYS[2], 'mt')
 if not mt then return 0 end
 mt = ' ' .. mt .. ' '
 for i = 2, #ARGV do

@@ -2,7 +2,7 @@
 
 Only listing across threads and metadata filters over many threads need it;
 everything else works on a Redis without the Search module. The index covers
-the checkpoint hashes (``CP:*``) and two fields:
+the saver's search entries (``WP:{*``, see :mod:`.keys`) and their two fields:
 
 - ``id`` (TAG, sortable): the checkpoint id, to list newest first;
 - ``mt`` (TAG, separator ``" "``): equality tokens of the scalar metadata
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import unquote
 
 from .keys import Keys
 
@@ -24,7 +23,6 @@ __all__ = [
     "has_search_module",
     "index_schema",
     "query_string",
-    "split_checkpoint_key",
 ]
 
 
@@ -33,8 +31,8 @@ def index_schema(keys: Keys) -> dict[str, Any]:
     return {
         "index": {
             "name": keys.index_name,
-            "prefix": keys.checkpoint_prefix + ":",
-            "key_separator": ":",
+            "prefix": keys.index_prefix(),
+            "key_separator": "",
             "storage_type": "hash",
         },
         "fields": [
@@ -73,13 +71,3 @@ def has_search_module(module_list: Iterable[Any]) -> bool:
         if str(name).lower() in {"search", "ft", "searchlight"}:
             return True
     return False
-
-
-def split_checkpoint_key(keys: Keys, key: str | bytes) -> tuple[str, str]:
-    """``(thread_id, checkpoint_ns)`` of a checkpoint hash key."""
-    if isinstance(key, bytes):
-        key = key.decode()
-    rest = key[len(keys.checkpoint_prefix) + 2 :]  # after "CP:{"
-    tag, _, ns = rest.partition("}:")
-    thread = "" if tag == "%" else unquote(tag, errors="surrogatepass")
-    return thread, unquote(ns, errors="surrogatepass")

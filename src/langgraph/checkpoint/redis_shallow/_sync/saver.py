@@ -34,12 +34,7 @@ from ..keys import (
     decode_namespace,
     encode_namespace,
 )
-from ..search import (
-    has_search_module,
-    index_schema,
-    query_string,
-    split_checkpoint_key,
-)
+from ..search import has_search_module, index_schema, query_string
 
 __all__ = ["ShallowRedisSaver"]
 
@@ -71,8 +66,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``. Every key
             of a thread expires ``default_ttl`` minutes after its last write
             (or read, with ``refresh_on_read``).
-        checkpoint_prefix: prefix of the checkpoint keys and the index.
-        checkpoint_write_prefix: prefix of the pending-write keys.
+        checkpoint_prefix: prefix of the keys holding checkpoints, their
+            pending writes and each thread's namespaces.
+        checkpoint_write_prefix: prefix of the search entries (the small
+            hashes the search index covers). The name is
+            ``langgraph-checkpoint-redis``'s, kept for drop-in use; pending
+            writes live with their checkpoint under ``checkpoint_prefix``.
         serde: serializer (LangGraph's msgpack ``JsonPlusSerializer`` by
             default); ``with_allowlist`` and ``EncryptedSerializer`` work.
 
@@ -243,23 +242,19 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         this checkpoint, in ``(task_path, task_id, idx)`` order.
         """
         thread_id, ns, checkpoint_id = target_of(config, "get_tuple")
-        ck, wk, rk = self.keys.for_namespace(thread_id, ns)
-        # One MULTI/EXEC: both hashes as of one instant (cheaper for the
-        # server than a script, which would copy every value into Lua).
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hgetall(ck)
-        pipe.hgetall(wk)
-        if self._read_ttl_ms:
-            pipe.pexpire(ck, self._read_ttl_ms)
-            pipe.pexpire(wk, self._read_ttl_ms)
-            pipe.pexpire(rk, self._read_ttl_ms)
+        hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         try:
-            reply = pipe.execute()
+            if self._read_ttl_ms:
+                pipe = self._client.pipeline(transaction=False)
+                pipe.hgetall(hk)
+                for key in (hk, ek, rk):
+                    pipe.pexpire(key, self._read_ttl_ms)
+                fields = (pipe.execute())[0]
+            else:
+                fields = self._client.hgetall(hk)
         except RedisError as exc:
             raise StorageError("get_tuple", thread_id, exc) from exc
-        return layout.read_tuple(
-            self.serde, thread_id, ns, reply[0], reply[1], checkpoint_id
-        )
+        return layout.read_tuple(self.serde, thread_id, ns, fields, checkpoint_id)
 
     def put(
         self,
@@ -331,11 +326,11 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         args = layout.build_writes(
             self.serde, checkpoint_id, writes, task_id, task_path
         )
-        ck, wk, rk = self.keys.for_namespace(thread_id, ns)
+        hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         try:
             self._run(
                 scripts.PUT_WRITES,
-                (wk, rk, ck),
+                (hk, rk, ek),
                 (self._ttl_ms, encode_namespace(ns), *args),
             )
         except RedisError as exc:
@@ -348,7 +343,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             self._run(
                 scripts.DELETE_THREAD,
                 (self.keys.registry(tid),),
-                (self.keys.checkpoint_base(tid), self.keys.writes_base(tid)),
+                (self.keys.namespace_base(tid), self.keys.entry_base(tid)),
             )
         except RedisError as exc:
             raise StorageError("delete_thread", tid, exc) from exc
@@ -358,14 +353,14 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     def _read_thread(
         self, thread_id: str, operation: str
     ) -> list[tuple[str, Any, Any]]:
-        """Every namespace of a thread as ``(ns, checkpoint fields, write fields)``."""
+        """Every namespace of a thread as ``(ns, hash fields, entry fields)``."""
         try:
             reply = self._run(
                 scripts.READ_THREAD,
                 (self.keys.registry(thread_id),),
                 (
-                    self.keys.checkpoint_base(thread_id),
-                    self.keys.writes_base(thread_id),
+                    self.keys.namespace_base(thread_id),
+                    self.keys.entry_base(thread_id),
                     self._read_ttl_ms,
                 ),
             )
@@ -416,11 +411,11 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             thread_id, ns, checkpoint_id = target_of(config, op)
             only_ns = config["configurable"].get("checkpoint_ns") is not None
             found = []
-            for member_ns, cp_fields, w_fields in self._read_thread(thread_id, "list"):
+            for member_ns, fields, _ in self._read_thread(thread_id, "list"):
                 if only_ns and member_ns != ns:
                     continue
                 tup = layout.read_tuple(
-                    self.serde, thread_id, member_ns, cp_fields, w_fields, checkpoint_id
+                    self.serde, thread_id, member_ns, fields, checkpoint_id
                 )
                 if tup is None or not layout.matches(tup, wanted, before_id):
                     continue
@@ -438,7 +433,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         count = 0
         query = query_string(layout.filter_tokens(wanted))
         for key in self._search_keys(query, "list"):
-            thread_id, ns = split_checkpoint_key(self.keys, key)
+            thread_id, ns = self.keys.split_entry(key)
             tup = self.get_tuple(
                 {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
             )
@@ -450,7 +445,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 return
 
     def _search_keys(self, query: str, operation: str) -> Iterator[str]:
-        """Checkpoint keys matching an index query, newest checkpoint first."""
+        """Search entry keys matching an index query, newest checkpoint first."""
         if self._search is None:
             try:
                 self._search = self._detect_search()
@@ -523,7 +518,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 self._run(
                     script,
                     (self.keys.registry(tid),),
-                    (self.keys.checkpoint_base(tid), self.keys.writes_base(tid)),
+                    (self.keys.namespace_base(tid), self.keys.entry_base(tid)),
                 )
             except RedisError as exc:
                 raise StorageError("prune", tid, exc) from exc
@@ -540,13 +535,13 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         if src == dst:
             return
         args: list[Any] = [
-            self.keys.checkpoint_base(dst),
-            self.keys.writes_base(dst),
+            self.keys.namespace_base(dst),
+            self.keys.entry_base(dst),
             self._ttl_ms,
         ]
-        for ns, cp_fields, w_fields in self._read_thread(src, "copy_thread"):
+        for ns, fields, entry in self._read_thread(src, "copy_thread"):
             args.append(encode_namespace(ns))
-            for flat in (cp_fields, w_fields):
+            for flat in (fields, entry):
                 args.append(len(flat))
                 args.extend(flat)
         try:
@@ -571,7 +566,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         query = query_string(tokens, any_of=True)
         keys = [key for key in self._search_keys(query, op)]
         for key in keys:
-            thread_id, ns = split_checkpoint_key(self.keys, key)
+            thread_id, ns = self.keys.split_entry(key)
             try:
                 self._run(
                     scripts.DELETE_IF_TOKEN,

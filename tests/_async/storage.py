@@ -1,0 +1,27 @@
+"""Reading what the saver stored, for tests that look at Redis directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def is_write_field(field: bytes) -> bool:
+    """Whether a namespace hash field holds a pending write (see ``layout``)."""
+    return field[:1].isdigit()
+
+
+async def write_fields(client: Any, key: str) -> list[bytes]:
+    """The pending-write fields of a namespace hash."""
+    return [f for f in await client.hkeys(key) if is_write_field(f)]
+
+
+async def checkpoint_fields(client: Any, key: str) -> list[bytes]:
+    """The checkpoint's fields of a namespace hash."""
+    return [f for f in await client.hkeys(key) if not is_write_field(f)]
+
+
+def namespace_keys(saver: Any, thread_id: str, ns: str, search: bool) -> list[str]:
+    """The keys a ``put`` to (thread, ns) creates: the namespace hash, the
+    search entry (only on a server with Search) and the registry."""
+    hk, ek, rk = saver.keys.for_namespace(thread_id, ns)
+    return [hk, ek, rk] if search else [hk, rk]
