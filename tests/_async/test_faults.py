@@ -40,7 +40,7 @@ from redis.exceptions import (
 )
 from typing_extensions import TypedDict
 
-from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver, layout
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
 from tests._io_async import AsyncRedis, Retry, gather, sleep
@@ -48,6 +48,7 @@ from tests._io_async import AsyncRedis, Retry, gather, sleep
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
 N_WRITES = 3  # pending writes per checkpoint (one put_writes call)
+LARGE_PAD = layout.LARGE_VALUES_BYTES + 1000  # a value put sends through MULTI
 
 SUMMARY: dict[str, dict[str, int]] = {}
 
@@ -146,8 +147,9 @@ class Ledger:
     """What one thread may hold: the checkpoint known to be stored, plus the
     ones whose ``put`` failed since (each may or may not have been applied)."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, pad: int = 0) -> None:
         self.thread_id = thread_id
+        self.pad = pad  # > 0: each checkpoint also sends a value this large
         self.stored: str | None = None
         self.maybe: list[str] = []
         self.full_writes: set[str] = set()  # ids whose put_writes succeeded
@@ -163,6 +165,13 @@ class Ledger:
             conf["configurable"]["checkpoint_id"] = self.stored
         return conf
 
+    def values(self, cid: str) -> dict[str, Any]:
+        """The channel values of checkpoint ``cid``."""
+        values: dict[str, Any] = {"step": cid, "const": "c"}
+        if self.pad:
+            values["pad"] = "x" * self.pad + cid
+        return values
+
     def check(self, tup: Any) -> None:
         """Assert ``tup`` is one whole checkpoint that may be stored, with
         exactly its own writes; then it is the known state."""
@@ -173,7 +182,7 @@ class Ledger:
         assert cid == self.stored or cid in self.maybe, (
             f"{self.thread_id}: {cid} was never written after {self.stored}"
         )
-        assert tup.checkpoint["channel_values"] == {"step": cid, "const": "c"}
+        assert tup.checkpoint["channel_values"] == self.values(cid)
         assert tup.metadata["cid"] == cid
         values = [v for _, _, v in tup.pending_writes]
         assert values == [cid] * len(values), f"writes of another checkpoint: {values}"
@@ -188,12 +197,14 @@ def make_checkpoint(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
     """The next checkpoint of the ledger's thread and its ``new_versions``."""
     ledger.step += 1
     cp: dict[str, Any] = dict(empty_checkpoint())
-    cp["channel_values"] = {"step": cp["id"], "const": "c"}
+    cp["channel_values"] = ledger.values(cp["id"])
     cp["channel_versions"] = {"step": ledger.step, "const": 1}
+    if ledger.pad:  # a large value, sent with every put
+        cp["channel_versions"]["pad"] = ledger.step
     # "const" is sent once; later puts rely on the stored value
-    versions = (
-        dict(cp["channel_versions"]) if ledger.stored is None else {"step": ledger.step}
-    )
+    versions = dict(cp["channel_versions"])
+    if ledger.stored is not None:
+        del versions["const"]
     return cp, versions
 
 
@@ -307,7 +318,11 @@ async def run_scenario(
     """``n_ops`` operations by N_WORKERS workers while ``inject(budget)`` runs."""
     await saver.asetup()
     budget = Budget(n_ops)
-    ledgers = [Ledger(f"{name}-{i}") for i in range(N_WORKERS)]
+    # one worker in four sends large values, which go through MULTI
+    ledgers = [
+        Ledger(f"{name}-{i}", pad=LARGE_PAD if i % 4 == 3 else 0)
+        for i in range(N_WORKERS)
+    ]
     workers = [
         (lambda ledger=ledger: drive(saver, ledger, budget, stats))
         for ledger in ledgers
@@ -454,9 +469,9 @@ async def test_writes_refused_out_of_memory(
 
 
 async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
-    """Wait until a write of the saver (a script, or the MULTI/EXEC of a read
-    that refreshes TTLs) is parked by ``CLIENT PAUSE``, kill its connection,
-    then end the pause."""
+    """Wait until a write of the saver (a script, the MULTI of a large put,
+    or the PEXPIREs of a read that refreshes TTLs) is parked by
+    ``CLIENT PAUSE``, kill its connection, then end the pause."""
     me = await admin.client_id()
     for _ in range(2000):
         parked = [
@@ -479,7 +494,9 @@ async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
 @pytest.mark.parametrize(
     "retry", [False, True, "default"], ids=["no-retry", "retry", "default"]
 )
-@pytest.mark.parametrize("operation", ["aput", "aput_writes", "aget_tuple"])
+@pytest.mark.parametrize(
+    "operation", ["aput", "aput_large", "aput_writes", "aget_tuple"]
+)
 async def test_connection_dropped_mid_command(
     server: RedisServer, admin: AsyncRedis, prefix: str, operation: str, retry: Any
 ):
@@ -496,7 +513,7 @@ async def test_connection_dropped_mid_command(
         args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
     if operation == "aget_tuple":
         # a plain read is not parked by CLIENT PAUSE WRITE; one that
-        # refreshes TTLs is (its MULTI/EXEC holds PEXPIREs)
+        # refreshes TTLs is (its pipeline holds PEXPIREs)
         args["ttl"] = {"default_ttl": 60, "refresh_on_read": True}
     if retry == "default":  # the saver's own default: it retries
         saver = AsyncShallowRedisSaver(
@@ -508,7 +525,11 @@ async def test_connection_dropped_mid_command(
     else:
         saver = saver_for(server.url, prefix, **args)
     await saver.asetup()
-    ledger = Ledger("dropped-" + operation)
+    ledger = Ledger(
+        "dropped-" + operation, pad=LARGE_PAD if operation == "aput_large" else 0
+    )
+    if operation == "aput_large":
+        operation = "aput"
     first, versions = make_checkpoint(ledger)
     await saver.aput(ledger.config, first, {"cid": first["id"]}, versions)
     ledger.stored = first["id"]
@@ -643,8 +664,9 @@ async def test_read_only_replica(server: RedisServer, admin: AsyncRedis, prefix:
     await primary.aclose()
 
 
+@pytest.mark.parametrize("pad", [0, LARGE_PAD], ids=["small", "large"])
 async def test_out_of_memory_writes_whole_or_refused(
-    server: RedisServer, admin: AsyncRedis, prefix: str
+    server: RedisServer, admin: AsyncRedis, prefix: str, pad: int
 ):
     """Under ``OOM`` (``maxmemory`` reached, ``noeviction``) a write that
     would only add data is refused before it changes anything: the first put
@@ -653,7 +675,7 @@ async def test_out_of_memory_writes_whole_or_refused(
     script may finish its writes: it is applied whole. Reads work."""
     saver = saver_for(server.url, prefix)
     await saver.asetup()
-    ledger = Ledger("oom")
+    ledger = Ledger("oom", pad)
     cp, versions = make_checkpoint(ledger)
     await saver.aput(ledger.config, cp, {"cid": cp["id"]}, versions)
     ledger.stored = cp["id"]
@@ -663,7 +685,7 @@ async def test_out_of_memory_writes_whole_or_refused(
     await admin.config_set("maxmemory-policy", "noeviction")
     await admin.config_set("maxmemory", 1)
     try:
-        fresh = Ledger("oom-fresh")
+        fresh = Ledger("oom-fresh", pad)
         first, versions = make_checkpoint(fresh)
         keys_before = await admin.dbsize()
         with pytest.raises(StorageError) as info:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver, layout
 from tests._io_async import RoundTrips, counting_client
 
 
@@ -19,10 +20,19 @@ def _checkpoint(n_messages: int) -> dict:
     return cp
 
 
+def _large(cp: dict) -> bool:
+    """Whether ``put`` sends this checkpoint's values ahead of its script."""
+    plan = layout.build_put(
+        JsonPlusSerializer(), {}, cp, {}, cp["channel_versions"], None, "", None
+    )
+    return bool(plan.values)
+
+
 @pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
 @pytest.mark.parametrize("n_writes", [0, 1, 50])
+@pytest.mark.parametrize("n_messages", [10, 400], ids=["small", "large"])
 async def test_one_round_trip_each(
-    redis_url: str, prefix: str, thread_id: str, ttl, n_writes
+    redis_url: str, prefix: str, thread_id: str, ttl, n_writes, n_messages
 ):
     client, trips = counting_client(redis_url)
     saver = AsyncShallowRedisSaver(
@@ -33,7 +43,8 @@ async def test_one_round_trip_each(
     )
     await saver.asetup()
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    cp = _checkpoint(10)
+    cp = _checkpoint(n_messages)
+    assert _large(cp) == (n_messages > 10)
 
     trips.reset()
     stored = await saver.aput(
@@ -51,6 +62,7 @@ async def test_one_round_trip_each(
     tup = await saver.aget_tuple(config)
     assert trips.count == 1
     assert tup is not None and len(tup.pending_writes) == n_writes
+    assert tup.checkpoint["channel_values"] == cp["channel_values"]
 
     trips.reset()
     await saver.adelete_thread(thread_id)
@@ -94,16 +106,47 @@ async def test_thread_operations_round_trips(
     assert trips.count == 1
 
 
+@pytest.mark.parametrize("n_messages", [2, 400], ids=["small", "large"])
 async def test_put_resends_values_that_are_not_stored(
-    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str, n_messages
 ):
     # A checkpoint that refers to a channel value it does not send, which
     # the thread does not hold: the script refuses, the saver sends all.
     saver, trips = counted
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    cp = _checkpoint(2)
+    cp = _checkpoint(n_messages)
+    assert _large(cp) == (n_messages > 10)
     trips.reset()
     await saver.aput(config, cp, {}, {"x": 1})  # "messages" not in new_versions
     assert trips.count == 2
     tup = await saver.aget_tuple(config)
     assert tup is not None and tup.checkpoint["channel_values"] == cp["channel_values"]
+
+
+@pytest.mark.parametrize("n_messages", [10, 400], ids=["small", "large"])
+async def test_put_after_the_server_lost_its_scripts(
+    redis_url: str, prefix: str, thread_id: str, n_messages
+):
+    # SCRIPT FLUSH (or a restart): the first call gets NOSCRIPT and sends
+    # the script's source once, in both of put's paths; then EVALSHA again.
+    client, trips = counting_client(redis_url)
+    saver = AsyncShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    await saver.asetup()
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(n_messages)
+    await client.script_flush()
+    trips.reset()
+    stored = await saver.aput(config, cp, {}, cp["channel_versions"])
+    assert trips.count == 2
+    tup = await saver.aget_tuple(config)
+    assert tup is not None and tup.checkpoint["channel_values"] == cp["channel_values"]
+    cp2 = _checkpoint(n_messages)
+    trips.reset()
+    await saver.aput(stored, cp2, {}, cp2["channel_versions"])
+    assert trips.count == 1
+    await saver.adelete_thread(thread_id)
+    await client.aclose()

@@ -32,6 +32,7 @@ from redis.crc import key_slot
 from langgraph.checkpoint.redis_shallow import (
     SearchUnavailableError,
     ShallowRedisSaver,
+    layout,
 )
 from redis_server import RedisServer
 from tests._io_sync import Redis, RedisCluster, RoundTrips, cluster_client
@@ -408,6 +409,15 @@ def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> None:
             trips.reset()
             assert refreshing.get_tuple(cfg(tid)) is not None
             assert trips.count == 1, ("aget_tuple refresh_on_read", tid)
+            # a large value goes ahead of the script in one MULTI
+            big = make_cp("x" * (layout.LARGE_VALUES_BYTES + 1), 2)
+            trips.reset()
+            saver.put(stored, big, {"step": 2}, big["channel_versions"])
+            assert trips.count == 1, ("aput large", tid)
+            tup = saver.get_tuple(cfg(tid))
+            assert tup is not None
+            assert tup.checkpoint["channel_values"] == big["channel_values"]
+            assert tup.pending_writes == []
             saver.delete_thread(tid)
     finally:
         client.close()

@@ -42,7 +42,7 @@ from redis.exceptions import (
 )
 from typing_extensions import TypedDict
 
-from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, layout
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
 from tests._io_sync import Redis, Retry, gather, sleep
@@ -50,6 +50,7 @@ from tests._io_sync import Redis, Retry, gather, sleep
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
 N_WRITES = 3  # pending writes per checkpoint (one put_writes call)
+LARGE_PAD = layout.LARGE_VALUES_BYTES + 1000  # a value put sends through MULTI
 
 SUMMARY: dict[str, dict[str, int]] = {}
 
@@ -148,8 +149,9 @@ class Ledger:
     """What one thread may hold: the checkpoint known to be stored, plus the
     ones whose ``put`` failed since (each may or may not have been applied)."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, pad: int = 0) -> None:
         self.thread_id = thread_id
+        self.pad = pad  # > 0: each checkpoint also sends a value this large
         self.stored: str | None = None
         self.maybe: list[str] = []
         self.full_writes: set[str] = set()  # ids whose put_writes succeeded
@@ -165,6 +167,13 @@ class Ledger:
             conf["configurable"]["checkpoint_id"] = self.stored
         return conf
 
+    def values(self, cid: str) -> dict[str, Any]:
+        """The channel values of checkpoint ``cid``."""
+        values: dict[str, Any] = {"step": cid, "const": "c"}
+        if self.pad:
+            values["pad"] = "x" * self.pad + cid
+        return values
+
     def check(self, tup: Any) -> None:
         """Assert ``tup`` is one whole checkpoint that may be stored, with
         exactly its own writes; then it is the known state."""
@@ -175,7 +184,7 @@ class Ledger:
         assert cid == self.stored or cid in self.maybe, (
             f"{self.thread_id}: {cid} was never written after {self.stored}"
         )
-        assert tup.checkpoint["channel_values"] == {"step": cid, "const": "c"}
+        assert tup.checkpoint["channel_values"] == self.values(cid)
         assert tup.metadata["cid"] == cid
         values = [v for _, _, v in tup.pending_writes]
         assert values == [cid] * len(values), f"writes of another checkpoint: {values}"
@@ -190,12 +199,14 @@ def make_checkpoint(ledger: Ledger) -> tuple[dict[str, Any], dict[str, Any]]:
     """The next checkpoint of the ledger's thread and its ``new_versions``."""
     ledger.step += 1
     cp: dict[str, Any] = dict(empty_checkpoint())
-    cp["channel_values"] = {"step": cp["id"], "const": "c"}
+    cp["channel_values"] = ledger.values(cp["id"])
     cp["channel_versions"] = {"step": ledger.step, "const": 1}
+    if ledger.pad:  # a large value, sent with every put
+        cp["channel_versions"]["pad"] = ledger.step
     # "const" is sent once; later puts rely on the stored value
-    versions = (
-        dict(cp["channel_versions"]) if ledger.stored is None else {"step": ledger.step}
-    )
+    versions = dict(cp["channel_versions"])
+    if ledger.stored is not None:
+        del versions["const"]
     return cp, versions
 
 
@@ -309,7 +320,11 @@ def run_scenario(
     """``n_ops`` operations by N_WORKERS workers while ``inject(budget)`` runs."""
     saver.setup()
     budget = Budget(n_ops)
-    ledgers = [Ledger(f"{name}-{i}") for i in range(N_WORKERS)]
+    # one worker in four sends large values, which go through MULTI
+    ledgers = [
+        Ledger(f"{name}-{i}", pad=LARGE_PAD if i % 4 == 3 else 0)
+        for i in range(N_WORKERS)
+    ]
     workers = [
         (lambda ledger=ledger: drive(saver, ledger, budget, stats))
         for ledger in ledgers
@@ -448,9 +463,9 @@ def test_writes_refused_out_of_memory(server: RedisServer, admin: Redis, prefix:
 
 
 def kill_parked(admin: Redis, stats: Stats) -> None:
-    """Wait until a write of the saver (a script, or the MULTI/EXEC of a read
-    that refreshes TTLs) is parked by ``CLIENT PAUSE``, kill its connection,
-    then end the pause."""
+    """Wait until a write of the saver (a script, the MULTI of a large put,
+    or the PEXPIREs of a read that refreshes TTLs) is parked by
+    ``CLIENT PAUSE``, kill its connection, then end the pause."""
     me = admin.client_id()
     for _ in range(2000):
         parked = [
@@ -473,7 +488,7 @@ def kill_parked(admin: Redis, stats: Stats) -> None:
 @pytest.mark.parametrize(
     "retry", [False, True, "default"], ids=["no-retry", "retry", "default"]
 )
-@pytest.mark.parametrize("operation", ["put", "put_writes", "get_tuple"])
+@pytest.mark.parametrize("operation", ["put", "aput_large", "put_writes", "get_tuple"])
 def test_connection_dropped_mid_command(
     server: RedisServer, admin: Redis, prefix: str, operation: str, retry: Any
 ):
@@ -490,7 +505,7 @@ def test_connection_dropped_mid_command(
         args["connection_args"] = {"retry": Retry(ExponentialBackoff(), 3)}
     if operation == "get_tuple":
         # a plain read is not parked by CLIENT PAUSE WRITE; one that
-        # refreshes TTLs is (its MULTI/EXEC holds PEXPIREs)
+        # refreshes TTLs is (its pipeline holds PEXPIREs)
         args["ttl"] = {"default_ttl": 60, "refresh_on_read": True}
     if retry == "default":  # the saver's own default: it retries
         saver = ShallowRedisSaver(
@@ -502,7 +517,11 @@ def test_connection_dropped_mid_command(
     else:
         saver = saver_for(server.url, prefix, **args)
     saver.setup()
-    ledger = Ledger("dropped-" + operation)
+    ledger = Ledger(
+        "dropped-" + operation, pad=LARGE_PAD if operation == "aput_large" else 0
+    )
+    if operation == "aput_large":
+        operation = "put"
     first, versions = make_checkpoint(ledger)
     saver.put(ledger.config, first, {"cid": first["id"]}, versions)
     ledger.stored = first["id"]
@@ -635,8 +654,9 @@ def test_read_only_replica(server: RedisServer, admin: Redis, prefix: str):
     primary.close()
 
 
+@pytest.mark.parametrize("pad", [0, LARGE_PAD], ids=["small", "large"])
 def test_out_of_memory_writes_whole_or_refused(
-    server: RedisServer, admin: Redis, prefix: str
+    server: RedisServer, admin: Redis, prefix: str, pad: int
 ):
     """Under ``OOM`` (``maxmemory`` reached, ``noeviction``) a write that
     would only add data is refused before it changes anything: the first put
@@ -645,7 +665,7 @@ def test_out_of_memory_writes_whole_or_refused(
     script may finish its writes: it is applied whole. Reads work."""
     saver = saver_for(server.url, prefix)
     saver.setup()
-    ledger = Ledger("oom")
+    ledger = Ledger("oom", pad)
     cp, versions = make_checkpoint(ledger)
     saver.put(ledger.config, cp, {"cid": cp["id"]}, versions)
     ledger.stored = cp["id"]
@@ -655,7 +675,7 @@ def test_out_of_memory_writes_whole_or_refused(
     admin.config_set("maxmemory-policy", "noeviction")
     admin.config_set("maxmemory", 1)
     try:
-        fresh = Ledger("oom-fresh")
+        fresh = Ledger("oom-fresh", pad)
         first, versions = make_checkpoint(fresh)
         keys_before = admin.dbsize()
         with pytest.raises(StorageError) as info:
