@@ -125,20 +125,15 @@ async def test_put_resends_values_that_are_not_stored(
 
 @pytest.mark.parametrize("n_messages", [10, 400], ids=["small", "large"])
 async def test_put_after_the_server_lost_its_scripts(
-    redis_url: str, prefix: str, thread_id: str, n_messages
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str, n_messages
 ):
     # SCRIPT FLUSH (or a restart): the first call gets NOSCRIPT and sends
     # the script's source once, in both of put's paths; then EVALSHA again.
-    client, trips = counting_client(redis_url)
-    saver = AsyncShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
-    await saver.asetup()
+    saver, trips = counted
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     cp = _checkpoint(n_messages)
-    await client.script_flush()
+    assert _large(cp) == (n_messages > 10)
+    await saver.client.script_flush()
     trips.reset()
     stored = await saver.aput(config, cp, {}, cp["channel_versions"])
     assert trips.count == 2
@@ -148,5 +143,3 @@ async def test_put_after_the_server_lost_its_scripts(
     trips.reset()
     await saver.aput(stored, cp2, {}, cp2["channel_versions"])
     assert trips.count == 1
-    await saver.adelete_thread(thread_id)
-    await client.aclose()

@@ -123,20 +123,15 @@ def test_put_resends_values_that_are_not_stored(
 
 @pytest.mark.parametrize("n_messages", [10, 400], ids=["small", "large"])
 def test_put_after_the_server_lost_its_scripts(
-    redis_url: str, prefix: str, thread_id: str, n_messages
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str, n_messages
 ):
     # SCRIPT FLUSH (or a restart): the first call gets NOSCRIPT and sends
     # the script's source once, in both of put's paths; then EVALSHA again.
-    client, trips = counting_client(redis_url)
-    saver = ShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
-    saver.setup()
+    saver, trips = counted
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     cp = _checkpoint(n_messages)
-    client.script_flush()
+    assert _large(cp) == (n_messages > 10)
+    saver.client.script_flush()
     trips.reset()
     stored = saver.put(config, cp, {}, cp["channel_versions"])
     assert trips.count == 2
@@ -146,5 +141,3 @@ def test_put_after_the_server_lost_its_scripts(
     trips.reset()
     saver.put(stored, cp2, {}, cp2["channel_versions"])
     assert trips.count == 1
-    saver.delete_thread(thread_id)
-    client.close()
