@@ -94,6 +94,11 @@ async def test_thread_operations_round_trips(
     assert len(found) == 2 and trips.count == 1  # every namespace in one script
 
     trips.reset()
+    one = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    found = [t async for t in saver.alist(one)]
+    assert len(found) == 1 and trips.count == 1  # one namespace: its hash
+
+    trips.reset()
     await saver.acopy_thread(thread_id, thread_id + "-copy")
     assert trips.count == 2  # read the source, write the target
 

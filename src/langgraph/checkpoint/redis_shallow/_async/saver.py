@@ -261,6 +261,14 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         this checkpoint, in ``(task_path, task_id, idx)`` order.
         """
         thread_id, ns, checkpoint_id = target_of(config, "aget_tuple")
+        fields = await self._read_namespace(thread_id, ns, "aget_tuple")
+        return layout.read_tuple(self.serde, thread_id, ns, fields, checkpoint_id)
+
+    async def _read_namespace(
+        self, thread_id: str, ns: str, operation: str
+    ) -> dict[bytes, bytes]:
+        """The fields of one namespace hash: one ``HGETALL`` (pipelined with
+        the ``PEXPIRE``s of ``refresh_on_read``)."""
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         try:
             if self._read_ttl_ms:
@@ -268,12 +276,10 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 pipe.hgetall(hk)
                 for key in (hk, ek, rk):
                     pipe.pexpire(key, self._read_ttl_ms)
-                fields = (await pipe.execute())[0]
-            else:
-                fields = await self._client.hgetall(hk)
+                return cast(dict[bytes, bytes], (await pipe.execute())[0])
+            return cast(dict[bytes, bytes], await self._client.hgetall(hk))
         except RedisError as exc:
-            raise StorageError("aget_tuple", thread_id, exc) from exc
-        return layout.read_tuple(self.serde, thread_id, ns, fields, checkpoint_id)
+            raise StorageError(operation, thread_id, exc) from exc
 
     async def aput(
         self,
@@ -431,11 +437,16 @@ class AsyncShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             return
         if config is not None:
             thread_id, ns, checkpoint_id = target_of(config, op)
-            only_ns = config["configurable"].get("checkpoint_ns") is not None
+            if config["configurable"].get("checkpoint_ns") is not None:
+                # one namespace: read its hash, as get_tuple does
+                namespaces = [(ns, await self._read_namespace(thread_id, ns, op))]
+            else:
+                namespaces = [
+                    (member_ns, fields)
+                    for member_ns, fields, _ in await self._read_thread(thread_id, op)
+                ]
             found = []
-            for member_ns, fields, _ in await self._read_thread(thread_id, "alist"):
-                if only_ns and member_ns != ns:
-                    continue
+            for member_ns, fields in namespaces:
                 tup = layout.read_tuple(
                     self.serde, thread_id, member_ns, fields, checkpoint_id
                 )
