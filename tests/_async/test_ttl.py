@@ -155,10 +155,15 @@ async def read_list(saver, thread_id):
     )
 
 
+async def read_list_namespace(saver, thread_id):
+    assert len([t async for t in saver.alist(cfg(thread_id))]) == 1
+
+
 READS = [
     pytest.param(read_tuple, id="get_tuple"),
     pytest.param(read_by_id, id="get_tuple-by-id"),
     pytest.param(read_list, id="list"),
+    pytest.param(read_list_namespace, id="list-namespace"),
 ]
 
 

@@ -154,10 +154,15 @@ def read_list(saver, thread_id):
     assert len([t for t in saver.list({"configurable": {"thread_id": thread_id}})]) == 1
 
 
+def read_list_namespace(saver, thread_id):
+    assert len([t for t in saver.list(cfg(thread_id))]) == 1
+
+
 READS = [
     pytest.param(read_tuple, id="get_tuple"),
     pytest.param(read_by_id, id="get_tuple-by-id"),
     pytest.param(read_list, id="list"),
+    pytest.param(read_list_namespace, id="list-namespace"),
 ]
 
 
