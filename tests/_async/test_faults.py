@@ -40,7 +40,7 @@ from redis.exceptions import (
 )
 from typing_extensions import TypedDict
 
-from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver, layout
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
 from tests._io_async import AsyncRedis, Retry, gather, sleep
@@ -48,7 +48,7 @@ from tests._io_async import AsyncRedis, Retry, gather, sleep
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
 N_WRITES = 3  # pending writes per checkpoint (one put_writes call)
-LARGE_PAD = layout.LARGE_VALUES_BYTES + 1000  # a value put sends through MULTI
+LARGE_PAD = 100_000  # bytes of a large channel value
 
 SUMMARY: dict[str, dict[str, int]] = {}
 
@@ -318,7 +318,7 @@ async def run_scenario(
     """``n_ops`` operations by N_WORKERS workers while ``inject(budget)`` runs."""
     await saver.asetup()
     budget = Budget(n_ops)
-    # one worker in four sends large values, which go through MULTI
+    # one worker in four sends a large value with every put
     ledgers = [
         Ledger(f"{name}-{i}", pad=LARGE_PAD if i % 4 == 3 else 0)
         for i in range(N_WORKERS)
@@ -469,9 +469,9 @@ async def test_writes_refused_out_of_memory(
 
 
 async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
-    """Wait until a write of the saver (a script, the MULTI of a large put,
-    or the PEXPIREs of a read that refreshes TTLs) is parked by
-    ``CLIENT PAUSE``, kill its connection, then end the pause."""
+    """Wait until a write of the saver (a script, or the PEXPIREs of a read
+    that refreshes TTLs) is parked by ``CLIENT PAUSE``, kill its connection,
+    then end the pause."""
     me = await admin.client_id()
     for _ in range(2000):
         parked = [

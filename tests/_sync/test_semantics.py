@@ -17,6 +17,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.errors import SerializationError
 from tests._io_sync import Redis
 from tests._sync.storage import checkpoint_fields, write_fields
 
@@ -451,3 +452,25 @@ def test_put_keeps_writes_of_newer_checkpoints(saver, client, thread_id):
     tup = saver.get_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["id"] == cps[2]["id"]
     assert tup.pending_writes == [("t", INTERRUPT, "ask")]
+
+
+@pytest.mark.parametrize("size", [100, 100_000], ids=["small", "large"])
+def test_a_put_refused_then_failing_leaves_the_stored_checkpoint_whole(
+    saver, thread_id, size
+):
+    # Writer B's put relies on a value the thread does not hold, so the
+    # script refuses it; its resend then fails (a value the serde cannot
+    # handle). Both writers use version 5 of "m": nothing of B's may reach
+    # the stored checkpoint, A's, which must read back exactly as written.
+    values_a = {"m": "a" * size, "x": "a"}
+    cp_a = make_cp(values_a, {"m": 5, "x": 1})
+    saver.put(cfg(thread_id), cp_a, {"who": "a"}, cp_a["channel_versions"])
+    cp_b = make_cp(
+        {"m": "b" * size, "x": "b", "y": lambda: None}, {"m": 5, "x": 2, "y": 1}
+    )
+    with pytest.raises(SerializationError):
+        saver.put(cfg(thread_id), cp_b, {"who": "b"}, {"m": 5, "x": 2})
+    tup = saver.get_tuple(cfg(thread_id))
+    assert tup is not None and tup.checkpoint["id"] == cp_a["id"]
+    assert tup.checkpoint["channel_values"] == values_a
+    assert tup.metadata["who"] == "a"

@@ -47,7 +47,6 @@ from .errors import InvalidConfigError, UnsupportedChannelError
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
 __all__ = [
-    "LARGE_VALUES_BYTES",
     "PutPlan",
     "build_put",
     "build_writes",
@@ -167,36 +166,14 @@ def filter_tokens_any(key: str, values: Sequence[object]) -> list[str]:
     return [t for v in values if (t := _token(key, v)) is not None]
 
 
-LARGE_VALUES_BYTES = 32 * 1024
-"""Above this many bytes of channel values, ``put`` sends them in an
-``HSET`` ahead of the script, in the same ``MULTI``, instead of as script
-arguments: Redis copies every script argument into Lua, which costs the
-server about 1.2 µs per KiB (93 µs for the 79 KB of 200 chat messages,
-against 4 µs for the ``HSET``), while ``MULTI`` costs the client a fixed
-20-40 µs. Measurements in ``docs/performance.md``."""
-
-
 class PutPlan:
-    """Everything ``put`` sends in its one round trip.
+    """Everything ``put`` sends in its one script call."""
 
-    ``args`` is the put script's ARGV. ``values`` is empty, or (above
-    :data:`LARGE_VALUES_BYTES`) the field/value pairs of the channel values
-    to ``HSET`` just before the script in one ``MULTI``; their fields are
-    then among the script's required fields, so the script still checks
-    every value the checkpoint refers to.
-    """
+    __slots__ = ("args", "checkpoint_id")
 
-    __slots__ = ("args", "checkpoint_id", "values")
-
-    def __init__(
-        self,
-        checkpoint_id: str,
-        args: list[str | bytes | int],
-        values: list[bytes] | None = None,
-    ) -> None:
+    def __init__(self, checkpoint_id: str, args: list[str | bytes | int]) -> None:
         self.checkpoint_id = checkpoint_id
         self.args = args
-        self.values = values or []
 
 
 def build_put(
@@ -209,52 +186,40 @@ def build_put(
     ns_member: str,
     ttl_ms: int | None,
     search_entry: bool = True,
-    values_ahead: bool = True,
 ) -> PutPlan:
-    """Serialize a ``put`` into the ARGV of the put script (see :class:`PutPlan`).
+    """Serialize a ``put`` into the ARGV of the put script.
 
     ``search_entry=False`` (a server without Search) writes no search entry
-    and skips computing the metadata tokens. ``values_ahead=False`` keeps
-    large values among the script's arguments (redis-py refuses scripts in
-    a Redis Cluster pipeline).
+    and skips computing the metadata tokens.
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the entry flag, the
     metadata tokens, the number of required value fields, those fields, then
-    field/value pairs to set (the channel values among them unless they go
-    ahead in an ``HSET``).
+    field/value pairs to set.
     """
     checkpoint_id = _check_checkpoint(checkpoint)
     values = checkpoint["channel_values"]
     _refuse_deltas(checkpoint, metadata, new_versions)
     required: list[str | bytes | int] = []
-    sent: list[bytes] = []
-    size = 0
+    pairs: list[str | bytes | int] = []
     for channel, version in checkpoint["channel_versions"].items():
         field = value_field(channel, version)
         if channel in new_versions:
-            blob = (
+            pairs.append(field)
+            pairs.append(
                 dump_typed(serde, values[channel], f"channel {channel!r}")
                 if channel in values
                 else EMPTY_BLOB
             )
-            size += len(blob)
-            sent.append(field)
-            sent.append(blob)
         else:
             required.append(field)
     body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     meta = get_checkpoint_metadata(config, metadata)
-    pairs: list[str | bytes | int] = [
+    pairs += [
         ID, _utf8(checkpoint_id),
         CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
         METADATA, dump_typed(serde, meta, "the metadata"),
     ]  # fmt: skip
-    large = values_ahead and size > LARGE_VALUES_BYTES
-    if large:
-        required += sent[::2]
-    else:
-        pairs += sent
     args: list[str | bytes | int] = [
         ttl_ms or 0,
         ns_member,
@@ -266,7 +231,7 @@ def build_put(
         *required,
         *pairs,
     ]
-    return PutPlan(checkpoint_id, args, sent if large else None)
+    return PutPlan(checkpoint_id, args)
 
 
 def build_writes(

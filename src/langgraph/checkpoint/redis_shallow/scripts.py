@@ -50,9 +50,6 @@ end
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens,
 #       n required fields, required fields..., then field/value pairs.
-# Required fields are the values the checkpoint relies on and does not send;
-# with large values, also those an HSET just wrote ahead of this script, in
-# the same MULTI (see layout.LARGE_VALUES_BYTES).
 # Refuses (returns the missing fields, writing nothing) when a channel value
 # the checkpoint refers to but does not send is not stored; the saver then
 # sends those values too. Otherwise replaces the checkpoint's fields with

@@ -233,27 +233,6 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         except NoScriptError:
             return self._client.eval(script.source, len(keys), *keys, *args)
 
-    def _put(self, keys: Sequence[str], plan: layout.PutPlan) -> Any:
-        """Run the put script; large values go ahead in an ``HSET`` within
-        the same ``MULTI`` (see ``layout.LARGE_VALUES_BYTES``)."""
-        if not plan.values:
-            return self._run(scripts.PUT, keys, plan.args)
-        try:
-            return self._put_multi(keys, plan, by_source=False)
-        except NoScriptError:
-            return self._put_multi(keys, plan, by_source=True)
-
-    def _put_multi(
-        self, keys: Sequence[str], plan: layout.PutPlan, by_source: bool
-    ) -> Any:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hset(keys[0], items=plan.values)
-        if by_source:
-            pipe.eval(scripts.PUT.source, len(keys), *keys, *plan.args)
-        else:
-            pipe.evalsha(scripts.PUT.sha, len(keys), *keys, *plan.args)
-        return (pipe.execute())[1]
-
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Return the stored checkpoint of the config's thread and namespace.
 
@@ -295,11 +274,9 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         One atomic round trip: the checkpoint's fields are replaced, and the
         writes of every older checkpoint of this thread and namespace but the
         parent are dropped. Only the channels in ``new_versions`` are
-        serialized and sent (above ``layout.LARGE_VALUES_BYTES`` of them, in
-        an ``HSET`` ahead of the script, in one ``MULTI``); if a value the
-        checkpoint refers to is not stored (another writer replaced it, or it
-        expired), the checkpoint is not written and is sent again with all
-        its values.
+        serialized and sent; if a value the checkpoint refers to is not
+        stored (another writer replaced it, or it expired), nothing is
+        written and the checkpoint is sent again with all its values.
 
         Returns:
             The config addressing the stored checkpoint.
@@ -317,15 +294,14 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 encode_namespace(ns),
                 self._ttl_ms,
                 self._search is not False,
-                not isinstance(self._client, RedisCluster),
             )
 
         plan = plan_for(new_versions)
         keys = self.keys.for_namespace(thread_id, ns)
         try:
-            if self._put(keys, plan):
+            if self._run(scripts.PUT, keys, plan.args):
                 plan = plan_for(checkpoint["channel_versions"])
-                self._put(keys, plan)
+                self._run(scripts.PUT, keys, plan.args)
         except RedisError as exc:
             raise StorageError("put", thread_id, exc) from exc
         return layout.make_config(thread_id, ns, plan.checkpoint_id)
