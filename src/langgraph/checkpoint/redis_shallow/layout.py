@@ -16,7 +16,7 @@ Namespace hash ``CP:{T}:NS`` (see :mod:`.keys`), the checkpoint's fields:
   others are already there, so unchanged values are never serialized again.
 
 and, in the same hash, one field per pending write,
-``<len(checkpoint_id)>:<checkpoint_id><task_id>\x00<idx>``, holding a write
+``<len(checkpoint_id)>:<checkpoint_id><task_id>\\x00<idx>``, holding a write
 record (:func:`.serialization.pack_write`: task path, channel, typed blob).
 A write's field starts with a digit and a checkpoint field with a letter,
 so the two never collide. The length prefix makes the field name injective
