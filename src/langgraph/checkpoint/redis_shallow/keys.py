@@ -7,9 +7,9 @@ and a thread id ``T``, namespace ``NS``:
 key                             type    holds
 ==============================  ======  =======================================
 ``CP:{t(T)}:n(NS)``             hash    everything of (T, NS): the checkpoint
-                                        (its id, parent id, body, metadata,
-                                        one field per channel value) and its
-                                        pending writes (see :mod:`.layout`)
+                                        (its id, body, metadata, one field
+                                        per channel value) and its pending
+                                        writes (see :mod:`.layout`)
 ``CP:{t(T)}``                   set     the encoded namespaces of T (registry,
                                         used by delete, list and copy)
 ``WP:{t(T)}:n(NS)``             hash    the search entry of (T, NS): the
@@ -35,9 +35,9 @@ no non-empty id can produce), so that the Redis Cluster hash tag ``{...}`` is
 never empty: all keys of one thread hash to one cluster slot.
 
 Prefixes cannot contain ``{``, so in every key the text before the first
-``{`` is a prefix plus ``:``: two savers with different prefixes never share
-a key, and the index (which covers ``WP:{``) sees only its own saver's
-entries.
+``{`` is a prefix plus ``:``: savers that use no prefix in common never
+share a key, even when one prefix starts with another, and the index (which
+covers ``WP:{``) sees only its own saver's entries.
 """
 
 from __future__ import annotations
