@@ -12,19 +12,16 @@ so, everything else works.
 
 from __future__ import annotations
 
-import operator
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 import redis
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import (
@@ -32,7 +29,7 @@ from langgraph.checkpoint.redis_shallow import (
     SearchUnavailableError,
 )
 from redis_server import RedisServer
-from tests._async.graph_support import run_both
+from tests._async.graph_support import approval_scenario, check_approval, run_both
 from tests._async.storage import write_fields
 from tests._io_async import AsyncRedis, RedisCluster, RoundTrips, cluster_client
 
@@ -422,36 +419,8 @@ async def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> 
         await client.aclose()
 
 
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
 async def test_graph_interrupt_and_resume_as_in_memory(
     csaver: AsyncShallowRedisSaver,
 ) -> None:
-    async def scenario(cp: Any, config: Any) -> Any:
-        def draft(state: Log) -> dict[str, Any]:
-            return {"log": ["draft"]}
-
-        def approve(state: Log) -> dict[str, Any]:
-            return {"log": [f"approved:{interrupt('publish?')}"]}
-
-        builder = StateGraph(Log)
-        builder.add_node("draft", draft)
-        builder.add_node("approve", approve)
-        builder.add_edge(START, "draft")
-        builder.add_edge("draft", "approve")
-        builder.add_edge("approve", END)
-        graph = builder.compile(checkpointer=cp)
-        paused = await graph.ainvoke({"log": ["start"]}, config)
-        waiting = await graph.aget_state(config)
-        done = await graph.ainvoke(Command(resume="yes"), config)
-        final = await graph.aget_state(config)
-        return paused, waiting, done, final
-
     for tid in ("graph-" + uuid.uuid4().hex, "{graph}:ü"):
-        paused, waiting, done, final = await run_both(csaver, tid, scenario)
-        assert paused["__interrupt__"][0][1] == "publish?"
-        assert waiting["next"] == ("approve",)
-        assert done["log"] == ["start", "draft", "approved:yes"]
-        assert final["next"] == ()
+        check_approval(await run_both(csaver, tid, approval_scenario))

@@ -18,12 +18,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send, interrupt
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
-from tests._async.graph_support import run_both
+from tests._async.graph_support import Log, approval_graph, run_both
 from tests._io_async import sleep
-
-
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
 
 
 async def test_interrupt_then_resume(
@@ -435,19 +431,7 @@ async def test_interrupt_survives_late_put_of_previous_checkpoint(
         checkpoint_write_prefix=asaver.keys.entry_prefix,
     )
 
-    def draft(state: Log) -> dict[str, Any]:
-        return {"log": ["draft"]}
-
-    def approve(state: Log) -> dict[str, Any]:
-        return {"log": [f"approved:{interrupt('publish?')}"]}
-
-    builder = StateGraph(Log)
-    builder.add_node("draft", draft)
-    builder.add_node("approve", approve)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "approve")
-    builder.add_edge("approve", END)
-    graph = builder.compile(checkpointer=late)
+    graph = approval_graph(late)
     config: Any = {"configurable": {"thread_id": thread_id}}
 
     paused = await graph.ainvoke({"log": []}, config, durability="async")

@@ -10,18 +10,15 @@ refused with ``InvalidConfigError`` before any connection.
 
 from __future__ import annotations
 
-import operator
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -29,7 +26,7 @@ from langgraph.checkpoint.redis_shallow import (
     StorageError,
 )
 from redis_server import RedisServer, SentinelServer, free_port
-from tests._async.graph_support import run_both
+from tests._async.graph_support import approval_scenario, check_approval, run_both
 from tests._async.storage import write_fields
 from tests._async.test_security import TLS_BINARY, make_certificates
 from tests._io_async import AsyncRedis, Retry, sleep
@@ -199,31 +196,7 @@ async def test_from_conn_string_closes_primary_and_sentinel_connections(
     assert await wait_until(sentinel_closed), "a sentinel connection stayed open"
 
 
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
 async def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> None:
-    async def scenario(cp: Any, config: Any) -> Any:
-        def draft(state: Log) -> dict[str, Any]:
-            return {"log": ["draft"]}
-
-        def approve(state: Log) -> dict[str, Any]:
-            return {"log": [f"approved:{interrupt('publish?')}"]}
-
-        builder = StateGraph(Log)
-        builder.add_node("draft", draft)
-        builder.add_node("approve", approve)
-        builder.add_edge(START, "draft")
-        builder.add_edge("draft", "approve")
-        builder.add_edge("approve", END)
-        graph = builder.compile(checkpointer=cp)
-        paused = await graph.ainvoke({"log": ["start"]}, config)
-        waiting = await graph.aget_state(config)
-        done = await graph.ainvoke(Command(resume="yes"), config)
-        final = await graph.aget_state(config)
-        return paused, waiting, done, final
-
     prefix = "snt-" + uuid.uuid4().hex[:8]
     tid = "graph-" + uuid.uuid4().hex
     async with AsyncShallowRedisSaver.from_conn_string(
@@ -232,11 +205,7 @@ async def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> Non
         checkpoint_write_prefix=f"{prefix}:w",
     ) as saver:
         await saver.asetup()
-        paused, waiting, done, final = await run_both(saver, tid, scenario)
-        assert paused["__interrupt__"][0][1] == "publish?"
-        assert waiting["next"] == ("approve",)
-        assert done["log"] == ["start", "draft", "approved:yes"]
-        assert final["next"] == ()
+        check_approval(await run_both(saver, tid, approval_scenario))
         await saver.adelete_thread(tid)
 
 

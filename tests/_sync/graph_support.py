@@ -20,18 +20,30 @@ the three modes passes each one explicitly.
 from __future__ import annotations
 
 import difflib
+import operator
 import pprint
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Interrupt, PregelTask, StateSnapshot
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, Interrupt, PregelTask, StateSnapshot, interrupt
 
-__all__ = ["SCENARIO_DURABILITY", "Labels", "config_of", "normalize", "run_both"]
+__all__ = [
+    "SCENARIO_DURABILITY",
+    "Labels",
+    "Log",
+    "approval_graph",
+    "approval_scenario",
+    "check_approval",
+    "config_of",
+    "normalize",
+    "run_both",
+]
 
 # None: every scenario runs in LangGraph's default durability ("async"), where
 # a step's writes may reach Redis before the put of its checkpoint (covered
@@ -140,3 +152,46 @@ def _diff(ours: Any, reference: Any) -> str:
         lineterm="",
     )
     return "observations differ:\n" + "\n".join(lines)
+
+
+class Log(TypedDict):
+    """A state that records, in order, what the nodes did."""
+
+    log: Annotated[list[str], operator.add]
+
+
+def approval_graph(checkpointer: BaseCheckpointSaver[Any]) -> Any:
+    """``draft``, then ``approve``, which interrupts asking ``"publish?"``."""
+
+    def draft(state: Log) -> dict[str, Any]:
+        return {"log": ["draft"]}
+
+    def approve(state: Log) -> dict[str, Any]:
+        return {"log": [f"approved:{interrupt('publish?')}"]}
+
+    builder = StateGraph(Log)
+    builder.add_node("draft", draft)
+    builder.add_node("approve", approve)
+    builder.add_edge(START, "draft")
+    builder.add_edge("draft", "approve")
+    builder.add_edge("approve", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def approval_scenario(cp: BaseCheckpointSaver[Any], config: Any) -> Any:
+    """Run the approval graph to its interrupt, then resume it with "yes"."""
+    graph = approval_graph(cp)
+    paused = graph.invoke({"log": ["start"]}, config)
+    waiting = graph.get_state(config)
+    done = graph.invoke(Command(resume="yes"), config)
+    final = graph.get_state(config)
+    return paused, waiting, done, final
+
+
+def check_approval(observed: Any) -> None:
+    """What ``approval_scenario`` must have observed (after ``run_both``)."""
+    paused, waiting, done, final = observed
+    assert paused["__interrupt__"][0][1] == "publish?"
+    assert waiting["next"] == ("approve",)
+    assert done["log"] == ["start", "draft", "approved:yes"]
+    assert final["next"] == ()

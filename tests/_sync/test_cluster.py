@@ -14,19 +14,16 @@ so, everything else works.
 
 from __future__ import annotations
 
-import operator
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 import redis
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import (
@@ -35,7 +32,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from redis_server import RedisServer
 from tests._io_sync import Redis, RedisCluster, RoundTrips, cluster_client
-from tests._sync.graph_support import run_both
+from tests._sync.graph_support import approval_scenario, check_approval, run_both
 from tests._sync.storage import write_fields
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
@@ -422,36 +419,8 @@ def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> None:
         client.close()
 
 
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
 def test_graph_interrupt_and_resume_as_in_memory(
     csaver: ShallowRedisSaver,
 ) -> None:
-    def scenario(cp: Any, config: Any) -> Any:
-        def draft(state: Log) -> dict[str, Any]:
-            return {"log": ["draft"]}
-
-        def approve(state: Log) -> dict[str, Any]:
-            return {"log": [f"approved:{interrupt('publish?')}"]}
-
-        builder = StateGraph(Log)
-        builder.add_node("draft", draft)
-        builder.add_node("approve", approve)
-        builder.add_edge(START, "draft")
-        builder.add_edge("draft", "approve")
-        builder.add_edge("approve", END)
-        graph = builder.compile(checkpointer=cp)
-        paused = graph.invoke({"log": ["start"]}, config)
-        waiting = graph.get_state(config)
-        done = graph.invoke(Command(resume="yes"), config)
-        final = graph.get_state(config)
-        return paused, waiting, done, final
-
     for tid in ("graph-" + uuid.uuid4().hex, "{graph}:ü"):
-        paused, waiting, done, final = run_both(csaver, tid, scenario)
-        assert paused["__interrupt__"][0][1] == "publish?"
-        assert waiting["next"] == ("approve",)
-        assert done["log"] == ["start", "draft", "approved:yes"]
-        assert final["next"] == ()
+        check_approval(run_both(csaver, tid, approval_scenario))

@@ -21,11 +21,7 @@ from langgraph.types import Command, Send, interrupt
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import sleep
-from tests._sync.graph_support import run_both
-
-
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
+from tests._sync.graph_support import Log, approval_graph, run_both
 
 
 def test_interrupt_then_resume(saver: ShallowRedisSaver, thread_id: str) -> None:
@@ -429,19 +425,7 @@ def test_interrupt_survives_late_put_of_previous_checkpoint(
         checkpoint_write_prefix=saver.keys.entry_prefix,
     )
 
-    def draft(state: Log) -> dict[str, Any]:
-        return {"log": ["draft"]}
-
-    def approve(state: Log) -> dict[str, Any]:
-        return {"log": [f"approved:{interrupt('publish?')}"]}
-
-    builder = StateGraph(Log)
-    builder.add_node("draft", draft)
-    builder.add_node("approve", approve)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "approve")
-    builder.add_edge("approve", END)
-    graph = builder.compile(checkpointer=late)
+    graph = approval_graph(late)
     config: Any = {"configurable": {"thread_id": thread_id}}
 
     paused = graph.invoke({"log": []}, config, durability="async")

@@ -12,18 +12,15 @@ refused with ``InvalidConfigError`` before any connection.
 
 from __future__ import annotations
 
-import operator
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
 
 from langgraph.checkpoint.redis_shallow import (
     InvalidConfigError,
@@ -32,7 +29,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from redis_server import RedisServer, SentinelServer, free_port
 from tests._io_sync import Redis, Retry, sleep
-from tests._sync.graph_support import run_both
+from tests._sync.graph_support import approval_scenario, check_approval, run_both
 from tests._sync.storage import write_fields
 from tests._sync.test_security import TLS_BINARY, make_certificates
 
@@ -201,31 +198,7 @@ def test_from_conn_string_closes_primary_and_sentinel_connections(
     assert wait_until(sentinel_closed), "a sentinel connection stayed open"
 
 
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
 def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> None:
-    def scenario(cp: Any, config: Any) -> Any:
-        def draft(state: Log) -> dict[str, Any]:
-            return {"log": ["draft"]}
-
-        def approve(state: Log) -> dict[str, Any]:
-            return {"log": [f"approved:{interrupt('publish?')}"]}
-
-        builder = StateGraph(Log)
-        builder.add_node("draft", draft)
-        builder.add_node("approve", approve)
-        builder.add_edge(START, "draft")
-        builder.add_edge("draft", "approve")
-        builder.add_edge("approve", END)
-        graph = builder.compile(checkpointer=cp)
-        paused = graph.invoke({"log": ["start"]}, config)
-        waiting = graph.get_state(config)
-        done = graph.invoke(Command(resume="yes"), config)
-        final = graph.get_state(config)
-        return paused, waiting, done, final
-
     prefix = "snt-" + uuid.uuid4().hex[:8]
     tid = "graph-" + uuid.uuid4().hex
     with ShallowRedisSaver.from_conn_string(
@@ -234,11 +207,7 @@ def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> None:
         checkpoint_write_prefix=f"{prefix}:w",
     ) as saver:
         saver.setup()
-        paused, waiting, done, final = run_both(saver, tid, scenario)
-        assert paused["__interrupt__"][0][1] == "publish?"
-        assert waiting["next"] == ("approve",)
-        assert done["log"] == ["start", "draft", "approved:yes"]
-        assert final["next"] == ()
+        check_approval(run_both(saver, tid, approval_scenario))
         saver.delete_thread(tid)
 
 
