@@ -1,0 +1,612 @@
+"""Reading the data of ``langgraph-checkpoint-redis`` 0.5.2 ("upstream").
+
+This module knows how upstream names and lays out its keys, which of its
+pending writes belong to the checkpoint it would return, and how to turn its
+stored documents into the values upstream itself returns. It reads with a
+sync redis-py client and never writes, except :func:`delete_source_keys`,
+which the migrate command calls only with ``--delete-source``. It does not
+know our saver: the command line copies what this module reads into it.
+
+Upstream's layout (prefixes ``CP``/``WP``, default ``checkpoint`` and
+``checkpoint_write``; ``s(x)`` is upstream's "storage safe" form, which turns
+an empty namespace into ``__empty__`` and an empty id into the nil UUID):
+
+================================================  ========  ==================
+key                                               type      written by
+================================================  ========  ==================
+``CP:{thread}:{ns}``                              JSON      both shallow
+                                                            classes (the one
+                                                            checkpoint of
+                                                            (thread, ns))
+``WP:{s(thread)}:{s(ns)}:{s(id)}:{task}:{idx}``   JSON      every class (one
+                                                            pending write)
+``write_registry:{thread}:{s(ns)}:shallow``       zset      sync shallow:
+                                                            every write key
+                                                            ever written
+``write_keys_zset:{thread}:{s(ns)}:shallow``      zset      async shallow:
+                                                            the same
+``CP:{s(thread)}:{s(ns)}:{s(id)}``                JSON      full saver (every
+                                                            checkpoint)
+``CP_latest:{s(thread)}:{s(ns)}``                 string    full saver: key
+                                                            of the latest
+``write_keys_zset:{s(thread)}:{s(ns)}:{s(id)}``   zset      full saver: write
+                                                            keys of one
+                                                            checkpoint
+================================================  ========  ==================
+
+The registries carry no prefix. Keys are ambiguous (``:`` may occur in a
+thread id or a namespace), so thread, namespace and checkpoint id are always
+taken from the JSON documents, never parsed out of a key. The shallow
+registries are never trimmed upstream: they hold the writes of every older
+checkpoint, which upstream's ``get_tuple`` returns (and LangGraph re-applies)
+with every later checkpoint. Only the writes whose ``checkpoint_id`` is the
+stored checkpoint's are kept here; the others are counted as stale.
+
+Values are decoded with upstream's own code (its serializer and its
+channel-value reviver, imported lazily from ``langgraph.checkpoint.redis``),
+so what is copied is what upstream's ``get_tuple`` returns, including the
+changes upstream's JSON storage already made to some values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import redis
+from redis.exceptions import ResponseError
+
+from .errors import ShallowRedisError
+
+__all__ = [
+    "UPSTREAM_PACKAGE",
+    "UPSTREAM_PIN",
+    "Decoder",
+    "NamespaceData",
+    "NamespaceSource",
+    "SourceError",
+    "TaskWrites",
+    "ThreadData",
+    "ThreadSource",
+    "UpstreamMissingError",
+    "UpstreamPrefixes",
+    "check_source",
+    "delete_source_keys",
+    "discover",
+    "fingerprint",
+    "load_decoder",
+    "memory_usage",
+    "read_thread",
+]
+
+UPSTREAM_PACKAGE = "langgraph-checkpoint-redis"
+"""The distribution whose data this module reads."""
+
+UPSTREAM_PIN = f"{UPSTREAM_PACKAGE}==0.5.2"
+"""The version whose layout this module knows."""
+
+EMPTY_NS = "__empty__"
+EMPTY_ID = "00000000-0000-0000-0000-000000000000"
+SYNC_REGISTRY = "write_registry"
+ASYNC_REGISTRY = "write_keys_zset"
+SCAN_COUNT = 1000
+BATCH = 500
+
+
+class SourceError(ShallowRedisError, RuntimeError):
+    """The source server cannot be read as upstream data (e.g. no RedisJSON)."""
+
+
+class UpstreamMissingError(ShallowRedisError, ImportError):
+    """``langgraph-checkpoint-redis`` is not installed; the message says how."""
+
+
+@dataclass(frozen=True)
+class UpstreamPrefixes:
+    """Upstream's ``checkpoint_prefix`` and ``checkpoint_write_prefix``."""
+
+    checkpoint: str = "checkpoint"
+    write: str = "checkpoint_write"
+
+
+def _safe_str(value: str) -> str:
+    return EMPTY_NS if value == "" else value
+
+
+def _safe_id(value: str) -> str:
+    return EMPTY_ID if value == "" else value
+
+
+def _from_safe_str(value: str) -> str:
+    return "" if value == EMPTY_NS else value
+
+
+def _from_safe_id(value: str) -> str:
+    return "" if value == EMPTY_ID else value
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` with the glob specials of ``SCAN MATCH`` escaped."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- checking the source ----------------------------------------------------
+
+
+def check_source(client: redis.Redis) -> None:
+    """Raise :class:`SourceError` unless the server has RedisJSON.
+
+    Upstream stores every checkpoint and write as a RedisJSON document; a
+    server without the module cannot hold upstream data (nor be read).
+    """
+    try:
+        modules = client.module_list()
+    except ResponseError as exc:
+        raise SourceError(
+            f"cannot list the source server's modules ({exc}); the source must "
+            "be a Redis with RedisJSON and RediSearch, as langgraph-checkpoint-"
+            "redis requires"
+        ) from exc
+    names = {_text(m.get(b"name", m.get("name", b""))).lower() for m in modules}
+    if not names & {"rejson", "redisjson", "json"}:
+        raise SourceError(
+            "the source server has no RedisJSON module (its modules: "
+            f"{sorted(names) or 'none'}): langgraph-checkpoint-redis stores its "
+            "checkpoints as JSON documents and needs RedisJSON and RediSearch "
+            "(Redis 8, or Redis Stack), so there is no upstream data to read "
+            "there. Point --from-upstream at the server the application used."
+        )
+
+
+# -- the decoder (upstream's own code) --------------------------------------
+
+
+class Decoder:
+    """Turns upstream's stored documents into the values upstream returns.
+
+    Wraps an instance of upstream's sync ``ShallowRedisSaver`` bound to the
+    source client, only to call its decoding methods (its serializer, its
+    channel-value reviver and its checkpoint loader); it sends nothing but
+    the ``CLIENT SETINFO`` upstream sends on construction.
+    """
+
+    def __init__(self, saver: Any, base: Any) -> None:
+        self._saver = saver
+        self._base = base
+
+    def checkpoint(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """The checkpoint upstream's ``get_tuple`` returns for ``doc``.
+
+        The empty ``pending_sends`` list upstream adds to every checkpoint is
+        left out: checkpoints of format 4 have no such field.
+        """
+        raw = doc.get("checkpoint", {})
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        values = self._saver._deserialize_channel_values(raw.get("channel_values", {}))
+        loaded = dict(self._saver._load_checkpoint(json.dumps(raw), values, []))
+        if not loaded.get("pending_sends"):
+            loaded.pop("pending_sends", None)
+        return loaded
+
+    @staticmethod
+    def metadata(doc: Mapping[str, Any]) -> dict[str, Any]:
+        """The metadata upstream's ``get_tuple`` returns for ``doc``."""
+        raw = doc.get("metadata", {})
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        return {
+            k.replace("\u0000", ""): (
+                v.replace("\u0000", "") if isinstance(v, str) else v
+            )
+            for k, v in raw.items()
+        }
+
+    def write_value(self, write: Mapping[str, Any]) -> Any:
+        """The value of one stored pending write, as upstream returns it."""
+        blob = self._base._decode_blob_static(write["blob"])
+        return self._saver.serde.loads_typed((write["type"], blob))
+
+
+def load_decoder(client: redis.Redis) -> Decoder:
+    """Import upstream lazily and build a :class:`Decoder` on ``client``.
+
+    Raises:
+        UpstreamMissingError: the package is not installed (the message says
+            which one and how to install it).
+    """
+    try:
+        from langgraph.checkpoint.redis.base import BaseRedisSaver
+        from langgraph.checkpoint.redis.shallow import ShallowRedisSaver
+    except ImportError as exc:
+        raise UpstreamMissingError(
+            f"reading upstream data needs the package {UPSTREAM_PACKAGE} "
+            f"(its serializer decodes the stored values): "
+            f"pip install '{UPSTREAM_PIN}' ({exc})"
+        ) from exc
+    return Decoder(ShallowRedisSaver(redis_client=client), BaseRedisSaver)
+
+
+# -- discovery ---------------------------------------------------------------
+
+
+@dataclass
+class NamespaceSource:
+    """Where the checkpoint of one (thread, namespace) lives upstream."""
+
+    checkpoint_ns: str
+    kind: str  # "shallow" or "full"
+    doc_key: str
+    checkpoint_id: str
+    older: list[tuple[str, str]] = field(default_factory=list)
+    """Full saver only: (key, checkpoint id) of its older checkpoints."""
+
+
+@dataclass
+class ThreadSource:
+    """Every namespace of one upstream thread."""
+
+    thread_id: str
+    namespaces: dict[str, NamespaceSource] = field(default_factory=dict)
+
+
+def _scan(client: redis.Redis, pattern: str) -> Iterator[str]:
+    for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
+        yield _text(key)
+
+
+def _batched(items: Sequence[str], size: int = BATCH) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else None
+
+
+def discover(
+    client: redis.Redis,
+    prefixes: UpstreamPrefixes,
+    thread_ids: Iterable[str] | None = None,
+) -> dict[str, ThreadSource]:
+    """Every upstream thread under ``prefixes``, by thread id (sorted).
+
+    Reads the identifying fields of every ``CP:*`` document (``SCAN`` with
+    ``COUNT``, then pipelined ``JSON.GET`` of four paths) and the full
+    saver's latest-checkpoint pointers. A shallow document is the checkpoint
+    of its (thread, ns); for the full saver the pointer names the latest one
+    and the others are kept only to be deleted with ``--delete-source``. If
+    both kinds hold the same (thread, ns), the newer checkpoint id wins.
+    """
+    wanted = None if thread_ids is None else set(thread_ids)
+    cp = prefixes.checkpoint
+    doc_keys = list(_scan(client, _glob_escape(cp + ":") + "*"))
+    pointers = list(_scan(client, _glob_escape(cp + "_latest:") + "*"))
+    latest: set[str] = set()
+    for batch in _batched(pointers):
+        pipe = client.pipeline(transaction=False)
+        for key in batch:
+            pipe.get(key)
+        latest.update(_text(v) for v in pipe.execute() if v is not None)
+
+    threads: dict[str, ThreadSource] = {}
+    older: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    paths = ("$.thread_id", "$.checkpoint_ns", "$.checkpoint_id", "$.has_writes")
+    for batch in _batched(doc_keys):
+        pipe = client.pipeline(transaction=False)
+        for key in batch:
+            pipe.json().get(key, *paths)
+        for key, raw in zip(batch, pipe.execute(raise_on_error=False), strict=True):
+            if raw is None or isinstance(raw, Exception):
+                continue  # not a JSON document, or gone since the scan
+            fields = cast(dict[str, Any], raw)
+            thread = _first(fields.get("$.thread_id"))
+            ns = _first(fields.get("$.checkpoint_ns"))
+            cid = _first(fields.get("$.checkpoint_id"))
+            if not isinstance(thread, str) or not isinstance(cid, str):
+                continue
+            full = bool(fields.get("$.has_writes"))
+            thread = _from_safe_id(thread) if full else thread
+            ns = _from_safe_str(ns if isinstance(ns, str) else "")
+            if wanted is not None and thread not in wanted:
+                continue
+            if full and key not in latest:
+                older.setdefault((thread, ns), []).append((key, _from_safe_id(cid)))
+                continue
+            src = NamespaceSource(
+                ns, "full" if full else "shallow", key, _from_safe_id(cid)
+            )
+            entry = threads.setdefault(thread, ThreadSource(thread))
+            have = entry.namespaces.get(ns)
+            if have is None or src.checkpoint_id > have.checkpoint_id:
+                entry.namespaces[ns] = src
+    for (thread, ns), keys in older.items():
+        entry = threads.setdefault(thread, ThreadSource(thread))
+        if ns in entry.namespaces:
+            entry.namespaces[ns].older.extend(keys)
+    # a thread known only by older full-saver checkpoints (pointer gone) has
+    # no latest checkpoint: nothing upstream's get_tuple would return
+    return {t: threads[t] for t in sorted(threads) if threads[t].namespaces}
+
+
+# -- reading one thread -------------------------------------------------------
+
+
+@dataclass
+class TaskWrites:
+    """The pending writes of one task, in upstream's order within the task."""
+
+    task_id: str
+    task_path: str
+    writes: list[tuple[str, Any]]
+
+
+@dataclass
+class NamespaceData:
+    """The decoded checkpoint of one (thread, ns) and its own pending writes."""
+
+    checkpoint_ns: str
+    kind: str
+    checkpoint: dict[str, Any]
+    metadata: dict[str, Any]
+    tasks: list[TaskWrites]
+    writes_kept: int
+    stale_dropped: int
+    older_checkpoints: int
+
+
+@dataclass
+class ThreadData:
+    """Everything read of one thread: decoded namespaces and its source keys."""
+
+    thread_id: str
+    namespaces: list[NamespaceData]
+    source_keys: list[str]
+    fingerprint: tuple[Any, ...]
+
+
+def _full_registry(thread_id: str, ns: str, checkpoint_id: str) -> str:
+    return ":".join(
+        (ASYNC_REGISTRY, _safe_id(thread_id), _safe_str(ns), _safe_id(checkpoint_id))
+    )
+
+
+def _registries(thread_id: str, ns: NamespaceSource) -> list[str]:
+    if ns.kind == "full":
+        return [_full_registry(thread_id, ns.checkpoint_ns, ns.checkpoint_id)]
+    safe_ns = _safe_str(ns.checkpoint_ns)
+    return [
+        f"{SYNC_REGISTRY}:{thread_id}:{safe_ns}:shallow",
+        f"{ASYNC_REGISTRY}:{thread_id}:{safe_ns}:shallow",
+    ]
+
+
+def _write_prefix(
+    prefixes: UpstreamPrefixes, thread_id: str, ns: str, checkpoint_id: str
+) -> str:
+    return ":".join(
+        (prefixes.write, _safe_id(thread_id), _safe_str(ns), _safe_id(checkpoint_id))
+    )
+
+
+def _latest_key(prefixes: UpstreamPrefixes, thread_id: str, ns: str) -> str:
+    return f"{prefixes.checkpoint}_latest:{_safe_id(thread_id)}:{_safe_str(ns)}"
+
+
+def _is_own_write(key: str, prefix: str) -> bool:
+    """Whether ``key`` is ``prefix:{task}:{idx}`` (task ids hold no ``:``)."""
+    if not key.startswith(prefix + ":"):
+        return False
+    return key[len(prefix) + 1 :].count(":") == 1
+
+
+def _idx_order(write: Mapping[str, Any]) -> tuple[int, int]:
+    idx = int(write.get("idx", 0))
+    # regular writes (idx >= 0) in their order, then the special channels
+    return (1, -idx) if idx < 0 else (0, idx)
+
+
+def read_thread(
+    client: redis.Redis,
+    decoder: Decoder,
+    prefixes: UpstreamPrefixes,
+    source: ThreadSource,
+) -> ThreadData:
+    """Read and decode every namespace of one thread.
+
+    Three pipelined round trips: the checkpoint documents with the write
+    registries, then every registered write document, then (full saver
+    without a registry only) a ``SCAN`` of the checkpoint's write keys.
+    """
+    tid = source.thread_id
+    spaces = list(source.namespaces.values())
+    pipe = client.pipeline(transaction=False)
+    for ns in spaces:
+        pipe.json().get(ns.doc_key)
+        for reg in _registries(tid, ns):
+            pipe.zrange(reg, 0, -1)
+    for ns in spaces:
+        for _key, cid in ns.older:
+            pipe.zrange(_full_registry(tid, ns.checkpoint_ns, cid), 0, -1)
+    replies = iter(pipe.execute())
+    docs: list[dict[str, Any]] = []
+    members: list[list[str]] = []
+    keys: list[str] = []
+    for ns in spaces:
+        raw = next(replies)
+        if raw is None:
+            raise SourceError(
+                f"checkpoint {ns.doc_key!r} vanished while reading (the thread "
+                "changed on the source)"
+            )
+        docs.append(cast(dict[str, Any], raw))
+        found: list[str] = []
+        for reg in _registries(tid, ns):
+            regkeys = [_text(k) for k in next(replies)]
+            if regkeys:
+                keys.append(reg)
+            found.extend(k for k in regkeys if k not in found)
+        if ns.kind == "full" and not found:
+            own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+            found = sorted(_scan(client, _glob_escape(own + ":") + "*"))
+        members.append(found)
+        keys.append(ns.doc_key)
+        if ns.kind == "full":
+            keys.append(_latest_key(prefixes, tid, ns.checkpoint_ns))
+    for ns in spaces:
+        for key, cid in ns.older:
+            # older checkpoints of the full saver: deleted with the thread
+            keys.append(key)
+            keys.append(_full_registry(tid, ns.checkpoint_ns, cid))
+            keys.extend(_text(k) for k in next(replies))
+    pipe = client.pipeline(transaction=False)
+    for ns, found in zip(spaces, members, strict=True):
+        own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+        for key in found:
+            if _is_own_write(key, own):
+                pipe.json().get(key)
+    replies = iter(pipe.execute())
+    result: list[NamespaceData] = []
+    for ns, doc, found in zip(spaces, docs, members, strict=True):
+        if doc.get("checkpoint_id") != _safe_id(ns.checkpoint_id) and (
+            doc.get("checkpoint_id") != ns.checkpoint_id
+        ):
+            raise SourceError(
+                f"checkpoint of namespace {ns.checkpoint_ns!r} changed while "
+                "reading (the thread changed on the source)"
+            )
+        own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+        writes: list[dict[str, Any]] = []
+        stale = 0
+        for key in found:
+            keys.append(key)
+            if not _is_own_write(key, own):
+                stale += 1
+                continue
+            raw = next(replies)
+            if raw is None:
+                continue  # expired or deleted: upstream would not return it
+            write = cast(dict[str, Any], raw)
+            if write.get("checkpoint_id") not in (
+                ns.checkpoint_id,
+                _safe_id(ns.checkpoint_id),
+            ):
+                stale += 1
+                continue
+            writes.append(write)
+        result.append(
+            NamespaceData(
+                checkpoint_ns=ns.checkpoint_ns,
+                kind=ns.kind,
+                checkpoint=decoder.checkpoint(doc),
+                metadata=decoder.metadata(doc),
+                tasks=_group(decoder, writes),
+                writes_kept=len(writes),
+                stale_dropped=stale,
+                older_checkpoints=len(ns.older),
+            )
+        )
+    return ThreadData(tid, result, keys, _fingerprint_of(spaces, members))
+
+
+def _group(decoder: Decoder, writes: list[dict[str, Any]]) -> list[TaskWrites]:
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for write in writes:
+        by_task.setdefault(str(write.get("task_id", "")), []).append(write)
+    tasks = []
+    for task_id, items in by_task.items():
+        items.sort(key=_idx_order)
+        paths = {str(w.get("task_path", "")) for w in items}
+        tasks.append(
+            TaskWrites(
+                task_id,
+                max(paths, key=len) if paths else "",
+                [(str(w["channel"]), decoder.write_value(w)) for w in items],
+            )
+        )
+    tasks.sort(key=lambda t: (t.task_path, t.task_id))
+    return tasks
+
+
+def _fingerprint_of(
+    spaces: Sequence[NamespaceSource], members: Sequence[Sequence[str]]
+) -> tuple[Any, ...]:
+    return tuple(
+        (ns.checkpoint_ns, ns.checkpoint_id, len(found))
+        for ns, found in zip(spaces, members, strict=True)
+    )
+
+
+def fingerprint(
+    client: redis.Redis, prefixes: UpstreamPrefixes, source: ThreadSource
+) -> tuple[Any, ...]:
+    """What identifies the thread's state now (one pipelined round trip).
+
+    Equal to :attr:`ThreadData.fingerprint` while nobody has written to the
+    thread since it was read: the checkpoint id of each namespace and the
+    number of its registered writes. A new namespace created meanwhile is
+    not seen here (it is found by the next run's discovery).
+    """
+    tid = source.thread_id
+    spaces = list(source.namespaces.values())
+    pipe = client.pipeline(transaction=False)
+    for ns in spaces:
+        if ns.kind == "full":
+            pipe.get(_latest_key(prefixes, tid, ns.checkpoint_ns))
+        else:
+            pipe.json().get(ns.doc_key, "$.checkpoint_id")
+        for reg in _registries(tid, ns):
+            pipe.zrange(reg, 0, -1)
+    replies = iter(pipe.execute())
+    out = []
+    for ns in spaces:
+        head = next(replies)
+        if ns.kind == "full":
+            cid = (
+                ns.checkpoint_id
+                if head is not None and _text(head) == ns.doc_key
+                else None
+            )
+        else:
+            ids = head if isinstance(head, list) else []
+            cid = _from_safe_id(ids[0]) if ids else None
+        found: list[str] = []
+        for _reg in _registries(tid, ns):
+            for k in next(replies):
+                text = _text(k)
+                if text not in found:
+                    found.append(text)
+        count = len(found)
+        if ns.kind == "full" and not found:
+            own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+            count = sum(1 for _ in _scan(client, _glob_escape(own + ":") + "*"))
+        out.append((ns.checkpoint_ns, cid, count))
+    return tuple(out)
+
+
+# -- sizes and deletion -------------------------------------------------------
+
+
+def memory_usage(client: redis.Redis | redis.RedisCluster, keys: Sequence[str]) -> int:
+    """Bytes the server uses for ``keys`` (``MEMORY USAGE``, pipelined)."""
+    total = 0
+    for batch in _batched(list(keys)):
+        pipe = client.pipeline(transaction=False)
+        for key in batch:
+            pipe.memory_usage(key)
+        total += sum(int(v) for v in pipe.execute() if v is not None)
+    return total
+
+
+def delete_source_keys(client: redis.Redis, keys: Sequence[str]) -> int:
+    """Delete ``keys`` (``UNLINK``, in batches); the number deleted."""
+    done = 0
+    for batch in _batched(list(dict.fromkeys(keys))):
+        done += client.unlink(*batch)
+    return done
