@@ -363,6 +363,7 @@ def test_values_come_across_as_upstream_returns_them(
     """Upstream's JSON step already changed some types; they stay changed."""
     import datetime
     import decimal
+    import math
 
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.base import empty_checkpoint
@@ -374,9 +375,16 @@ def test_values_come_across_as_upstream_returns_them(
     cleanup.append(tid)
     values = {
         "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+        "naive": datetime.datetime(2026, 1, 2, 3, 4, 5),
         "id": uuid.UUID(int=7),
         "price": decimal.Decimal("1.10"),
         "tags": {"a"},
+        "frozen": frozenset({1}),
+        "pair": (1, 2),
+        "intkeys": {1: "a"},
+        "inf": math.inf,
+        "blob": b"\x00\x01",
+        "error": ValueError("boom"),
         "msg": [HumanMessage(content="hi", id="m1")],
         "plain": {"x": [1, 2.5, None, True]},
     }
@@ -405,14 +413,20 @@ def test_values_come_across_as_upstream_returns_them(
     assert ours.checkpoint["channel_values"] == theirs.checkpoint["channel_values"]
     assert ours.pending_writes == theirs.pending_writes
     got = ours.checkpoint["channel_values"]
-    # what upstream had already changed before the migration (see docs/migration.md)
+    # what upstream had already changed before the migration (the table in
+    # docs/migration.md): it stays changed, exactly as upstream returns it
     assert got["when"] == "2026-01-02T03:04:05+00:00"
+    assert got["naive"] == "2026-01-02T03:04:05"
     assert got["id"] == "00000000-0000-0000-0000-000000000007"
-    assert got["msg"] == values["msg"]
-    assert got["plain"] == values["plain"]
-    print(
-        repr(got["price"]), repr(got["tags"]), ours.pending_writes, file=sys.__stderr__
-    )
+    assert got["price"] == decimal.Decimal("0")
+    assert got["frozen"] == frozenset()
+    assert got["pair"] == [1, 2]
+    assert got["intkeys"] == {"1": "a"}
+    assert got["inf"] is None
+    assert got["error"] == "ValueError('boom')"
+    # and what upstream kept, it kept
+    for name in ("tags", "blob", "msg", "plain"):
+        assert got[name] == values[name], name
 
 
 # -- usage and errors: before anything is written ---------------------------
