@@ -80,6 +80,7 @@ REPLACEMENTS: dict[str, str] = {
     "aprune": "prune",
     "acopy_thread": "copy_thread",
     "adelete_for_runs": "delete_for_runs",
+    "acopy_from": "copy_from",
     # LangGraph graph API used by the tests
     "aget_state": "get_state",
     "aupdate_state": "update_state",
@@ -91,7 +92,6 @@ REPLACEMENTS: dict[str, str] = {
     "asaver": "saver",
     "aclient": "client",
     "AsyncRedis": "Redis",
-    "AsyncSearchIndex": "SearchIndex",
     "AsyncIterator": "Iterator",
     "asynccontextmanager": "contextmanager",
 }

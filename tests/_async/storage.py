@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def is_data_key(key: bytes) -> bool:
+    """Whether a key holds a thread's data: not the layout version that
+    ``setup`` records under the checkpoint prefix (the only key without
+    ``{``, see ``keys``)."""
+    return b"{" in key or not key.endswith(b":layout")
+
+
 def is_write_field(field: bytes) -> bool:
     """Whether a namespace hash field holds a pending write (see ``layout``)."""
     return field[:1].isdigit()

@@ -44,7 +44,10 @@ async def wait_until_gone(aclient: AsyncRedis, name: str) -> bool:
 
 
 async def prefix_keys(aclient: AsyncRedis, prefix: str) -> list[bytes]:
-    return [k async for k in aclient.scan_iter(match=prefix + ":*")]
+    """The data keys of a test's prefixes (the layout version that ``setup``
+    records is not data)."""
+    layout_key = f"{prefix}:cp:layout".encode()
+    return [k async for k in aclient.scan_iter(match=prefix + ":*") if k != layout_key]
 
 
 # -- from_conn_string ----------------------------------------------------------

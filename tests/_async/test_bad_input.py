@@ -22,13 +22,20 @@ from langgraph.checkpoint.redis_shallow.errors import (
     SerializationError,
     StorageError,
 )
+from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
 
 DEAD_URL = "redis://127.0.0.1:1"  # nothing listens: proves no connection is made
 
 
 async def count_keys(client: AsyncRedis, prefix: str) -> int:
-    return len([k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+    return len(
+        [
+            k
+            async for k in client.scan_iter(match=f"{prefix}:*", count=1000)
+            if is_data_key(k)
+        ]
+    )
 
 
 def checkpoint_with(values: dict[str, Any], version: int = 1) -> dict[str, Any]:

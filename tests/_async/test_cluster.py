@@ -30,7 +30,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from redis_server import RedisServer
 from tests._async.graph_support import approval_scenario, check_approval, run_both
-from tests._async.storage import write_fields
+from tests._async.storage import is_data_key, write_fields
 from tests._io_async import AsyncRedis, RedisCluster, RoundTrips, cluster_client
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
@@ -126,7 +126,9 @@ async def nodes(cluster_ports: list[int]) -> AsyncIterator[dict[int, AsyncRedis]
 
 async def keys_on(node: AsyncRedis, pattern: str) -> list[bytes]:
     """Every key of one node matching ``pattern`` (SCAN)."""
-    return sorted([k async for k in node.scan_iter(match=pattern, count=1000)])
+    return sorted(
+        [k async for k in node.scan_iter(match=pattern, count=1000) if is_data_key(k)]
+    )
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from langgraph.types import Interrupt, Send
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
+from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
 
 
@@ -385,6 +386,8 @@ async def hash_contents(aclient: AsyncRedis, prefix: str) -> bytes:
     """Every field and value of every key under ``prefix``, concatenated."""
     out = b""
     async for key in aclient.scan_iter(match=prefix + ":*"):
+        if not is_data_key(key):
+            continue
         kind = await aclient.type(key)
         if kind == b"hash":
             for field, value in (await aclient.hgetall(key)).items():

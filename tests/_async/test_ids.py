@@ -13,6 +13,7 @@ from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
+from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
 
 ODD_IDS = [
@@ -99,7 +100,9 @@ async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list
     """Every key under the saver's two prefixes."""
     found = []
     for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k async for k in aclient.scan_iter(match=prefix + ":*")]
+        found += [
+            k async for k in aclient.scan_iter(match=prefix + ":*") if is_data_key(k)
+        ]
     return found
 
 

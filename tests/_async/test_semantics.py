@@ -16,7 +16,7 @@ from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import SerializationError
-from tests._async.storage import checkpoint_fields, write_fields
+from tests._async.storage import checkpoint_fields, is_data_key, write_fields
 from tests._io_async import AsyncRedis
 
 
@@ -81,7 +81,9 @@ async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list
     """Every key under the saver's two prefixes."""
     found = []
     for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k async for k in aclient.scan_iter(match=prefix + ":*")]
+        found += [
+            k async for k in aclient.scan_iter(match=prefix + ":*") if is_data_key(k)
+        ]
     return found
 
 

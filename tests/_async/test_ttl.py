@@ -9,7 +9,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
-from tests._async.storage import namespace_keys
+from tests._async.storage import is_data_key, namespace_keys
 from tests._io_async import AsyncRedis, sleep
 
 
@@ -52,7 +52,7 @@ async def make_saver(redis_url: str, prefix: str) -> AsyncIterator:
 
 async def pttls(aclient: AsyncRedis, prefix: str) -> dict[bytes, int]:
     """PTTL of every key under the test's prefix."""
-    keys = [k async for k in aclient.scan_iter(match=prefix + ":*")]
+    keys = [k async for k in aclient.scan_iter(match=prefix + ":*") if is_data_key(k)]
     return {k: await aclient.pttl(k) for k in keys}
 
 

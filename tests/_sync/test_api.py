@@ -46,7 +46,10 @@ def wait_until_gone(client: Redis, name: str) -> bool:
 
 
 def prefix_keys(client: Redis, prefix: str) -> list[bytes]:
-    return [k for k in client.scan_iter(match=prefix + ":*")]
+    """The data keys of a test's prefixes (the layout version that ``setup``
+    records is not data)."""
+    layout_key = f"{prefix}:cp:layout".encode()
+    return [k for k in client.scan_iter(match=prefix + ":*") if k != layout_key]
 
 
 # -- from_conn_string ----------------------------------------------------------

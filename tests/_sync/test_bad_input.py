@@ -25,12 +25,15 @@ from langgraph.checkpoint.redis_shallow.errors import (
     StorageError,
 )
 from tests._io_sync import Redis
+from tests._sync.storage import is_data_key
 
 DEAD_URL = "redis://127.0.0.1:1"  # nothing listens: proves no connection is made
 
 
 def count_keys(client: Redis, prefix: str) -> int:
-    return len([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+    return len(
+        [k for k in client.scan_iter(match=f"{prefix}:*", count=1000) if is_data_key(k)]
+    )
 
 
 def checkpoint_with(values: dict[str, Any], version: int = 1) -> dict[str, Any]:

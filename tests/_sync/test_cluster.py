@@ -33,7 +33,7 @@ from langgraph.checkpoint.redis_shallow import (
 from redis_server import RedisServer
 from tests._io_sync import Redis, RedisCluster, RoundTrips, cluster_client
 from tests._sync.graph_support import approval_scenario, check_approval, run_both
-from tests._sync.storage import write_fields
+from tests._sync.storage import is_data_key, write_fields
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
@@ -128,7 +128,9 @@ def nodes(cluster_ports: list[int]) -> Iterator[dict[int, Redis]]:
 
 def keys_on(node: Redis, pattern: str) -> list[bytes]:
     """Every key of one node matching ``pattern`` (SCAN)."""
-    return sorted([k for k in node.scan_iter(match=pattern, count=1000)])
+    return sorted(
+        [k for k in node.scan_iter(match=pattern, count=1000) if is_data_key(k)]
+    )
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from langgraph.types import Interrupt, Send
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis
 from tests._sync.conftest import drop
+from tests._sync.storage import is_data_key
 
 
 class Color(enum.Enum):
@@ -381,6 +382,8 @@ def hash_contents(client: Redis, prefix: str) -> bytes:
     """Every field and value of every key under ``prefix``, concatenated."""
     out = b""
     for key in client.scan_iter(match=prefix + ":*"):
+        if not is_data_key(key):
+            continue
         kind = client.type(key)
         if kind == b"hash":
             for field, value in (client.hgetall(key)).items():

@@ -16,6 +16,7 @@ from redis.crc import key_slot
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis
 from tests._sync.conftest import drop
+from tests._sync.storage import is_data_key
 
 ODD_IDS = [
     "",
@@ -97,7 +98,7 @@ def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
     for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k for k in client.scan_iter(match=prefix + ":*")]
+        found += [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
     return found
 
 

@@ -20,9 +20,10 @@ from langgraph.checkpoint.base import empty_checkpoint
 from redis.exceptions import MaxConnectionsError
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
-from langgraph.checkpoint.redis_shallow.errors import StorageError
+from langgraph.checkpoint.redis_shallow.errors import StaleCheckpointError, StorageError
 from redis_server import RedisServer
 from tests._io_sync import BlockingConnectionPool, Redis, run_concurrently, sleep
+from tests._sync.storage import is_data_key
 
 WRITERS = 500  # one writer per task: all at once (the thread variant: 32 threads)
 N_WRITES = 3
@@ -56,14 +57,20 @@ def lsaver(server: RedisServer, prefix: str) -> Iterator[ShallowRedisSaver]:
     )
     saver.setup()
     yield saver
-    keys = [k for k in saver.client.scan_iter(match=f"{prefix}:*", count=1000)]
+    keys = [
+        k
+        for k in saver.client.scan_iter(match=f"{prefix}:*", count=1000)
+        if is_data_key(k)
+    ]
     if keys:
         saver.client.delete(*keys)
     saver.close()
 
 
 def count_keys(client: Redis, prefix: str) -> int:
-    return len([k for k in client.scan_iter(match=f"{prefix}:*", count=1000)])
+    return len(
+        [k for k in client.scan_iter(match=f"{prefix}:*", count=1000) if is_data_key(k)]
+    )
 
 
 def cfg(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -115,20 +122,31 @@ def step(
 
 def test_many_writers_on_one_thread(lsaver: ShallowRedisSaver, admin: Redis):
     """500 writers (32 threads in the thread variant) put, write and read
-    the same thread id at once while 20 other threads are written too:
-    every read and the final state are one whole written checkpoint with
-    its own writes, and the other threads keep their own data."""
+    the same thread id at once, all from the same parent, while 20 other
+    threads are written too: exactly one put wins, every other is refused
+    with ``StaleCheckpointError`` naming the winner (its parent is no longer
+    the stored checkpoint, so nothing it would overwrite is lost); every
+    read and the final state are one whole written checkpoint with its own
+    writes, and the other threads keep their own data."""
     hot = "hot-thread"
     base = step(lsaver, hot, 1, None)
     written: set[str] = {base}
     others = [f"other-{i}" for i in range(20)]
     last: dict[str, str] = {}
+    won: list[str] = []
+    stale: list[str] = []
 
     def writer(i: int) -> None:
         cp = new_checkpoint(hot, 2)
         written.add(cp["id"])
         meta = {"source": "loop", "step": 2, "cid": cp["id"]}
-        lsaver.put(cfg(hot, base), cp, meta, cp["channel_versions"])
+        try:
+            lsaver.put(cfg(hot, base), cp, meta, cp["channel_versions"])
+        except StaleCheckpointError as err:
+            stale.append(err.stored_checkpoint_id)
+            check_whole(lsaver.get_tuple(cfg(hot)), hot, written)
+            return
+        won.append(cp["id"])
         writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
         lsaver.put_writes(cfg(hot, cp["id"]), writes, f"task-{i}")
         check_whole(lsaver.get_tuple(cfg(hot)), hot, written)
@@ -144,25 +162,28 @@ def test_many_writers_on_one_thread(lsaver: ShallowRedisSaver, admin: Redis):
     fns += [lambda t=t: other(t) for t in others]
     run_concurrently(fns)
 
+    assert len(won) == 1 and len(stale) == WRITERS - 1
+    assert set(stale) == set(won)
     final = lsaver.get_tuple(cfg(hot))
-    cid = check_whole(final, hot, written)
-    # the last put's writer wrote its writes after every put: all are there
+    assert check_whole(final, hot, written) == won[0]
     assert len(final.pending_writes) == N_WRITES
     for thread_id in others:
         tup = lsaver.get_tuple(cfg(thread_id))
         assert check_whole(tup, thread_id) == last[thread_id]
         assert len(tup.pending_writes) == N_WRITES
     listed = [t for t in lsaver.list(cfg(hot))]
-    assert [t.checkpoint["id"] for t in listed] == [cid]
+    assert [t.checkpoint["id"] for t in listed] == won
 
 
 def hammer(saver: ShallowRedisSaver, thread_id: str) -> tuple[int, int]:
-    """WRITERS calls of put + put_writes on one thread at once; returns
-    (completed, refused for want of a connection). The thread then holds one
-    whole checkpoint with its own writes."""
+    """WRITERS calls of put + put_writes on one thread at once, all from the
+    same parent; returns (served, refused for want of a connection). Of the
+    served puts exactly one wins and the others are refused as stale. The
+    thread then holds the winner, whole, with its own writes."""
     base = step(saver, thread_id, 1, None)
     written = {base}
     refused = []
+    won = []
 
     def writer(i: int) -> None:
         cp = new_checkpoint(thread_id, 2)
@@ -171,14 +192,18 @@ def hammer(saver: ShallowRedisSaver, thread_id: str) -> tuple[int, int]:
             saver.put(
                 cfg(thread_id, base), cp, {"cid": cp["id"]}, cp["channel_versions"]
             )
+            won.append(cp["id"])
             writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
             saver.put_writes(cfg(thread_id, cp["id"]), writes, f"task-{i}")
+        except StaleCheckpointError:
+            pass
         except StorageError as err:
             assert isinstance(err.__cause__, MaxConnectionsError)
             refused.append(i)
 
     run_concurrently([lambda i=i: writer(i) for i in range(WRITERS)])
-    check_whole(saver.get_tuple(cfg(thread_id)), thread_id, written)
+    assert len(won) == 1
+    assert check_whole(saver.get_tuple(cfg(thread_id)), thread_id, written) == won[0]
     return WRITERS - len(refused), len(refused)
 
 

@@ -44,7 +44,7 @@ from langgraph.checkpoint.redis_shallow.errors import (
 from langgraph.checkpoint.redis_shallow.serialization import pack_write
 from redis_server import RedisServer
 from tests._io_sync import Redis
-from tests._sync.storage import write_fields
+from tests._sync.storage import is_data_key, write_fields
 
 TLS_BINARY = "/usr/bin/redis-server"  # Debian's, built with TLS
 
@@ -65,16 +65,19 @@ SCRIPT_COMMANDS = [
     "+pexpire",
 ]
 # Top-level commands: the scripts (EVAL after a server lost its script
-# cache), the HGETALL of get_tuple and the PEXPIREs of refresh_on_read
-# (listed above), and on a server with Search: detect it, create the index,
-# query it.
+# cache), the layout version (GET, and SET when it is not recorded yet), the
+# HGETALL of get_tuple and the PEXPIREs of refresh_on_read (listed above),
+# and on a server with Search: detect it, create the index, query it.
 CORE_COMMANDS = [
     "+evalsha",
     "+eval",
     "+script|load",
+    "+get",
+    "+set",
     *SCRIPT_COMMANDS,
 ]
-SEARCH_COMMANDS = ["+ft._list", "+ft.create", "+ft.info", "+ft.search"]
+# HMGET: the delete_for_runs script, which runs only with Search.
+SEARCH_COMMANDS = ["+ft._list", "+ft.create", "+ft.search", "+hmget"]
 
 
 def saver_acl(prefix: str, search: bool) -> list[str]:
@@ -257,7 +260,7 @@ def test_setup_refused_by_acl_raises_storage_error(
     acl_server: tuple[RedisServer, bool], acl_admin: Redis, prefix: str
 ):
     server, search = acl_server
-    rules = [r for r in saver_acl(prefix, search) if r != "+ft.info"]
+    rules = [r for r in saver_acl(prefix, search) if r != "+ft.create"]
     user, password = make_user(acl_admin, rules)
     saver = restricted_saver(server.url, user, password, prefix)
     if search:
@@ -560,13 +563,13 @@ def test_delete_thread_with_glob_ids_deletes_only_that_thread(
     # 3 namespaces x (hash, search entry if the server has Search) + registry
     keys_per_thread = 3 * (2 if has_search else 1) + 1
     assert len(
-        [k for k in client.scan_iter(match=f"{prefix}:*")]
+        [k for k in client.scan_iter(match=f"{prefix}:*") if is_data_key(k)]
     ) == keys_per_thread * len(ids)
     remaining = dict(checkpoints)
     for tid in ["*", "t*", "[a-z]*", "?", "%", "", "}:{", *SYNTAX]:
         saver.delete_thread(tid)
         remaining = {k: v for k, v in remaining.items() if k[0] != tid}
-        left = len([k for k in client.scan_iter(match=f"{prefix}:*")])
+        left = len([k for k in client.scan_iter(match=f"{prefix}:*") if is_data_key(k)])
         assert left == keys_per_thread * len({k[0] for k in remaining}), tid
     assert {k[0] for k in remaining} == {"t", "tt", "u"}
     for (other, ns), cid in remaining.items():

@@ -19,7 +19,7 @@ from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import SerializationError
 from tests._io_sync import Redis
-from tests._sync.storage import checkpoint_fields, write_fields
+from tests._sync.storage import checkpoint_fields, is_data_key, write_fields
 
 
 def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
@@ -83,7 +83,7 @@ def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
     """Every key under the saver's two prefixes."""
     found = []
     for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k for k in client.scan_iter(match=prefix + ":*")]
+        found += [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
     return found
 
 

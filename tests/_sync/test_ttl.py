@@ -12,7 +12,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis, sleep
 from tests._sync.conftest import drop
-from tests._sync.storage import namespace_keys
+from tests._sync.storage import is_data_key, namespace_keys
 
 
 def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
@@ -54,7 +54,7 @@ def make_saver(redis_url: str, prefix: str) -> Iterator:
 
 def pttls(client: Redis, prefix: str) -> dict[bytes, int]:
     """PTTL of every key under the test's prefix."""
-    keys = [k for k in client.scan_iter(match=prefix + ":*")]
+    keys = [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
     return {k: client.pttl(k) for k in keys}
 
 

@@ -1,32 +1,39 @@
 """Shallow LangGraph checkpoint savers for Redis.
 
 ``AsyncShallowRedisSaver`` serves async graphs, ``ShallowRedisSaver`` sync
-graphs. Both keep only the latest checkpoint of each thread and namespace,
-with its pending writes. The sync saver is generated from the async one.
+graphs; each also serves the other API natively. Both keep only the latest
+checkpoint of each thread and namespace, with its pending writes. The sync
+saver is generated from the async one.
 """
 
 from ._async.saver import AsyncShallowRedisSaver
 from ._sync.saver import ShallowRedisSaver
 from .config import TTLSettings
 from .errors import (
+    DeleteRefusedError,
     InvalidConfigError,
+    LayoutVersionError,
     SearchUnavailableError,
     SerializationError,
     ShallowRedisError,
+    StaleCheckpointError,
     StorageError,
     UnsupportedChannelError,
-    WrongApiError,
 )
+from .transfer import CopySummary
 
 __all__ = [
     "AsyncShallowRedisSaver",
+    "CopySummary",
+    "DeleteRefusedError",
     "InvalidConfigError",
+    "LayoutVersionError",
     "SearchUnavailableError",
     "SerializationError",
     "ShallowRedisError",
     "ShallowRedisSaver",
+    "StaleCheckpointError",
     "StorageError",
     "TTLSettings",
     "UnsupportedChannelError",
-    "WrongApiError",
 ]

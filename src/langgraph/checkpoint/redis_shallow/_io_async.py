@@ -2,29 +2,49 @@
 
 ``_async/`` imports these names from here; the generated ``_sync/`` code
 imports the same names from :mod:`._io_sync`. Keep the two files in step:
-same names, same shapes.
+same names, same shapes. :class:`OtherApi` gives the async saver the sync
+API, served by the generated sync saver on a sync client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NoReturn, cast
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from redis import ConnectionPool, Redis
+from redis import connection as sync_connection
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry as SyncRetry
 
-from .config import is_sentinel_url, parse_sentinel_url, sentinel_client_args
-from .errors import WrongApiError
+from ._sync.saver import ShallowRedisSaver
+from .config import (
+    is_sentinel_url,
+    parse_sentinel_url,
+    portable_connection_args,
+    sentinel_client_args,
+)
+from .errors import InvalidConfigError
+from .transfer import CopySummary
 
 __all__ = [
     "AsyncRedis",
+    "OtherApi",
     "RedisCluster",
     "SentinelPrimary",
-    "WrongApiGuard",
     "make_client",
+    "other_client",
 ]
 
 
@@ -77,62 +97,141 @@ def _sentinel_client(url: str, args: dict[str, Any]) -> AsyncRedis:
     return cast(SentinelPrimary, client)
 
 
-def _refuse(method: str) -> NoReturn:
-    raise WrongApiError(
-        f"AsyncShallowRedisSaver.{method}() is not available: this saver is "
-        f"async-only (use 'await saver.a{method}(...)', 'graph.ainvoke' and "
-        f"'graph.aget_state'). For sync graphs ('graph.invoke', "
-        f"'graph.get_state') use ShallowRedisSaver."
-    )
+_OTHER_LOCK = threading.Lock()
 
 
-class WrongApiGuard:
-    """Makes the sync checkpointer API of the async saver fail at once.
+def other_client(client: Any) -> Redis:
+    """A sync client with the settings of an async ``redis.asyncio.Redis``.
 
-    Listed before ``BaseCheckpointSaver`` in the saver's bases so these
-    win over its defaults.
+    Raises:
+        InvalidConfigError: ``client`` is a cluster client, or its
+            connections are of a class whose settings cannot be carried over
+            (Sentinel-managed, custom).
+    """
+    if isinstance(client, RedisCluster) or not isinstance(client, AsyncRedis):
+        raise InvalidConfigError(
+            f"a sync client cannot be derived from a {type(client).__name__} "
+            "redis_client; pass other_api_client=redis.RedisCluster(...) (or "
+            "the redis.Redis of the same server) for the sync API's calls"
+        )
+    pool = client.connection_pool
+    args = portable_connection_args(pool.connection_class, pool.connection_kwargs)
+    args["retry"] = SyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+    cls = getattr(sync_connection, pool.connection_class.__name__)
+    return Redis(connection_pool=ConnectionPool(connection_class=cls, **args))
+
+
+class OtherApi:
+    """The sync checkpointer API of the async saver, served natively.
+
+    Each method runs the generated sync saver (``ShallowRedisSaver``) with
+    this saver's settings and serde, on a sync client: one made from the
+    same URL and ``connection_args`` (without a ``retry`` object, which
+    belongs to one kind: the default retry applies), or derived from the
+    settings of the ``redis_client`` you passed, or your
+    ``other_api_client``. It is made on the first sync call and closed
+    with the saver. A sync call blocks its thread for its round trip, the
+    event loop's thread included; nothing is handed to the loop or to
+    another thread.
     """
 
-    def get(self, config: Any) -> NoReturn:
-        """Refused: use :meth:`aget`."""
-        _refuse("get")
+    serde: Any
+    _other_settings: dict[str, Any]
+    _other_saver: ShallowRedisSaver | None = None
 
-    def get_tuple(self, config: Any) -> NoReturn:
-        """Refused: use :meth:`aget_tuple`."""
-        _refuse("get_tuple")
+    def _other(self) -> ShallowRedisSaver:
+        saver = self._other_saver
+        if saver is not None and saver.serde is self.serde:
+            return saver
+        with _OTHER_LOCK:
+            saver = self._other_saver
+            if saver is None or saver.serde is not self.serde:
+                saver = self._other_saver = self._make_other()
+        return saver
 
-    def list(self, config: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`alist`."""
-        _refuse("list")
+    def _make_other(self) -> ShallowRedisSaver:
+        settings = dict(self._other_settings)
+        given = settings.pop("other_api_client")
+        owned = False
+        if settings["redis_url"] is None:
+            if given is None:
+                settings["redis_client"] = other_client(cast(Any, self)._client)
+                owned = True
+            else:
+                settings["redis_client"] = given
+        elif settings["connection_args"]:
+            settings["connection_args"] = {
+                k: v for k, v in settings["connection_args"].items() if k != "retry"
+            }
+        saver = ShallowRedisSaver(**settings, serde=self.serde)
+        if owned:
+            saver._owns_client = True
+        return saver
 
-    def put(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`aput`."""
-        _refuse("put")
+    def _close_other(self) -> None:
+        saver, self._other_saver = self._other_saver, None
+        if saver is not None:
+            saver.close()
 
-    def put_writes(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`aput_writes`."""
-        _refuse("put_writes")
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Sync :meth:`aget_tuple`, on the sync client."""
+        return self._other().get_tuple(config)
 
-    def delete_thread(self, thread_id: Any) -> NoReturn:
-        """Refused: use :meth:`adelete_thread`."""
-        _refuse("delete_thread")
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Sync :meth:`alist`, on the sync client."""
+        return self._other().list(config, filter=filter, before=before, limit=limit)
 
-    def delete_for_runs(self, run_ids: Sequence[str]) -> NoReturn:
-        """Refused: use :meth:`adelete_for_runs`."""
-        _refuse("delete_for_runs")
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Sync :meth:`aput`, on the sync client."""
+        return self._other().put(config, checkpoint, metadata, new_versions)
 
-    def copy_thread(self, source_thread_id: Any, target_thread_id: Any) -> NoReturn:
-        """Refused: use :meth:`acopy_thread`."""
-        _refuse("copy_thread")
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Sync :meth:`aput_writes`, on the sync client."""
+        self._other().put_writes(config, writes, task_id, task_path)
 
-    def prune(self, thread_ids: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`aprune`."""
-        _refuse("prune")
+    def delete_thread(self, thread_id: str) -> None:
+        """Sync :meth:`adelete_thread`, on the sync client."""
+        self._other().delete_thread(thread_id)
 
-    def setup(self) -> NoReturn:
-        """Refused: use :meth:`asetup`."""
-        _refuse("setup")
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Sync :meth:`adelete_for_runs`, on the sync client."""
+        self._other().delete_for_runs(run_ids)
 
-    def get_delta_channel_history(self, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`aget_delta_channel_history`."""
-        _refuse("get_delta_channel_history")
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Sync :meth:`acopy_thread`, on the sync client."""
+        self._other().copy_thread(source_thread_id, target_thread_id)
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Sync :meth:`aprune`, on the sync client."""
+        self._other().prune(thread_ids, strategy=strategy)
+
+    def setup(self) -> None:
+        """Sync :meth:`asetup`, on the sync client."""
+        self._other().setup()
+
+    def copy_from(
+        self, source: Any, *, thread_ids: Sequence[str] | None = None
+    ) -> CopySummary:
+        """Sync :meth:`acopy_from`, on the sync client (reads ``source.list``)."""
+        return self._other().copy_from(source, thread_ids=thread_ids)

@@ -2,28 +2,52 @@
 
 The generated ``_sync/`` code imports these names; :mod:`._io_async` holds
 the same names for the async saver. Keep the two files in step.
+:class:`OtherApi` gives the sync saver the async API, served by the async
+saver on an async client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NoReturn, cast
+import threading
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from redis import Redis
+from redis.asyncio import ConnectionPool as AsyncConnectionPool
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio import connection as async_connection
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from .config import is_sentinel_url, parse_sentinel_url, sentinel_client_args
-from .errors import WrongApiError
+from .config import (
+    is_sentinel_url,
+    parse_sentinel_url,
+    portable_connection_args,
+    sentinel_client_args,
+)
+from .errors import InvalidConfigError
+from .transfer import CopySummary
+
+if TYPE_CHECKING:
+    from ._async.saver import AsyncShallowRedisSaver
 
 __all__ = [
+    "OtherApi",
     "Redis",
     "RedisCluster",
     "SentinelPrimary",
-    "WrongApiGuard",
     "make_client",
+    "other_client",
 ]
 
 
@@ -76,62 +100,158 @@ def _sentinel_client(url: str, args: dict[str, Any]) -> Redis:
     return cast(SentinelPrimary, client)
 
 
-def _refuse(method: str) -> NoReturn:
-    raise WrongApiError(
-        f"ShallowRedisSaver.{method}() is not available: this saver is "
-        f"sync-only (use 'saver.{method[1:]}(...)', 'graph.invoke' and "
-        f"'graph.get_state'). For async graphs ('graph.ainvoke', "
-        f"'graph.aget_state') use AsyncShallowRedisSaver."
-    )
+_OTHER_LOCK = threading.Lock()
 
 
-class WrongApiGuard:
-    """Makes the async checkpointer API of the sync saver fail at once.
+def other_client(client: Any) -> AsyncRedis:
+    """An async client with the settings of a sync ``redis.Redis``.
 
-    The methods are plain functions, so the error is raised on the call,
-    before anything is awaited.
+    Raises:
+        InvalidConfigError: ``client`` is a cluster client, or its
+            connections are of a class whose settings cannot be carried over
+            (Sentinel-managed, custom).
+    """
+    if isinstance(client, RedisCluster) or not isinstance(client, Redis):
+        raise InvalidConfigError(
+            f"an async client cannot be derived from a {type(client).__name__} "
+            "redis_client; pass other_api_client=redis.asyncio.RedisCluster(...) "
+            "(or the redis.asyncio.Redis of the same server) for the async "
+            "API's calls"
+        )
+    pool = client.connection_pool
+    args = portable_connection_args(pool.connection_class, pool.connection_kwargs)
+    args["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+    cls = getattr(async_connection, pool.connection_class.__name__)
+    return AsyncRedis(connection_pool=AsyncConnectionPool(connection_class=cls, **args))
+
+
+class OtherApi:
+    """The async checkpointer API of the sync saver, served natively.
+
+    Each method runs the async saver (``AsyncShallowRedisSaver``) with this
+    saver's settings and serde, on an async client: one made from the same
+    URL and ``connection_args`` (without a ``retry`` object, which belongs
+    to one kind: the default retry applies), or derived from the settings
+    of the ``redis_client`` you passed, or your ``other_api_client``. It is
+    made on the first async call; like every ``redis.asyncio`` client it
+    belongs to the event loop it is first used in. ``await saver.aclose()``
+    closes it (``close()`` only drops it). Nothing runs an event loop or
+    hands work to another thread.
     """
 
-    def aget(self, config: Any) -> NoReturn:
-        """Refused: use :meth:`get`."""
-        _refuse("aget")
+    serde: Any
+    _other_settings: dict[str, Any]
+    _other_saver: AsyncShallowRedisSaver | None = None
 
-    def aget_tuple(self, config: Any) -> NoReturn:
-        """Refused: use :meth:`get_tuple`."""
-        _refuse("aget_tuple")
+    def close(self) -> None:  # replaced by the saver's own; typing only
+        """Close the saver's clients."""
 
-    def alist(self, config: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`list`."""
-        _refuse("alist")
+    def _other(self) -> AsyncShallowRedisSaver:
+        saver = self._other_saver
+        if saver is not None and saver.serde is self.serde:
+            return saver
+        with _OTHER_LOCK:
+            saver = self._other_saver
+            if saver is None or saver.serde is not self.serde:
+                saver = self._other_saver = self._make_other()
+        return saver
 
-    def aput(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`put`."""
-        _refuse("aput")
+    def _make_other(self) -> AsyncShallowRedisSaver:
+        from ._async.saver import AsyncShallowRedisSaver
 
-    def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`put_writes`."""
-        _refuse("aput_writes")
+        settings = dict(self._other_settings)
+        given = settings.pop("other_api_client")
+        owned = False
+        if settings["redis_url"] is None:
+            if given is None:
+                settings["redis_client"] = other_client(cast(Any, self)._client)
+                owned = True
+            else:
+                settings["redis_client"] = given
+        elif settings["connection_args"]:
+            settings["connection_args"] = {
+                k: v for k, v in settings["connection_args"].items() if k != "retry"
+            }
+        saver = AsyncShallowRedisSaver(**settings, serde=self.serde)
+        if owned:
+            saver._owns_client = True
+        return saver
 
-    def adelete_thread(self, thread_id: Any) -> NoReturn:
-        """Refused: use :meth:`delete_thread`."""
-        _refuse("adelete_thread")
+    def _close_other(self) -> None:
+        self._other_saver = None
 
-    def adelete_for_runs(self, run_ids: Sequence[str]) -> NoReturn:
-        """Refused: use :meth:`delete_for_runs`."""
-        _refuse("adelete_for_runs")
+    async def aclose(self) -> None:
+        """Close the async client made for the async API's calls, then the
+        saver's own clients (as ``close()``)."""
+        saver, self._other_saver = self._other_saver, None
+        try:
+            if saver is not None:
+                await saver.aclose()
+        finally:
+            self.close()
 
-    def acopy_thread(self, source_thread_id: Any, target_thread_id: Any) -> NoReturn:
-        """Refused: use :meth:`copy_thread`."""
-        _refuse("acopy_thread")
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async :meth:`get_tuple`, on the async client."""
+        return await self._other().aget_tuple(config)
 
-    def aprune(self, thread_ids: Any, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`prune`."""
-        _refuse("aprune")
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async :meth:`list`, on the async client."""
+        async for tup in self._other().alist(
+            config, filter=filter, before=before, limit=limit
+        ):
+            yield tup
 
-    def asetup(self) -> NoReturn:
-        """Refused: use :meth:`setup`."""
-        _refuse("asetup")
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async :meth:`put`, on the async client."""
+        return await self._other().aput(config, checkpoint, metadata, new_versions)
 
-    def aget_delta_channel_history(self, **kwargs: Any) -> NoReturn:
-        """Refused: use :meth:`get_delta_channel_history`."""
-        _refuse("aget_delta_channel_history")
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async :meth:`put_writes`, on the async client."""
+        await self._other().aput_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async :meth:`delete_thread`, on the async client."""
+        await self._other().adelete_thread(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async :meth:`delete_for_runs`, on the async client."""
+        await self._other().adelete_for_runs(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async :meth:`copy_thread`, on the async client."""
+        await self._other().acopy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Async :meth:`prune`, on the async client."""
+        await self._other().aprune(thread_ids, strategy=strategy)
+
+    async def asetup(self) -> None:
+        """Async :meth:`setup`, on the async client."""
+        await self._other().asetup()
+
+    async def acopy_from(
+        self, source: Any, *, thread_ids: Sequence[str] | None = None
+    ) -> CopySummary:
+        """Async :meth:`copy_from`, on the async client (reads ``source.alist``)."""
+        return await self._other().acopy_from(source, thread_ids=thread_ids)

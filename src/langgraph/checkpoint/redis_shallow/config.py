@@ -20,9 +20,11 @@ __all__ = [
     "SentinelURL",
     "TTLSettings",
     "is_sentinel_url",
+    "parse_cache_size",
     "parse_sentinel_url",
     "parse_thread_id",
     "parse_ttl",
+    "portable_connection_args",
     "sentinel_client_args",
     "target_of",
 ]
@@ -81,6 +83,58 @@ def parse_ttl(ttl: Mapping[str, Any] | None) -> TTLSettings:
             f"ttl['default_ttl'] of {minutes!r} minutes is under one millisecond"
         )
     return TTLSettings(ms, refresh)
+
+
+def parse_cache_size(value: object, name: str) -> None:
+    """Check an upstream cache-size argument (accepted and ignored)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidConfigError(
+            f"{name} must be None or a positive int, got {value!r} "
+            "(it is accepted for drop-in use and otherwise ignored)"
+        )
+
+
+# Connection settings that mean the same to redis-py's sync and async
+# connection classes; any others (retry objects, event handlers, internal
+# registries) belong to one kind and are left to the new client's defaults.
+_PORTABLE = frozenset(
+    {
+        "host", "port", "db", "path", "username", "password",
+        "credential_provider", "socket_timeout", "socket_connect_timeout",
+        "socket_keepalive", "socket_keepalive_options", "health_check_interval",
+        "client_name", "protocol", "encoding", "encoding_errors",
+        "decode_responses", "lib_name", "lib_version",
+    }
+)  # fmt: skip
+PORTABLE_CONNECTIONS = ("Connection", "SSLConnection", "UnixDomainSocketConnection")
+"""Connection classes whose settings can be copied to the other kind."""
+
+
+def portable_connection_args(
+    connection_class: type, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The settings of a client's connections that a client of the other
+    kind (sync or async) can be made with.
+
+    Raises:
+        InvalidConfigError: the connections are of a class whose settings
+            cannot be carried over (a Sentinel-managed or custom class).
+    """
+    name = connection_class.__name__
+    if name not in PORTABLE_CONNECTIONS:
+        raise InvalidConfigError(
+            f"the redis_client's connections are {name}, whose settings "
+            "cannot be copied to a client of the other kind (sync/async); "
+            "pass other_api_client= a client of the other kind for the same "
+            "server"
+        )
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if k in _PORTABLE or (k.startswith("ssl_") and name == "SSLConnection")
+    }
 
 
 def parse_thread_id(thread_id: object, operation: str) -> str:

@@ -10,13 +10,15 @@ original exception as ``__cause__``.
 from __future__ import annotations
 
 __all__ = [
+    "DeleteRefusedError",
     "InvalidConfigError",
+    "LayoutVersionError",
     "SearchUnavailableError",
     "SerializationError",
     "ShallowRedisError",
+    "StaleCheckpointError",
     "StorageError",
     "UnsupportedChannelError",
-    "WrongApiError",
 ]
 
 
@@ -50,11 +52,70 @@ class UnsupportedChannelError(ShallowRedisError, ValueError):
     """
 
 
-class WrongApiError(ShallowRedisError, TypeError):
-    """A sync method was called on the async saver, or the other way round.
+class StaleCheckpointError(ShallowRedisError, ValueError):
+    """A ``put`` started from a checkpoint that is no longer the stored one.
 
-    The message names the class to use instead. The savers never bridge
-    between the two APIs.
+    The config named checkpoint ``config_checkpoint_id`` (typically a config
+    taken from ``graph.get_state`` before the thread moved on); a shallow
+    saver keeps only ``stored_checkpoint_id``, so LangGraph found nothing to
+    resume from and would have started over, overwriting the thread. Nothing
+    was written. Drop ``checkpoint_id`` from the config to continue from the
+    stored checkpoint.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        config_checkpoint_id: str | None,
+        stored_checkpoint_id: bytes | str,
+    ) -> None:
+        if isinstance(stored_checkpoint_id, bytes):
+            stored_checkpoint_id = stored_checkpoint_id.decode("utf-8", "replace")
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self.config_checkpoint_id = config_checkpoint_id
+        self.stored_checkpoint_id = stored_checkpoint_id
+        super().__init__(
+            f"thread {thread_id!r} namespace {checkpoint_ns!r} holds checkpoint "
+            f"{stored_checkpoint_id!r}, but the config names checkpoint "
+            f"{config_checkpoint_id!r}, which a shallow saver no longer keeps; "
+            "nothing was written. To continue from the stored checkpoint, drop "
+            "'checkpoint_id' from the config (for example "
+            f"{{'configurable': {{'thread_id': {thread_id!r}}}}})."
+        )
+
+
+class DeleteRefusedError(ShallowRedisError, RuntimeError):
+    """``delete_for_runs`` would delete state that other runs produced.
+
+    A shallow saver keeps one checkpoint per namespace: the checkpoint a run
+    wrote also carries every earlier turn of its thread. Where a namespace
+    holds what other runs wrote, deleting it would lose their work, so
+    nothing is deleted. ``namespaces`` lists the ``(thread_id,
+    checkpoint_ns)`` pairs concerned.
+    """
+
+    def __init__(self, run_ids: list[str], namespaces: list[tuple[str, str]]):
+        self.run_ids = run_ids
+        self.namespaces = namespaces
+        shown = ", ".join(f"{t!r} ns {n!r}" for t, n in namespaces[:5])
+        more = f" and {len(namespaces) - 5} more" if len(namespaces) > 5 else ""
+        super().__init__(
+            f"delete_for_runs({run_ids!r}) refused: the checkpoint of thread "
+            f"{shown}{more} also holds what earlier runs wrote (a shallow "
+            "saver keeps no older checkpoint to go back to), so deleting it "
+            "would lose their state. Nothing was deleted. Use delete_thread "
+            "to remove a whole thread."
+        )
+
+
+class LayoutVersionError(ShallowRedisError, RuntimeError):
+    """The server holds this saver's keys in a storage layout it cannot use.
+
+    Raised by ``setup`` (or the first write of a saver that never ran it)
+    before anything is written. The message names both layout versions and
+    what to do.
     """
 
 

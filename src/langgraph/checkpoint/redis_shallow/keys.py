@@ -16,6 +16,8 @@ key                             type    holds
                                         checkpoint id and metadata tokens,
                                         the only hash the search index covers;
                                         written only when the server has Search
+``CP:layout``                   string  the layout version of every key
+                                        above (:data:`.layout.LAYOUT_VERSION`)
 ==============================  ======  =======================================
 
 One hash per namespace makes a read one ``HGETALL``. The search entry is
@@ -139,6 +141,10 @@ class Keys:
     def entry_base(self, thread_id: str) -> str:
         """Search entry key of the thread, minus the encoded namespace."""
         return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
+
+    def layout_key(self) -> str:
+        """Key of the layout version (no ``{``, so no thread's key)."""
+        return f"{self.checkpoint_prefix}:layout"
 
     def index_prefix(self) -> str:
         """The key prefix the search index covers: this saver's entries."""

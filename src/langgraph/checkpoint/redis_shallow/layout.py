@@ -22,13 +22,21 @@ A write's field starts with a digit and a checkpoint field with a letter,
 so the two never collide. The length prefix makes the field name injective
 and lets the scripts find a write's checkpoint id by a plain prefix test.
 
-Search entry ``WP:{T}:NS``: ``id`` (the checkpoint id) and ``mt``, equality
-tokens of the metadata (space-separated hex digests) for the index.
+Search entry ``WP:{T}:NS``: ``id`` (the checkpoint id), ``mt``, equality
+tokens of the metadata (space-separated hex digests) for the index, and
+``solo``: the token of the checkpoint's ``run_id`` when every checkpoint the
+namespace held since it was created was written by that run, else empty
+(``delete_for_runs`` deletes only such namespaces: anything else would
+delete what other runs wrote).
+
+The layout has a version, :data:`LAYOUT_VERSION`, stored on the server
+(``CP:layout``, see :mod:`.keys`); docs/design.md says when it changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,15 +55,20 @@ from .errors import InvalidConfigError, UnsupportedChannelError
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
 __all__ = [
+    "LAYOUT_VERSION",
     "PutPlan",
     "build_put",
     "build_writes",
     "filter_tokens",
     "filter_tokens_any",
+    "layout_problem",
     "make_config",
     "matches",
     "metadata_tokens",
+    "next_version",
     "read_tuple",
+    "retarget",
+    "run_token",
     "value_field",
     "writes_prefix",
 ]
@@ -63,6 +76,36 @@ __all__ = [
 ID = b"id"
 CHECKPOINT = b"cp"
 METADATA = b"meta"
+ENTRY_TOKENS = b"mt"
+
+LAYOUT_VERSION = 1
+"""Version of the storage layout this module reads and writes (see the
+module docstring and :mod:`.keys`). Bumped by any change that an older
+package could misread; docs/design.md ("Layout versions") has the rule."""
+
+
+def layout_problem(found: bytes | str | None, key: str) -> str | None:
+    """Why a layout version found on the server cannot be used, or ``None``."""
+    if found is None:
+        return None
+    text = found.decode("utf-8", "replace") if isinstance(found, bytes) else found
+    if text == str(LAYOUT_VERSION):
+        return None
+    where = f"the keys this saver would use ({key!r} says layout {text!r})"
+    if text.isdigit() and int(text) > LAYOUT_VERSION:
+        return (
+            f"{where} were written by a newer langgraph-checkpoint-redis-shallow "
+            f"in storage layout {text}; this version reads layout "
+            f"{LAYOUT_VERSION} only. Upgrade the package "
+            "(pip install -U langgraph-checkpoint-redis-shallow) or use other "
+            "prefixes. Nothing was written."
+        )
+    return (
+        f"{where} are in storage layout {text}, which this version (layout "
+        f"{LAYOUT_VERSION}) cannot read and has no migration for. Use the "
+        "package version that wrote them, or other prefixes. Nothing was "
+        "written."
+    )
 
 
 def _utf8(text: str) -> bytes:
@@ -82,6 +125,36 @@ def writes_prefix(checkpoint_id: str) -> bytes:
     """
     raw = _utf8(checkpoint_id)
     return b"%d:%s" % (len(raw), raw)
+
+
+def next_version(current: object) -> int | float | str:
+    """The channel version after ``current``, in ``current``'s own form.
+
+    LangGraph compares versions with ``>`` across one checkpoint, so a
+    checkpoint must keep one form. ``None`` (a new channel) and ``int``
+    give ``int`` (this saver's own form, see docs/design.md); a ``str`` is
+    the form of ``InMemorySaver`` and the Postgres and upstream Redis savers,
+    ``"<32-digit counter>.<random fraction>"``, whose counter is incremented
+    and whose padding keeps the string order equal to the numeric one.
+    """
+    if current is None:
+        return 1
+    if isinstance(current, bool):
+        raise InvalidConfigError(f"channel version {current!r} is not a version")
+    if isinstance(current, (int, float)):
+        return current + 1
+    if isinstance(current, str):
+        head = current.split(".", 1)[0]
+        if not head.isascii() or not head.isdigit():
+            raise InvalidConfigError(
+                f"channel version {current!r} is neither an int nor a string "
+                "of the form '<counter>.<fraction>' that LangGraph's savers use"
+            )
+        return f"{int(head) + 1:032}.{random.random():016}"
+    raise InvalidConfigError(
+        f"channel version {current!r} is of type {type(current).__name__}; "
+        "expected int, float or str"
+    )
 
 
 def make_config(
@@ -161,6 +234,11 @@ def _refuse_deltas(
         )
 
 
+def run_token(metadata: Mapping[str, Any]) -> str:
+    """The equality token of the metadata's ``run_id`` (``None`` when absent)."""
+    return _token("run_id", metadata.get("run_id")) or ""
+
+
 def filter_tokens_any(key: str, values: Sequence[object]) -> list[str]:
     """Tokens of ``key == v`` for each ``v`` (for an any-of query)."""
     return [t for v in values if (t := _token(key, v)) is not None]
@@ -194,8 +272,8 @@ def build_put(
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the entry flag, the
-    metadata tokens, the number of required value fields, those fields, then
-    field/value pairs to set.
+    metadata tokens, the run token, the number of required value fields,
+    those fields, then field/value pairs to set.
     """
     checkpoint_id = _check_checkpoint(checkpoint)
     values = checkpoint["channel_values"]
@@ -227,6 +305,7 @@ def build_put(
         writes_prefix(parent_id) if parent_id else b"",
         b"1" if search_entry else b"",
         metadata_tokens(meta).encode() if search_entry else b"",
+        run_token(meta).encode() if search_entry else b"",
         len(required),
         *required,
         *pairs,
@@ -306,6 +385,36 @@ def read_tuple(
             (task_id, ch, load_typed(serde, blob)) for _, task_id, _, ch, blob in found
         ],
     )
+
+
+def retarget(
+    serde: SerializerProtocol,
+    fields: Sequence[bytes],
+    entry: Sequence[bytes],
+    thread_id: str,
+) -> tuple[list[bytes], list[bytes]]:
+    """A namespace hash and its search entry (flat field/value lists) as
+    they must be stored for a copy in thread ``thread_id``.
+
+    The metadata's ``thread_id``, when it has one, names the copy (as the
+    LangGraph server's own thread copy does), and the entry's metadata
+    tokens follow; every other field is copied byte for byte.
+    """
+    out = list(fields)
+    new_meta: Any = None
+    for i in range(0, len(out), 2):
+        if out[i] == METADATA:
+            meta = load_typed(serde, out[i + 1])
+            if isinstance(meta, dict) and "thread_id" in meta:
+                meta["thread_id"] = thread_id
+                out[i + 1] = dump_typed(serde, meta, "the metadata")
+                new_meta = meta
+    new_entry = list(entry)
+    if new_meta is not None:
+        for i in range(0, len(new_entry), 2):
+            if new_entry[i] == ENTRY_TOKENS:
+                new_entry[i + 1] = metadata_tokens(new_meta).encode()
+    return out, new_entry
 
 
 def matches(

@@ -48,23 +48,36 @@ end
 
 # KEYS: namespace hash, search entry, registry set.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
-#       entry flag ("1": write the search entry), metadata tokens,
+#       entry flag ("1": write the search entry), metadata tokens, run token,
 #       n required fields, required fields..., then field/value pairs.
-# Refuses (returns the missing fields, writing nothing) when a channel value
-# the checkpoint refers to but does not send is not stored; the saver then
-# sends those values too. Otherwise replaces the checkpoint's fields with
-# exactly the sent and required ones and drops the writes of every
-# checkpoint whose id is older than the new one (bytewise; LangGraph's ids
-# are time-ordered), except the parent's. Writes of newer ids stay: with
-# "async" durability the next step's writes can arrive before this put.
+# Refuses, writing nothing, in two cases. The namespace holds a checkpoint
+# that is neither the new one nor its parent (the caller started from a
+# checkpoint that is no longer stored): returns {1, stored id}. A channel
+# value the checkpoint refers to but does not send is not stored: returns
+# the missing fields, and the saver sends those values too. Otherwise
+# replaces the checkpoint's fields with exactly the sent and required ones
+# and drops the writes of every checkpoint whose id is older than the new
+# one (bytewise; LangGraph's ids are time-ordered), except the parent's.
+# Writes of newer ids stay: with "async" durability the next step's writes
+# can arrive before this put. The entry's "solo" keeps the run token while
+# every checkpoint of the namespace came from that one run.
 PUT = Script(
     "put",
     _WRITE_ID
     + """
-local nreq = tonumber(ARGV[7])
+local a, b = ARGV[3], ARGV[4]
+local nb = #b
+local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
+local cur = redis.call('HGET', KEYS[1], 'id')
+if cur and nb > 0 and cur ~= newid then
+  if string.sub(b, string.find(b, ':', 1, true) + 1) ~= cur then
+    return {1, cur}
+  end
+end
+local nreq = tonumber(ARGV[8])
 local keep = {}
 local missing = {}
-for i = 8, 7 + nreq do
+for i = 9, 8 + nreq do
   if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
     missing[#missing + 1] = ARGV[i]
   end
@@ -73,7 +86,7 @@ end
 if #missing > 0 then
   return missing
 end
-local first = 8 + nreq
+local first = 9 + nreq
 for i = first, #ARGV, 2 do
   keep[ARGV[i]] = true
 end
@@ -84,9 +97,6 @@ local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
   end
   return #x < #y
 end
-local a, b = ARGV[3], ARGV[4]
-local nb = #b
-local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
 local stale = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local id = write_id(f)
@@ -105,7 +115,9 @@ for i = first, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ARGV[5] == '1' then
-  redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6])
+  local solo = ARGV[7]
+  if cur and redis.call('HGET', KEYS[2], 'solo') ~= solo then solo = '' end
+  redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6], 'solo', solo)
 end
 redis.call('SADD', KEYS[3], ARGV[2])
 local ttl = tonumber(ARGV[1])
@@ -242,20 +254,26 @@ return 0
 """,
 )
 
-# KEYS: namespace hash, search entry, registry set. ARGV: ns member, then
-# metadata tokens. Deletes the namespace (hash and entry) if the entry's
-# metadata tokens include any of the given ones (its run id).
+# KEYS: namespace hash, search entry, registry set. ARGV: mode ("check" or
+# "delete"), ns member, then run tokens. Returns 0 if the entry's checkpoint
+# is of none of these runs, 2 if it is of one but the namespace also holds
+# what other runs wrote (its "solo" is not that run), else 1, after deleting
+# the namespace (hash and entry) in mode "delete".
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
     """
-local mt = redis.call('HGET', KEYS[2], 'mt')
+local entry = redis.call('HMGET', KEYS[2], 'mt', 'solo')
+local mt, solo = entry[1], entry[2]
 if not mt then return 0 end
 mt = ' ' .. mt .. ' '
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   if string.find(mt, ' ' .. ARGV[i] .. ' ', 1, true) then
-    redis.call('DEL', KEYS[1], KEYS[2])
-    redis.call('SREM', KEYS[3], ARGV[1])
-    if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+    if solo ~= ARGV[i] then return 2 end
+    if ARGV[1] == 'delete' then
+      redis.call('DEL', KEYS[1], KEYS[2])
+      redis.call('SREM', KEYS[3], ARGV[2])
+      if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+    end
     return 1
   end
 end

@@ -20,30 +20,22 @@ from typing import Any
 from .keys import Keys
 
 __all__ = [
+    "create_index_command",
     "has_search_module",
-    "index_schema",
     "query_string",
 ]
 
 
-def index_schema(keys: Keys) -> dict[str, Any]:
-    """RedisVL ``IndexSchema`` dict of the saver's index."""
-    return {
-        "index": {
-            "name": keys.index_name,
-            "prefix": keys.index_prefix(),
-            "key_separator": "",
-            "storage_type": "hash",
-        },
-        "fields": [
-            {
-                "name": "id",
-                "type": "tag",
-                "attrs": {"sortable": True, "case_sensitive": True},
-            },
-            {"name": "mt", "type": "tag", "attrs": {"separator": " "}},
-        ],
-    }
+def create_index_command(keys: Keys) -> list[str]:
+    """The ``FT.CREATE`` command of the saver's index, as arguments."""
+    return [
+        "FT.CREATE", keys.index_name,
+        "ON", "HASH",
+        "PREFIX", "1", keys.index_prefix(),
+        "SCHEMA",
+        "id", "TAG", "SEPARATOR", ",", "CASESENSITIVE", "SORTABLE",
+        "mt", "TAG", "SEPARATOR", " ",
+    ]  # fmt: skip
 
 
 def query_string(tokens: Sequence[str], *, any_of: bool = False) -> str:

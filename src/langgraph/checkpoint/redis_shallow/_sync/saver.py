@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -21,12 +22,19 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseError
 
-from .. import layout, scripts
-from .._io_sync import Redis, RedisCluster, WrongApiGuard, make_client
-from ..config import parse_thread_id, parse_ttl, target_of
-from ..errors import InvalidConfigError, SearchUnavailableError, StorageError
+from .. import layout, scripts, transfer
+from .._io_sync import OtherApi, Redis, RedisCluster, make_client
+from ..config import parse_cache_size, parse_thread_id, parse_ttl, target_of
+from ..errors import (
+    DeleteRefusedError,
+    InvalidConfigError,
+    LayoutVersionError,
+    SearchUnavailableError,
+    StaleCheckpointError,
+    StorageError,
+)
 from ..keys import (
     DEFAULT_CHECKPOINT_PREFIX,
     DEFAULT_WRITE_PREFIX,
@@ -34,14 +42,14 @@ from ..keys import (
     decode_namespace,
     encode_namespace,
 )
-from ..search import has_search_module, index_schema, query_string
+from ..search import create_index_command, has_search_module, query_string
 
 __all__ = ["ShallowRedisSaver"]
 
 _PAGE = 100
 
 
-class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
+class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     """LangGraph checkpoint saver keeping the latest checkpoint per thread in Redis.
 
     For each (thread id, checkpoint namespace) it stores one checkpoint and
@@ -50,8 +58,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
     The package has two savers with the same behaviour: ``AsyncShallowRedisSaver``
     for async graphs (``graph.ainvoke``) and ``ShallowRedisSaver``
-    for sync graphs (``graph.invoke``). Each refuses the other's API
-    with a ``WrongApiError`` naming the class to use; neither bridges.
+    for sync graphs (``graph.invoke``). Each also serves the other API
+    natively (a sync subgraph inside an async graph, ``graph.get_state`` in
+    a sync handler): those calls run on a client of the other kind, made
+    with the same settings on first use and closed with the saver. Nothing
+    bridges between the two: a sync call does its own blocking I/O (from the
+    event loop's thread it blocks the loop for its round trip).
 
     Args:
         redis_url: URL of the Redis server (``redis://``, ``rediss://``,
@@ -66,6 +78,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         ttl: ``{"default_ttl": minutes, "refresh_on_read": bool}``. Every key
             of a thread expires ``default_ttl`` minutes after its last write
             (or read, with ``refresh_on_read``).
+        key_cache_max_size: accepted for drop-in use with
+            ``langgraph-checkpoint-redis``, whose sync saver caches key
+            strings; ignored here (keys are built without a cache). Must be
+            ``None`` or a positive int.
+        channel_cache_max_size: accepted and ignored likewise (this saver
+            has no channel cache: unchanged values are never sent again).
         checkpoint_prefix: prefix of the keys holding checkpoints, their
             pending writes and each thread's namespaces.
         checkpoint_write_prefix: prefix of the search entries (the small
@@ -74,6 +92,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             writes live with their checkpoint under ``checkpoint_prefix``.
         serde: serializer (LangGraph's msgpack ``JsonPlusSerializer`` by
             default); ``with_allowlist`` and ``EncryptedSerializer`` work.
+        other_api_client: a redis-py client of the other kind (sync for
+            ``AsyncShallowRedisSaver``, async for ``ShallowRedisSaver``) for
+            the other API's calls. Only needed with a ``redis_client`` whose
+            settings cannot be copied to a client of the other kind: a
+            cluster client, a Sentinel-managed client or a custom connection
+            class. You own it; the saver never closes it.
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -86,16 +110,30 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         redis_client: Redis | RedisCluster | None = None,
         connection_args: Mapping[str, Any] | None = None,
         ttl: Mapping[str, Any] | None = None,
+        key_cache_max_size: int | None = None,
+        channel_cache_max_size: int | None = None,
         checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX,
         checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
         serde: SerializerProtocol | None = None,
+        other_api_client: Any = None,
     ) -> None:
         super().__init__(serde=serde)
+        parse_cache_size(key_cache_max_size, "key_cache_max_size")
+        parse_cache_size(channel_cache_max_size, "channel_cache_max_size")
         self.keys = Keys(checkpoint_prefix, checkpoint_write_prefix)
         self.ttl = parse_ttl(ttl)
         self._ttl_ms = self.ttl.ms or 0
         self._read_ttl_ms = self._ttl_ms if self.ttl.refresh_on_read else 0
         self._search: bool | None = None
+        self._layout_checked = False
+        self._other_settings: dict[str, Any] = {
+            "redis_url": redis_url,
+            "connection_args": connection_args,
+            "ttl": ttl,
+            "checkpoint_prefix": checkpoint_prefix,
+            "checkpoint_write_prefix": checkpoint_write_prefix,
+            "other_api_client": other_api_client,
+        }
         if redis_client is not None:
             if redis_url is not None:
                 raise InvalidConfigError(
@@ -145,28 +183,46 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         redis_client: Redis | RedisCluster | None = None,
         connection_args: Mapping[str, Any] | None = None,
         ttl: Mapping[str, Any] | None = None,
+        key_cache_max_size: int | None = None,
+        channel_cache_max_size: int | None = None,
         checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX,
         checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
         serde: SerializerProtocol | None = None,
+        other_api_client: Any = None,
     ) -> Iterator[ShallowRedisSaver]:
-        """Create a saver for the block, then close the client it created.
+        """Create a saver for the block, then close the clients it created.
 
-        Takes the constructor's arguments. A ``redis_client`` you pass is
-        left open.
+        Takes the constructor's arguments. A ``redis_client`` (or
+        ``other_api_client``) you pass is left open.
         """
         saver = cls(
             redis_url,
             redis_client=redis_client,
             connection_args=connection_args,
             ttl=ttl,
+            key_cache_max_size=key_cache_max_size,
+            channel_cache_max_size=channel_cache_max_size,
             checkpoint_prefix=checkpoint_prefix,
             checkpoint_write_prefix=checkpoint_write_prefix,
             serde=serde,
+            other_api_client=other_api_client,
         )
         try:
             yield saver
         finally:
             saver.close()
+
+    def __enter__(self) -> ShallowRedisSaver:
+        """``async with saver:`` closes the clients the saver created on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def client(self) -> Redis | RedisCluster:
@@ -174,20 +230,43 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         return self._client
 
     def close(self) -> None:
-        """Close the client if the saver created it (never one passed in)."""
-        if self._owns_client:
-            self._client.close()
+        """Close the clients the saver created (never one passed in).
+
+        That includes the client of the other kind made for the other
+        API's calls, if any were made.
+        """
+        try:
+            if self._owns_client:
+                self._client.close()
+        finally:
+            self._close_other()
+
+    def get_next_version(self, current: Any, channel: None = None) -> Any:
+        """The next version of a channel, in the form of ``current``.
+
+        New channels get ``int`` versions (1, 2, ...). A checkpoint stored
+        by another saver keeps its own form: ``str`` versions of
+        ``InMemorySaver``, the Postgres saver or ``langgraph-checkpoint-redis``
+        (``"<counter>.<fraction>"``) go on as strings, strictly increasing.
+        """
+        return layout.next_version(current)
 
     # -- setup -------------------------------------------------------------
 
     def setup(self) -> None:
-        """Prepare the server: load the scripts, create the search index.
+        """Prepare the server: check the storage layout version, load the
+        scripts, create the search index.
 
         Idempotent and safe to run from many processes at once. Detects
         whether the server has the Search module; without it the index is
         skipped and only cross-thread listing and filtering are unavailable.
+
+        Raises:
+            LayoutVersionError: the server holds this saver's keys in a
+                layout version this package does not know.
         """
         try:
+            self._check_layout()
             for script in scripts.ALL:
                 self._client.script_load(script.source)
             self._search = self._detect_search()
@@ -195,6 +274,32 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 self._create_index()
         except RedisError as exc:
             raise StorageError("setup", None, exc) from exc
+
+    def _check_layout(self) -> None:
+        """Record this package's layout version on the server, or refuse if
+        the server holds another. Runs once per saver: in ``setup``, or
+        before the first write of a saver that never ran it."""
+        if self._layout_checked:
+            return
+        key = self.keys.layout_key()
+        found = self._client.get(key)
+        if found is None:
+            try:
+                self._client.set(key, layout.LAYOUT_VERSION, nx=True)
+            except ReadOnlyError:
+                return  # a replica: reads need no record; writes fail anyway
+            found = self._client.get(key)
+        problem = layout.layout_problem(found, key)
+        if problem is not None:
+            raise LayoutVersionError(problem)
+        self._layout_checked = True
+
+    def _before_write(self, operation: str) -> None:
+        if not self._layout_checked:
+            try:
+                self._check_layout()
+            except RedisError as exc:
+                raise StorageError(operation, None, exc) from exc
 
     def _detect_search(self) -> bool:
         try:
@@ -208,20 +313,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         return True
 
     def _create_index(self) -> None:
-        from redisvl.index import SearchIndex
-        from redisvl.schema import IndexSchema
-
-        index = SearchIndex(
-            IndexSchema.from_dict(index_schema(self.keys)), redis_client=self._client
-        )
         try:
-            index.create(overwrite=False)
-        except RedisError:
-            raise
-        except Exception as exc:  # RedisVL wraps server errors in its own
+            cast(Any, self._client).execute_command(*create_index_command(self.keys))
+        except ResponseError as exc:
             if "already exists" in str(exc).lower():
-                return  # another process created it first
-            raise StorageError("setup", None, exc) from exc
+                return  # created before, or by another process first
+            raise
 
     # -- the core: one round trip each ---------------------------------------
 
@@ -280,6 +377,12 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
         Returns:
             The config addressing the stored checkpoint.
+
+        Raises:
+            StaleCheckpointError: the config names a checkpoint (the new
+                one's parent) that is no longer the stored one: the caller
+                started from an old config. Nothing is written; the stored
+                checkpoint is kept.
         """
         thread_id, ns, parent_id = target_of(config, "put")
 
@@ -298,12 +401,16 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
 
         plan = plan_for(new_versions)
         keys = self.keys.for_namespace(thread_id, ns)
+        self._before_write("put")
         try:
-            if self._run(scripts.PUT, keys, plan.args):
+            refused = self._run(scripts.PUT, keys, plan.args)
+            if refused and not isinstance(refused[0], int):
                 plan = plan_for(checkpoint["channel_versions"])
-                self._run(scripts.PUT, keys, plan.args)
+                refused = self._run(scripts.PUT, keys, plan.args)
         except RedisError as exc:
             raise StorageError("put", thread_id, exc) from exc
+        if refused:
+            raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
         return layout.make_config(thread_id, ns, plan.checkpoint_id)
 
     def put_writes(
@@ -333,6 +440,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
             self.serde, checkpoint_id, writes, task_id, task_path
         )
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
+        self._before_write("put_writes")
         try:
             self._run(
                 scripts.PUT_WRITES,
@@ -345,6 +453,7 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     def delete_thread(self, thread_id: str) -> None:
         """Delete every key of the thread, in every namespace (one round trip)."""
         tid = parse_thread_id(thread_id, "delete_thread")
+        self._before_write("delete_thread")
         try:
             self._run(
                 scripts.DELETE_THREAD,
@@ -519,6 +628,8 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
                 f"{op}: thread_ids must be a list of ids, not a str"
             )
         tids = [parse_thread_id(t, op) for t in thread_ids]
+        if tids:
+            self._before_write(op)
         script = (
             scripts.PRUNE_KEEP_LATEST
             if strategy == "keep_latest"
@@ -538,8 +649,10 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         """Make the target thread a copy of the source thread.
 
         The target gets every namespace's checkpoint and pending writes of
-        the source, replacing whatever it held; the source is unchanged. Two
-        round trips: one read, one atomic write.
+        the source, replacing whatever it held; the source is unchanged.
+        Values are copied as stored; the metadata's ``thread_id`` names the
+        target, as in the LangGraph server's own copy. Two round trips: one
+        read, one atomic write.
         """
         src = parse_thread_id(source_thread_id, "copy_thread")
         dst = parse_thread_id(target_thread_id, "copy_thread")
@@ -552,9 +665,10 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         ]
         for ns, fields, entry in self._read_thread(src, "copy_thread"):
             args.append(encode_namespace(ns))
-            for flat in (fields, entry):
+            for flat in layout.retarget(self.serde, fields, entry, dst):
                 args.append(len(flat))
                 args.extend(flat)
+        self._before_write("copy_thread")
         try:
             self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args)
         except RedisError as exc:
@@ -563,10 +677,17 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints (and their writes) written by these runs.
 
-        Finds them through the search index by their ``run_id`` metadata.
+        Finds them through the search index by their ``run_id`` metadata. A
+        shallow saver keeps one checkpoint per namespace, so deleting a
+        run's checkpoint deletes everything the namespace held: this is done
+        only where every checkpoint the namespace held was written by that
+        run. If any namespace found also holds what other runs wrote (an
+        earlier turn of the conversation), nothing is deleted and
+        ``DeleteRefusedError`` names those threads.
 
         Raises:
             SearchUnavailableError: the server has no Search module.
+            DeleteRefusedError: deleting would lose other runs' state.
         """
         op = "delete_for_runs"
         if isinstance(run_ids, (str, bytes)):
@@ -575,14 +696,88 @@ class ShallowRedisSaver(WrongApiGuard, BaseCheckpointSaver[str]):
         if not tokens:
             return
         query = query_string(tokens, any_of=True)
-        keys = [key for key in self._search_keys(query, op)]
-        for key in keys:
-            thread_id, ns = self.keys.split_entry(key)
-            try:
-                self._run(
-                    scripts.DELETE_IF_TOKEN,
-                    self.keys.for_namespace(thread_id, ns),
-                    (encode_namespace(ns), *tokens),
-                )
-            except RedisError as exc:
-                raise StorageError("delete_for_runs", thread_id, exc) from exc
+        found = [self.keys.split_entry(key) for key in self._search_keys(query, op)]
+        for mode in ("check", "delete"):
+            shared: list[tuple[str, str]] = []
+            for thread_id, ns in found:
+                try:
+                    if mode == "delete":
+                        self._before_write(op)
+                    outcome = self._run(
+                        scripts.DELETE_IF_TOKEN,
+                        self.keys.for_namespace(thread_id, ns),
+                        (mode, encode_namespace(ns), *tokens),
+                    )
+                except RedisError as exc:
+                    raise StorageError(op, thread_id, exc) from exc
+                if outcome == 2:
+                    shared.append((thread_id, ns))
+            if shared:
+                raise DeleteRefusedError(list(run_ids), shared)
+
+    # -- copying from another saver -----------------------------------------
+
+    def copy_from(
+        self,
+        source: BaseCheckpointSaver[Any],
+        *,
+        thread_ids: Sequence[str] | None = None,
+    ) -> transfer.CopySummary:
+        """Copy the latest checkpoint of each thread and namespace of
+        another saver into this one, with that checkpoint's pending writes.
+
+        ``source`` is any LangGraph saver that can ``alist``
+        (``InMemorySaver``, the SQLite, Postgres and MongoDB savers,
+        ``langgraph-checkpoint-redis``'s savers, another of these). With
+        ``thread_ids`` only those threads are read, else every thread
+        ``source.alist(None)`` yields. Values are copied as the source
+        returns them, channel versions included (string versions go on as
+        strings, see ``get_next_version``).
+
+        Idempotent: a namespace that already holds the source's checkpoint
+        is written again to the same state, and one that holds a newer
+        checkpoint (the graph went on here) is left alone and counted as
+        ``skipped_newer``.
+
+        Returns:
+            What was copied: threads, namespaces, writes, skipped namespaces.
+        """
+        op = "copy_from"
+        if not isinstance(source, BaseCheckpointSaver):
+            raise InvalidConfigError(
+                f"{op}: source must be a LangGraph checkpoint saver, "
+                f"got {type(source).__name__}"
+            )
+        tids = transfer.parse_thread_ids(thread_ids, op)
+        latest = transfer.Latest()
+        if tids is None:
+            for tup in source.list(None):
+                latest.add(tup)
+        else:
+            for tid in tids:
+                for tup in source.list({"configurable": {"thread_id": tid}}):
+                    latest.add(tup)
+        summary = transfer.CopySummary()
+        for tup in latest.tuples():
+            self._copy_tuple(tup, summary)
+        return summary
+
+    def _copy_tuple(self, tup: CheckpointTuple, summary: transfer.CopySummary) -> None:
+        thread_id, ns, checkpoint_id = transfer.address(tup)
+        where: RunnableConfig = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ns}
+        }
+        stored = self.get_tuple(where)
+        if stored is not None and stored.checkpoint["id"] > checkpoint_id:
+            summary.skipped_newer += 1
+            return
+        config = self.put(
+            where,
+            tup.checkpoint,
+            tup.metadata,
+            tup.checkpoint["channel_versions"],
+        )
+        for task_id, writes in transfer.writes_by_task(tup.pending_writes or []):
+            self.put_writes(config, writes, task_id)
+            summary.writes += len(writes)
+        summary.add_namespace(thread_id)
