@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import upstream_data  # noqa: E402
+from tests import upstream_data
 
 
 def main() -> int:
