@@ -173,8 +173,8 @@ def test_bulk_1000_threads(
             assert len(ours.pending_writes) == 2
 
 
-class Stop(Exception):
-    pass
+class Stop(BaseException):
+    """Stands for the process being killed: nothing catches it."""
 
 
 def test_interrupted_run_finishes_on_the_next(

@@ -19,6 +19,8 @@ __all__ = [
     "StaleCheckpointError",
     "StorageError",
     "UnsupportedChannelError",
+    "UpstreamMissingError",
+    "UpstreamSourceError",
 ]
 
 
@@ -141,3 +143,13 @@ class StorageError(ShallowRedisError, RuntimeError):
         self.thread_id = thread_id
         where = f" on thread {thread_id!r}" if thread_id is not None else ""
         super().__init__(f"{operation}{where} failed: {type(cause).__name__}: {cause}")
+
+
+class UpstreamSourceError(ShallowRedisError, RuntimeError):
+    """The migration source cannot be read as ``langgraph-checkpoint-redis``
+    data (no RedisJSON module), or a thread changed while it was read."""
+
+
+class UpstreamMissingError(ShallowRedisError, ImportError):
+    """``langgraph-checkpoint-redis`` (needed to decode its data while
+    migrating) is not installed; the message says how to install it."""

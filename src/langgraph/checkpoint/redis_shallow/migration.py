@@ -58,7 +58,7 @@ from typing import Any, cast
 import redis
 from redis.exceptions import ResponseError
 
-from .errors import ShallowRedisError
+from .errors import UpstreamMissingError, UpstreamSourceError
 
 __all__ = [
     "UPSTREAM_PACKAGE",
@@ -66,11 +66,9 @@ __all__ = [
     "Decoder",
     "NamespaceData",
     "NamespaceSource",
-    "SourceError",
     "TaskWrites",
     "ThreadData",
     "ThreadSource",
-    "UpstreamMissingError",
     "UpstreamPrefixes",
     "check_source",
     "delete_source_keys",
@@ -88,19 +86,22 @@ UPSTREAM_PIN = f"{UPSTREAM_PACKAGE}==0.5.2"
 """The version whose layout this module knows."""
 
 EMPTY_NS = "__empty__"
+"""Upstream's stored form of the empty namespace."""
+
 EMPTY_ID = "00000000-0000-0000-0000-000000000000"
+"""Upstream's stored form of an empty thread or checkpoint id."""
+
 SYNC_REGISTRY = "write_registry"
+"""Key prefix of the sync shallow saver's write registries (no saver prefix)."""
+
 ASYNC_REGISTRY = "write_keys_zset"
+"""Key prefix of the async shallow and the full saver's write registries."""
+
 SCAN_COUNT = 1000
+"""``COUNT`` of each ``SCAN`` call."""
+
 BATCH = 500
-
-
-class SourceError(ShallowRedisError, RuntimeError):
-    """The source server cannot be read as upstream data (e.g. no RedisJSON)."""
-
-
-class UpstreamMissingError(ShallowRedisError, ImportError):
-    """``langgraph-checkpoint-redis`` is not installed; the message says how."""
+"""Commands per pipeline when reading or deleting many keys."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _text(value: Any) -> str:
 
 
 def check_source(client: redis.Redis) -> None:
-    """Raise :class:`SourceError` unless the server has RedisJSON.
+    """Raise :class:`~.errors.UpstreamSourceError` unless the server has RedisJSON.
 
     Upstream stores every checkpoint and write as a RedisJSON document; a
     server without the module cannot hold upstream data (nor be read).
@@ -148,14 +149,14 @@ def check_source(client: redis.Redis) -> None:
     try:
         modules = client.module_list()
     except ResponseError as exc:
-        raise SourceError(
+        raise UpstreamSourceError(
             f"cannot list the source server's modules ({exc}); the source must "
             "be a Redis with RedisJSON and RediSearch, as langgraph-checkpoint-"
             "redis requires"
         ) from exc
     names = {_text(m.get(b"name", m.get("name", b""))).lower() for m in modules}
     if not names & {"rejson", "redisjson", "json"}:
-        raise SourceError(
+        raise UpstreamSourceError(
             "the source server has no RedisJSON module (its modules: "
             f"{sorted(names) or 'none'}): langgraph-checkpoint-redis stores its "
             "checkpoints as JSON documents and needs RedisJSON and RediSearch "
@@ -441,7 +442,7 @@ def read_thread(
     for ns in spaces:
         raw = next(replies)
         if raw is None:
-            raise SourceError(
+            raise UpstreamSourceError(
                 f"checkpoint {ns.doc_key!r} vanished while reading (the thread "
                 "changed on the source)"
             )
@@ -477,7 +478,7 @@ def read_thread(
         if doc.get("checkpoint_id") != _safe_id(ns.checkpoint_id) and (
             doc.get("checkpoint_id") != ns.checkpoint_id
         ):
-            raise SourceError(
+            raise UpstreamSourceError(
                 f"checkpoint of namespace {ns.checkpoint_ns!r} changed while "
                 "reading (the thread changed on the source)"
             )

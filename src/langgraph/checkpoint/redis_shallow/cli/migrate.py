@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from .. import migration
 from .._sync.saver import ShallowRedisSaver
-from ..errors import InvalidConfigError, ShallowRedisError
+from ..errors import InvalidConfigError, ShallowRedisError, UpstreamSourceError
 from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
 
 __all__ = ["Summary", "add_parser", "format_summary", "migrate_threads", "run"]
@@ -38,6 +38,8 @@ LOG_EVERY = 1000
 """Threads between two log lines when stderr is not a terminal."""
 
 Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called with ``done=0`` once the threads are
+found, then after each thread."""
 
 
 def add_parser(commands: Any) -> None:
@@ -268,6 +270,8 @@ def migrate_threads(
     if limit is not None:
         names = names[:limit]
     summary.threads_total = len(names)
+    if progress is not None:
+        progress(0, len(names))
     try:
         for n, thread_id in enumerate(names, 1):
             _one(source, saver, decoder, prefixes, threads[thread_id], summary,
@@ -298,13 +302,13 @@ def _one(
             wrote = _copy(saver, data)
             _verify(saver, data)
             if migration.fingerprint(source, prefixes, src) != data.fingerprint:
-                raise migration.SourceError("the thread changed on the source")
+                raise UpstreamSourceError("the thread changed on the source")
             _count(summary, data, source, saver, wrote)
             if delete_source:
                 migration.delete_source_keys(source, data.source_keys)
                 summary.threads_deleted += 1
             return
-        except migration.SourceError as exc:
+        except UpstreamSourceError as exc:
             reason = f"changed on the source during the migration ({exc})"
             fresh = migration.discover(source, prefixes, [src.thread_id])
             if src.thread_id not in fresh:
@@ -317,7 +321,7 @@ def _one(
         except _Mismatch as exc:
             reason = str(exc)
             break
-        except (ShallowRedisError, RedisError, ValueError, TypeError) as exc:
+        except Exception as exc:  # any other: this thread fails, the run goes on
             reason = f"{type(exc).__name__}: {exc}"
             break
     summary.failures.append((src.thread_id, reason))
@@ -397,6 +401,10 @@ def _progress_printer(stream: TextIO) -> Progress:
     tty = stream.isatty()
 
     def show(done: int, total: int) -> None:
+        nonlocal start
+        if done == 0:  # the threads are found: the rate counts from here
+            start = time.monotonic()
+            return
         elapsed = max(time.monotonic() - start, 1e-9)
         rate = done / elapsed
         if tty:
@@ -456,7 +464,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             source.ping()
             migration.check_source(source)
-        except migration.SourceError as exc:
+        except UpstreamSourceError as exc:
             return _usage(str(exc))
         except RedisError as exc:
             print(
