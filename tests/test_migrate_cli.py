@@ -526,3 +526,44 @@ def test_progress_bar_on_a_terminal_log_lines_otherwise() -> None:
         "migrate: 2000/2500 threads",
         "migrate: 2500/2500 threads",
     ]
+
+
+def test_full_saver_without_its_key_registry(
+    redis_url: str,
+    has_search: bool,
+    prefix: str,
+    target: ShallowRedisSaver,
+    cleanup: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writes of a full saver that kept no ``write_keys_zset`` are found by
+    their key prefix (upstream's own get_tuple fails on such data with an
+    AttributeError in its fallback; the writes are those it was given)."""
+    from langgraph.checkpoint.redis import RedisSaver
+
+    if refused_here(has_search, redis_url, prefix, capsys):
+        return
+    real_setup = RedisSaver.setup
+
+    def setup_without_registry(self: Any) -> None:
+        real_setup(self)
+        self._key_registry = None
+
+    monkeypatch.setattr(RedisSaver, "setup", setup_without_registry)
+    ids = dataset(redis_url, prefix, {"full": 2})
+    cleanup += all_ids(ids)
+    client = target.client
+    assert not list(client.scan_iter(match=f"write_keys_zset:{ids['full'][0]}:*"))
+    assert migrate_cli(redis_url, prefix) == 0
+    out = capsys.readouterr().out
+    assert summary_value(out, "writes kept") == "4"
+    for tid in ids["full"]:
+        ours = target.get_tuple(
+            {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
+        )
+        assert ours is not None
+        assert ours.pending_writes == [
+            ("task-new", "messages", [f"pending {tid}"]),
+            ("task-new", "n", 3),
+        ]

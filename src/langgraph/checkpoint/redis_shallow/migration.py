@@ -103,6 +103,9 @@ SCAN_COUNT = 1000
 BATCH = 500
 """Commands per pipeline when reading or deleting many keys."""
 
+FEW_THREADS = 100
+"""Up to this many ``--thread-id``s, discovery scans their keys only."""
+
 
 @dataclass(frozen=True)
 class UpstreamPrefixes:
@@ -287,8 +290,23 @@ def discover(
     """
     wanted = None if thread_ids is None else set(thread_ids)
     cp = prefixes.checkpoint
-    doc_keys = list(_scan(client, _glob_escape(cp + ":") + "*"))
-    pointers = list(_scan(client, _glob_escape(cp + "_latest:") + "*"))
+    if wanted is not None and len(wanted) <= FEW_THREADS:
+        # a few threads: scan only the keys that can be theirs
+        doc_patterns = {
+            _glob_escape(f"{cp}:{t}:") + "*" for w in wanted for t in {w, _safe_id(w)}
+        }
+        pointer_patterns = {
+            _glob_escape(f"{cp}_latest:{_safe_id(w)}:") + "*" for w in wanted
+        }
+    else:
+        doc_patterns = {_glob_escape(cp + ":") + "*"}
+        pointer_patterns = {_glob_escape(cp + "_latest:") + "*"}
+    doc_keys = list(
+        dict.fromkeys(k for pattern in doc_patterns for k in _scan(client, pattern))
+    )
+    pointers = list(
+        dict.fromkeys(k for pattern in pointer_patterns for k in _scan(client, pattern))
+    )
     latest: set[str] = set()
     for batch in _batched(pointers):
         pipe = client.pipeline(transaction=False)
@@ -401,10 +419,9 @@ def _latest_key(prefixes: UpstreamPrefixes, thread_id: str, ns: str) -> str:
 
 
 def _is_own_write(key: str, prefix: str) -> bool:
-    """Whether ``key`` is ``prefix:{task}:{idx}`` (task ids hold no ``:``)."""
-    if not key.startswith(prefix + ":"):
-        return False
-    return key[len(prefix) + 1 :].count(":") == 1
+    """Whether ``key`` may be a write of the checkpoint whose write keys start
+    with ``prefix`` (the document's own fields decide, once read)."""
+    return key.startswith(prefix + ":")
 
 
 def _idx_order(write: Mapping[str, Any]) -> tuple[int, int]:
@@ -438,6 +455,7 @@ def read_thread(
     replies = iter(pipe.execute())
     docs: list[dict[str, Any]] = []
     members: list[list[str]] = []
+    registered: list[int] = []
     keys: list[str] = []
     for ns in spaces:
         raw = next(replies)
@@ -453,7 +471,10 @@ def read_thread(
             if regkeys:
                 keys.append(reg)
             found.extend(k for k in regkeys if k not in found)
-        if ns.kind == "full" and not found:
+        registered.append(len(found))
+        if ns.kind == "full" and not found and docs[-1].get("has_writes"):
+            # a full saver set up without its key registry: find the writes
+            # of this one checkpoint by their key prefix (upstream searches)
             own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
             found = sorted(_scan(client, _glob_escape(own + ":") + "*"))
         members.append(found)
@@ -497,6 +518,8 @@ def read_thread(
             if write.get("checkpoint_id") not in (
                 ns.checkpoint_id,
                 _safe_id(ns.checkpoint_id),
+            ) or _from_safe_str(str(write.get("checkpoint_ns", ""))) != (
+                ns.checkpoint_ns
             ):
                 stale += 1
                 continue
@@ -513,7 +536,7 @@ def read_thread(
                 older_checkpoints=len(ns.older),
             )
         )
-    return ThreadData(tid, result, keys, _fingerprint_of(spaces, members))
+    return ThreadData(tid, result, keys, _fingerprint_of(spaces, registered))
 
 
 def _group(decoder: Decoder, writes: list[dict[str, Any]]) -> list[TaskWrites]:
@@ -536,11 +559,11 @@ def _group(decoder: Decoder, writes: list[dict[str, Any]]) -> list[TaskWrites]:
 
 
 def _fingerprint_of(
-    spaces: Sequence[NamespaceSource], members: Sequence[Sequence[str]]
+    spaces: Sequence[NamespaceSource], registered: Sequence[int]
 ) -> tuple[Any, ...]:
     return tuple(
-        (ns.checkpoint_ns, ns.checkpoint_id, len(found))
-        for ns, found in zip(spaces, members, strict=True)
+        (ns.checkpoint_ns, ns.checkpoint_id, count)
+        for ns, count in zip(spaces, registered, strict=True)
     )
 
 
@@ -551,8 +574,10 @@ def fingerprint(
 
     Equal to :attr:`ThreadData.fingerprint` while nobody has written to the
     thread since it was read: the checkpoint id of each namespace and the
-    number of its registered writes. A new namespace created meanwhile is
-    not seen here (it is found by the next run's discovery).
+    number of its registered writes (a full saver set up without its key
+    registry registers none: there only the checkpoint id is compared). A
+    new namespace created meanwhile is not seen here (it is found by the
+    next run's discovery).
     """
     tid = source.thread_id
     spaces = list(source.namespaces.values())
@@ -583,11 +608,7 @@ def fingerprint(
                 text = _text(k)
                 if text not in found:
                     found.append(text)
-        count = len(found)
-        if ns.kind == "full" and not found:
-            own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
-            count = sum(1 for _ in _scan(client, _glob_escape(own + ":") + "*"))
-        out.append((ns.checkpoint_ns, cid, count))
+        out.append((ns.checkpoint_ns, cid, len(found)))
     return tuple(out)
 
 
