@@ -567,3 +567,38 @@ def test_full_saver_without_its_key_registry(
             ("task-new", "messages", [f"pending {tid}"]),
             ("task-new", "n", 3),
         ]
+
+
+def test_ctrl_c_prints_what_was_done(
+    redis_url: str,
+    has_search: bool,
+    prefix: str,
+    target: ShallowRedisSaver,
+    cleanup: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if refused_here(has_search, redis_url, prefix, capsys):
+        return
+    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 2))
+    cleanup += all_ids(ids)
+
+    def printer(stream: Any) -> Any:
+        def show(done: int, total: int) -> None:
+            if done == 2:
+                raise KeyboardInterrupt
+
+        return show
+
+    monkeypatch.setattr(migrate_cmd, "_progress_printer", printer)
+    assert migrate_cli(redis_url, prefix) == 1
+    out, err = capsys.readouterr()
+    assert "2 of 6 threads" in out and "2 copied" in out
+    assert "interrupted; run the same command again to finish" in err
+    monkeypatch.undo()
+    assert migrate_cli(redis_url, prefix) == 0
+    out = capsys.readouterr().out
+    assert (
+        summary_value(out, "threads")
+        == "6 done: 4 copied, 2 already migrated; 0 failed"
+    )

@@ -255,15 +255,19 @@ def migrate_threads(
     delete_source: bool = False,
     limit: int | None = None,
     progress: Progress | None = None,
+    summary: Summary | None = None,
 ) -> Summary:
     """Migrate the threads; ``saver=None`` is a dry run (nothing written).
 
     ``progress(done, total)`` is called after each thread; an exception it
     raises stops the run there (what was done stays done, and a new run
-    finishes the rest).
+    finishes the rest). Pass ``summary`` to keep what was counted when the
+    run is stopped by an exception.
     """
     start = time.monotonic()
-    summary = Summary(dry_run=saver is None)
+    if summary is None:
+        summary = Summary()
+    summary.dry_run = saver is None
     decoder = migration.load_decoder(source)
     threads = migration.discover(source, prefixes, thread_ids)
     names = list(threads)
@@ -482,8 +486,9 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        summary = Summary()
         try:
-            summary = migrate_threads(
+            migrate_threads(
                 source,
                 None if args.dry_run else saver,
                 prefixes,
@@ -491,8 +496,10 @@ def run(args: argparse.Namespace) -> int:
                 delete_source=args.delete_source and not args.dry_run,
                 limit=args.limit,
                 progress=_progress_printer(sys.stderr),
+                summary=summary,
             )
         except KeyboardInterrupt:
+            print(format_summary(summary))
             print(
                 "\nmigrate: interrupted; run the same command again to finish",
                 file=sys.stderr,
