@@ -187,17 +187,16 @@ class Decoder:
     def checkpoint(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """The checkpoint upstream's ``get_tuple`` returns for ``doc``.
 
-        The empty ``pending_sends`` list upstream adds to every checkpoint is
-        left out: checkpoints of format 4 have no such field.
+        ``pending_sends`` is empty, as upstream's shallow savers return it
+        (its full saver fills it from the parent checkpoint's sends, which
+        LangGraph reads only from checkpoints of format 3 and older; such a
+        checkpoint would have to be resumed on upstream first).
         """
         raw = doc.get("checkpoint", {})
         if isinstance(raw, str):
             raw = json.loads(raw)
         values = self._saver._deserialize_channel_values(raw.get("channel_values", {}))
-        loaded = dict(self._saver._load_checkpoint(json.dumps(raw), values, []))
-        if not loaded.get("pending_sends"):
-            loaded.pop("pending_sends", None)
-        return loaded
+        return dict(self._saver._load_checkpoint(json.dumps(raw), values, []))
 
     @staticmethod
     def metadata(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -536,7 +535,9 @@ def read_thread(
                 older_checkpoints=len(ns.older),
             )
         )
-    return ThreadData(tid, result, keys, _fingerprint_of(spaces, registered))
+    return ThreadData(
+        tid, result, list(dict.fromkeys(keys)), _fingerprint_of(spaces, registered)
+    )
 
 
 def _group(decoder: Decoder, writes: list[dict[str, Any]]) -> list[TaskWrites]:
