@@ -27,7 +27,10 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Command, interrupt
 
 KINDS = ("sync_shallow", "async_shallow", "full")
-"""The upstream savers whose data is migrated."""
+"""The upstream savers whose data is migrated (bulk data: these three)."""
+
+GRAPH_KINDS = (*KINDS, "full_async")
+"""The savers the graph tests run on: also the full ``AsyncRedisSaver``."""
 
 
 class Chat(TypedDict, total=False):
@@ -171,13 +174,15 @@ def run_turns(
     """Run the turns before the migration on the upstream saver ``kind``."""
     config = {"configurable": {"thread_id": thread_id}}
     before = SCENARIOS[scenario][0]
-    if kind == "async_shallow":
+    if kind in ("async_shallow", "full_async"):
+        from langgraph.checkpoint.redis.aio import AsyncRedisSaver
         from langgraph.checkpoint.redis.ashallow import AsyncShallowRedisSaver
 
         cp, wp = upstream_prefixes(prefix)
+        cls = AsyncRedisSaver if kind == "full_async" else AsyncShallowRedisSaver
 
         async def go() -> list[Any]:
-            async with AsyncShallowRedisSaver.from_conn_string(
+            async with cls.from_conn_string(
                 url, checkpoint_prefix=cp, checkpoint_write_prefix=wp
             ) as saver:
                 await saver.asetup()

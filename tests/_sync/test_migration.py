@@ -3,7 +3,7 @@
 """Threads of ``langgraph-checkpoint-redis`` 0.5.2 continue on our saver.
 
 Each test runs real graph turns on one of upstream's savers (sync shallow,
-async shallow, full), migrates the thread with the ``migrate`` command, runs
+async shallow, full sync and full async), migrates the thread with the ``migrate`` command, runs
 the remaining turns on our saver, and compares every result and the final
 state with the same turns run on ``InMemorySaver``: the pending interrupt
 resumes, and the ``Command(update=...)`` applied on upstream is applied once
@@ -21,7 +21,7 @@ import pytest
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests.upstream_data import (
-    KINDS,
+    GRAPH_KINDS,
     SCENARIOS,
     chat_graph,
     migrate_cli,
@@ -43,7 +43,7 @@ def assert_source_refused(
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", GRAPH_KINDS)
 def test_thread_continues_after_migration(
     redis_url: str,
     has_search: bool,
