@@ -84,9 +84,7 @@ def test_every_async_name_has_its_sync_twin(name):
 
 @pytest.mark.parametrize("name", sorted(SYNC_API))
 def test_every_sync_name_has_its_async_twin(name):
-    twins = [
-        n for n, attr in ASYNC_API.items() if name in (n, sync_name(n, attr))
-    ]
+    twins = [n for n, attr in ASYNC_API.items() if name in (n, sync_name(n, attr))]
     assert twins, f"AsyncShallowRedisSaver has no twin of ShallowRedisSaver.{name}"
 
 
