@@ -16,7 +16,8 @@ BY_DESIGN: dict[str, str] = {
     # -- put ---------------------------------------------------------------
     "test_put_multiple_checkpoints_same_thread": (
         f"reads back each of 3 sequential checkpoints by id; {_ONE}, so the "
-        "first two are gone after the third put"
+        "first two are gone after the third put (reading one raises "
+        "StaleCheckpointError)"
     ),
     "test_put_parent_config": (
         "expects parent_config to name the previous checkpoint; a shallow "
@@ -25,13 +26,13 @@ BY_DESIGN: dict[str, str] = {
     ),
     "test_put_incremental_channel_update": (
         "after the 2nd put reads the 1st checkpoint back by id; "
-        f"{_ONE}, so it is gone (the 2nd checkpoint's mixed-version values "
-        "are read correctly before that)"
+        f"{_ONE}, so it is gone: StaleCheckpointError (the 2nd checkpoint's "
+        "mixed-version values are read correctly before that)"
     ),
     # -- get_tuple ---------------------------------------------------------
     "test_get_tuple_specific_checkpoint_id": (
         "fetches the 1st checkpoint by id after a 2nd put on the thread; "
-        f"{_ONE}, so it returns None"
+        f"{_ONE}, so it raises StaleCheckpointError"
     ),
     "test_get_tuple_parent_config": (
         "expects the 2nd checkpoint's parent_config to name the 1st; a "

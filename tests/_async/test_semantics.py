@@ -7,6 +7,7 @@ Where the semantics allow, every result is compared with LangGraph's
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoint
@@ -15,7 +16,10 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
-from langgraph.checkpoint.redis_shallow.errors import SerializationError
+from langgraph.checkpoint.redis_shallow.errors import (
+    SerializationError,
+    StaleCheckpointError,
+)
 from tests._async.storage import checkpoint_fields, is_data_key, write_fields
 from tests._io_async import AsyncRedis
 
@@ -109,7 +113,8 @@ async def test_put_replaces_the_stored_checkpoint(asaver, aclient, thread_id):
     assert tup.checkpoint["id"] == cp2["id"]
     assert tup.checkpoint["channel_values"] == {"a": 2, "b": 3}
     assert tup.metadata["step"] == 2
-    assert await asaver.aget_tuple(cfg(thread_id, checkpoint_id=cp1["id"])) is None
+    with pytest.raises(StaleCheckpointError):
+        await asaver.aget_tuple(cfg(thread_id, checkpoint_id=cp1["id"]))
     listed = [t async for t in asaver.alist(cfg(thread_id))]
     assert [t.checkpoint["id"] for t in listed] == [cp2["id"]]
 
@@ -132,8 +137,15 @@ async def test_get_tuple_with_and_without_checkpoint_id(asaver, thread_id):
     by_id = await asaver.aget_tuple(c2)
     assert by_id is not None and by_id.checkpoint["id"] == cp2["id"]
     assert by_id.config == c2
-    assert await asaver.aget_tuple(c1) is None
+    # the id the stored checkpoint superseded: refused, naming both ids
+    with pytest.raises(StaleCheckpointError) as info:
+        await asaver.aget_tuple(c1)
+    assert info.value.stored_checkpoint_id == cp2["id"]
+    assert info.value.config_checkpoint_id == cp1["id"]
+    # ids never seen here: None (not time-ordered, or later than the stored)
     assert await asaver.aget_tuple(cfg(thread_id, checkpoint_id="not-an-id")) is None
+    assert await asaver.aget_tuple(cfg(thread_id, checkpoint_id=str(uuid4()))) is None
+    assert await asaver.aget_tuple(cfg(thread_id, checkpoint_id=str(uuid6()))) is None
     # a checkpoint id of another namespace is not found in this one
     assert await asaver.aget_tuple(cfg(thread_id, "other", cp2["id"])) is None
 

@@ -19,6 +19,7 @@ from .errors import InvalidConfigError
 __all__ = [
     "SentinelURL",
     "TTLSettings",
+    "before_id_of",
     "is_sentinel_url",
     "parse_cache_size",
     "parse_sentinel_url",
@@ -149,6 +150,28 @@ def parse_thread_id(thread_id: object, operation: str) -> str:
         f"{operation}: thread_id must be a str, int or UUID, "
         f"got {type(thread_id).__name__} {thread_id!r}"
     )
+
+
+def before_id_of(before: object, operation: str) -> str | None:
+    """The checkpoint id of a ``list(before=...)`` config.
+
+    Only ``checkpoint_id`` matters there, so a config without a thread id
+    (as LangGraph's replay passes) is fine.
+    """
+    if not isinstance(before, Mapping) or not isinstance(
+        before.get("configurable"), Mapping
+    ):
+        raise InvalidConfigError(
+            f"{operation}: before must be a config like "
+            "{'configurable': {'checkpoint_id': ...}}"
+        )
+    checkpoint_id = before["configurable"].get("checkpoint_id")
+    if checkpoint_id is not None and not isinstance(checkpoint_id, str):
+        raise InvalidConfigError(
+            f"{operation}: before's checkpoint_id must be a str, "
+            f"got {type(checkpoint_id).__name__} {checkpoint_id!r}"
+        )
+    return checkpoint_id or None
 
 
 def target_of(

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,7 +52,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from .errors import InvalidConfigError, UnsupportedChannelError
+from .errors import InvalidConfigError, StaleCheckpointError, UnsupportedChannelError
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "read_tuple",
     "retarget",
     "run_token",
+    "superseded",
     "value_field",
     "writes_prefix",
 ]
@@ -343,21 +345,44 @@ def _pairs(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> Mapping[bytes, byte
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def superseded(checkpoint_id: str, stored_id: str) -> bool:
+    """Whether ``checkpoint_id`` is a LangGraph checkpoint id older than the
+    stored one: a time-ordered UUID (version 6, as LangGraph makes them)
+    that sorts before it. Such an id was this namespace's checkpoint once (or
+    an ancestor's); any other id (a random UUID, a later one) is unknown."""
+    try:
+        parsed = uuid.UUID(checkpoint_id)
+    except ValueError:
+        return False
+    return parsed.version == 6 and checkpoint_id < stored_id
+
+
 def read_tuple(
     serde: SerializerProtocol,
     thread_id: str,
     checkpoint_ns: str,
     fields: Sequence[bytes] | Mapping[bytes, bytes],
     checkpoint_id: str | None = None,
+    *,
+    refuse_superseded: bool = False,
 ) -> CheckpointTuple | None:
     """Build the tuple from a namespace hash, or ``None`` if it holds no
-    checkpoint (or not the one ``checkpoint_id`` asks for)."""
+    checkpoint (or not the one ``checkpoint_id`` asks for).
+
+    With ``refuse_superseded``, a ``checkpoint_id`` that the stored
+    checkpoint superseded raises :class:`.errors.StaleCheckpointError`
+    instead (see :func:`superseded`).
+    """
     cp = _pairs(fields)
     raw_id = cp.get(ID)
     if raw_id is None:
         return None
     stored_id = raw_id.decode("utf-8", "surrogatepass")
     if checkpoint_id is not None and checkpoint_id != stored_id:
+        if refuse_superseded and superseded(checkpoint_id, stored_id):
+            raise StaleCheckpointError(
+                thread_id, checkpoint_ns, checkpoint_id, stored_id
+            )
         return None
     checkpoint: Checkpoint = load_typed(serde, cp[CHECKPOINT])
     channel_values: dict[str, Any] = {}

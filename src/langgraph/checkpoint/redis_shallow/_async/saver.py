@@ -24,7 +24,13 @@ from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseE
 
 from .. import layout, scripts, transfer
 from .._io_async import AsyncRedis, OtherApi, RedisCluster, make_client
-from ..config import parse_cache_size, parse_thread_id, parse_ttl, target_of
+from ..config import (
+    before_id_of,
+    parse_cache_size,
+    parse_thread_id,
+    parse_ttl,
+    target_of,
+)
 from ..errors import (
     DeleteRefusedError,
     InvalidConfigError,
@@ -334,13 +340,18 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """Return the stored checkpoint of the config's thread and namespace.
 
         With a ``checkpoint_id`` in the config, return it only if it is the
-        stored one, else ``None``. ``parent_config`` is always ``None``: a
+        stored one; ``None`` for an id never seen; and for an id the stored
+        checkpoint superseded (a config taken before the thread moved on)
+        raise ``StaleCheckpointError``: LangGraph would otherwise run the
+        graph from ``START`` on an empty state. ``parent_config`` is always ``None``: a
         shallow saver keeps no parent. ``pending_writes`` are the writes of
         this checkpoint, in ``(task_path, task_id, idx)`` order.
         """
         thread_id, ns, checkpoint_id = target_of(config, "aget_tuple")
         fields = await self._read_namespace(thread_id, ns, "aget_tuple")
-        return layout.read_tuple(self.serde, thread_id, ns, fields, checkpoint_id)
+        return layout.read_tuple(
+            self.serde, thread_id, ns, fields, checkpoint_id, refuse_superseded=True
+        )
 
     async def _read_namespace(
         self, thread_id: str, ns: str, operation: str
@@ -514,7 +525,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             raise InvalidConfigError(f"{op}: limit must be an int, got {limit!r}")
         before_id = None
         if before is not None:
-            before_id = target_of(before, op)[2]
+            before_id = before_id_of(before, op)
         if filter is not None and not isinstance(filter, Mapping):
             raise InvalidConfigError(
                 f"{op}: filter must be a dict, got {type(filter).__name__}"
