@@ -348,6 +348,8 @@ def test_dry_run_and_thread_filter_write_nothing(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
         )
         assert (got is not None) == (tid in (one, two))
+    assert migrate_cli(redis_url, prefix, "--thread-id", "no-such-thread") == 1
+    assert "thread 'no-such-thread': not found on the source" in capsys.readouterr().out
     assert migrate_cli(redis_url, prefix, "--limit", "1") == 0
     assert "1 of 1 threads" in capsys.readouterr().out
 

@@ -270,6 +270,8 @@ def migrate_threads(
     summary.dry_run = saver is None
     decoder = migration.load_decoder(source)
     threads = migration.discover(source, prefixes, thread_ids)
+    for missing in dict.fromkeys(t for t in thread_ids or () if t not in threads):
+        summary.failures.append((missing, "not found on the source"))
     names = list(threads)
     if limit is not None:
         names = names[:limit]
