@@ -16,7 +16,15 @@ from collections.abc import Sequence
 
 from . import migrate
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROG",
+    "build_parser",
+    "main",
+]
 
 EXIT_OK = 0
 """Everything succeeded."""
@@ -28,6 +36,10 @@ EXIT_USAGE = 2
 """Bad usage; nothing was done."""
 
 PROG = "python -m langgraph.checkpoint.redis_shallow"
+"""How the command line is invoked (shown in usage and help)."""
+
+COMMANDS = (migrate,)
+"""The subcommand modules, in the order ``--help`` lists them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", title="commands"
     )
-    migrate.add_parser(commands)
+    for command in COMMANDS:
+        command.add_parser(commands)
     return parser
 
 
