@@ -31,6 +31,7 @@ from redis.retry import Retry as SyncRetry
 from ._sync.saver import ShallowRedisSaver
 from .config import (
     is_sentinel_url,
+    other_saver_settings,
     parse_sentinel_url,
     portable_connection_args,
     sentinel_client_args,
@@ -150,22 +151,11 @@ class OtherApi:
         return saver
 
     def _make_other(self) -> ShallowRedisSaver:
-        settings = dict(self._other_settings)
-        given = settings.pop("other_api_client")
-        owned = False
-        if settings["redis_url"] is None:
-            if given is None:
-                settings["redis_client"] = other_client(cast(Any, self)._client)
-                owned = True
-            else:
-                settings["redis_client"] = given
-        elif settings["connection_args"]:
-            settings["connection_args"] = {
-                k: v for k, v in settings["connection_args"].items() if k != "retry"
-            }
+        settings, derive = other_saver_settings(self._other_settings)
+        if derive:
+            settings["redis_client"] = other_client(cast(Any, self)._client)
         saver = ShallowRedisSaver(**settings, serde=self.serde)
-        if owned:
-            saver._owns_client = True
+        saver._owns_client = derive or settings["redis_url"] is not None
         return saver
 
     def _close_other(self) -> None:

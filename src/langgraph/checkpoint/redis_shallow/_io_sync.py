@@ -31,6 +31,7 @@ from redis.sentinel import Sentinel
 
 from .config import (
     is_sentinel_url,
+    other_saver_settings,
     parse_sentinel_url,
     portable_connection_args,
     sentinel_client_args,
@@ -159,22 +160,11 @@ class OtherApi:
     def _make_other(self) -> AsyncShallowRedisSaver:
         from ._async.saver import AsyncShallowRedisSaver
 
-        settings = dict(self._other_settings)
-        given = settings.pop("other_api_client")
-        owned = False
-        if settings["redis_url"] is None:
-            if given is None:
-                settings["redis_client"] = other_client(cast(Any, self)._client)
-                owned = True
-            else:
-                settings["redis_client"] = given
-        elif settings["connection_args"]:
-            settings["connection_args"] = {
-                k: v for k, v in settings["connection_args"].items() if k != "retry"
-            }
+        settings, derive = other_saver_settings(self._other_settings)
+        if derive:
+            settings["redis_client"] = other_client(cast(Any, self)._client)
         saver = AsyncShallowRedisSaver(**settings, serde=self.serde)
-        if owned:
-            saver._owns_client = True
+        saver._owns_client = derive or settings["redis_url"] is not None
         return saver
 
     def _close_other(self) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "TTLSettings",
     "before_id_of",
     "is_sentinel_url",
+    "other_saver_settings",
     "parse_cache_size",
     "parse_sentinel_url",
     "parse_thread_id",
@@ -136,6 +137,28 @@ def portable_connection_args(
         for k, v in kwargs.items()
         if k in _PORTABLE or (k.startswith("ssl_") and name == "SSLConnection")
     }
+
+
+def other_saver_settings(settings: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Constructor arguments of the saver of the other kind that serves a
+    saver's other API, from the arguments the saver was made with.
+
+    Returns the arguments (without ``serde`` and the client) and whether a
+    client of the other kind must be derived from the saver's own
+    ``redis_client`` (neither a URL nor an ``other_api_client`` was given).
+    A ``retry`` object in ``connection_args`` belongs to one kind and is
+    left out: the other client gets the default retry.
+    """
+    out = dict(settings)
+    given = out.pop("other_api_client", None)
+    if out.get("redis_url") is None:
+        out["redis_client"] = given
+        return out, given is None
+    if out.get("connection_args"):
+        out["connection_args"] = {
+            k: v for k, v in out["connection_args"].items() if k != "retry"
+        }
+    return out, False
 
 
 def parse_thread_id(thread_id: object, operation: str) -> str:
