@@ -7,9 +7,11 @@ import the same names from ``_io_sync``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from redis.asyncio import BlockingConnectionPool, ConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster
@@ -27,6 +29,7 @@ __all__ = [
     "gather",
     "run_concurrently",
     "sleep",
+    "sqlite_saver",
 ]
 
 
@@ -99,3 +102,10 @@ async def run_concurrently(fns: list[Callable[[], Awaitable[Any]]]) -> list[Any]
 async def sleep(seconds: float) -> None:
     """Wait ``seconds`` without blocking other tasks."""
     await asyncio.sleep(seconds)
+
+
+@asynccontextmanager
+async def sqlite_saver() -> AsyncIterator[AsyncSqliteSaver]:
+    """LangGraph's SQLite saver on an in-memory database (a foreign saver)."""
+    async with AsyncSqliteSaver.from_conn_string(":memory:") as saver:
+        yield saver

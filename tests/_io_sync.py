@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
+from langgraph.checkpoint.sqlite import SqliteSaver
 from redis import BlockingConnectionPool, ConnectionPool, Redis
 from redis.cluster import RedisCluster
 from redis.connection import Connection
@@ -23,6 +25,7 @@ __all__ = [
     "gather",
     "run_concurrently",
     "sleep",
+    "sqlite_saver",
 ]
 
 
@@ -94,3 +97,10 @@ def run_concurrently(fns: list[Callable[[], Any]]) -> list[Any]:
 def sleep(seconds: float) -> None:
     """Wait ``seconds``."""
     time.sleep(seconds)
+
+
+@contextmanager
+def sqlite_saver() -> Iterator[SqliteSaver]:
+    """LangGraph's SQLite saver on an in-memory database (a foreign saver)."""
+    with SqliteSaver.from_conn_string(":memory:") as saver:
+        yield saver

@@ -36,7 +36,7 @@ from langgraph.checkpoint.redis_shallow import (
     StaleCheckpointError,
 )
 from tests._async.graph_support import normalize
-from tests._io_async import AsyncRedis
+from tests._io_async import AsyncRedis, sqlite_saver
 
 
 class Chat(TypedDict):
@@ -219,6 +219,23 @@ async def test_copy_from_brings_every_thread_across(
     third = await asaver.acopy_from(source, thread_ids=[ids[1]])
     assert third.skipped_newer >= 1
     assert (await asaver.aget_tuple(thread(ids[1]))).checkpoint == moved_on.checkpoint
+
+
+async def test_copy_from_a_sqlite_saver(asaver: AsyncShallowRedisSaver, thread_id: str):
+    """LangGraph's SQLite saver (full history, string versions) as the
+    source: the latest checkpoint of each namespace comes across and the
+    thread goes on here as it goes on there."""
+    async with sqlite_saver() as source:
+        await first_turns(source, thread_id)
+        summary = await asaver.acopy_from(source, thread_ids=[thread_id])
+        assert summary.threads == 1 and summary.namespaces >= 2
+        want = await source.aget_tuple(thread(thread_id))
+        got = await asaver.aget_tuple(thread(thread_id))
+        assert got.checkpoint == want.checkpoint
+        assert sorted(got.pending_writes) == sorted(want.pending_writes)
+        ours = normalize(await last_turns(asaver, thread_id))
+        reference = normalize(await last_turns(source, thread_id))
+    assert ours == reference
 
 
 async def test_copy_from_refuses_what_is_not_a_saver(asaver: AsyncShallowRedisSaver):

@@ -37,7 +37,7 @@ from langgraph.checkpoint.redis_shallow import (
     ShallowRedisSaver,
     StaleCheckpointError,
 )
-from tests._io_sync import Redis
+from tests._io_sync import Redis, sqlite_saver
 from tests._sync.graph_support import normalize
 
 
@@ -218,6 +218,23 @@ def test_copy_from_brings_every_thread_across(
     third = saver.copy_from(source, thread_ids=[ids[1]])
     assert third.skipped_newer >= 1
     assert (saver.get_tuple(thread(ids[1]))).checkpoint == moved_on.checkpoint
+
+
+def test_copy_from_a_sqlite_saver(saver: ShallowRedisSaver, thread_id: str):
+    """LangGraph's SQLite saver (full history, string versions) as the
+    source: the latest checkpoint of each namespace comes across and the
+    thread goes on here as it goes on there."""
+    with sqlite_saver() as source:
+        first_turns(source, thread_id)
+        summary = saver.copy_from(source, thread_ids=[thread_id])
+        assert summary.threads == 1 and summary.namespaces >= 2
+        want = source.get_tuple(thread(thread_id))
+        got = saver.get_tuple(thread(thread_id))
+        assert got.checkpoint == want.checkpoint
+        assert sorted(got.pending_writes) == sorted(want.pending_writes)
+        ours = normalize(last_turns(saver, thread_id))
+        reference = normalize(last_turns(source, thread_id))
+    assert ours == reference
 
 
 def test_copy_from_refuses_what_is_not_a_saver(saver: ShallowRedisSaver):

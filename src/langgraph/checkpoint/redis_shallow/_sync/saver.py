@@ -745,6 +745,12 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         returns them, channel versions included (string versions go on as
         strings, see ``get_next_version``).
 
+        The pending writes are those the source lists with the checkpoint.
+        ``langgraph-checkpoint-redis``'s shallow savers list stale writes of
+        older checkpoints there too; for their data use the ``migrate``
+        command (``python -m langgraph.checkpoint.redis_shallow migrate``),
+        which reads their keys and drops those.
+
         Idempotent: a namespace that already holds the source's checkpoint
         is written again to the same state, and one that holds a newer
         checkpoint (the graph went on here) is left alone and counted as
