@@ -375,6 +375,11 @@ async def scenario(url: str) -> dict[str, Any]:
         "status"
     ]
     seen["state_after_stale"] = _state(await client.threads.get_state(tid))
+    seen["thread_status_after_stale"] = (await client.threads.get(tid))["status"]
+    # a run without checkpoint_id goes on from the stored checkpoint
+    seen["run_after_stale"] = await client.runs.wait(
+        tid, "approval", input={"topic": "again"}
+    )
 
     # streaming run: values and updates
     stream_thread = (await client.threads.create())["thread_id"]
@@ -472,6 +477,14 @@ async def test_langgraph_dev_with_shallow_redis_checkpointer(
     assert want["stale_run_status"] == "success"
     assert "__error__" not in want["stale_run_join"]
     assert got["state_after_stale"]["values"]["topic"] == "edited"
+    assert got["thread_status_after_stale"] == "error"
+    assert got["run_after_stale"]["topic"] == "again"
+    assert got["run_after_stale"]["log"] == [
+        "draft: a",
+        "review: True",
+        "published",
+        "draft: again",
+    ]
 
     # rollback of a thread's only run: the same as the server's own (the
     # saver deletes what that run wrote) where Redis has the Search module;
