@@ -271,8 +271,10 @@ async def _final_status(
         await asyncio.sleep(0.1)
 
 
-async def _rollback(client: Any, thread_id: str) -> dict[str, Any]:
-    """Start a slow run, then a run with ``multitask_strategy="rollback"``;
+async def _supersede(
+    client: Any, thread_id: str, strategy: str = "rollback"
+) -> dict[str, Any]:
+    """Start a slow run, then a run with ``multitask_strategy=strategy``;
     report what the client sees: the create request, the runs, the state."""
     await client.runs.create(thread_id, "approval", input={"topic": "slow", "delay": 4})
     await _wait_state(client, thread_id, "slow")  # its first checkpoint
@@ -282,7 +284,7 @@ async def _rollback(client: Any, thread_id: str) -> dict[str, Any]:
             thread_id,
             "approval",
             input={"topic": "fast"},
-            multitask_strategy="rollback",
+            multitask_strategy=strategy,
         )
     except InternalServerError as exc:
         out["create"] = exc.response.status_code
@@ -411,7 +413,14 @@ async def scenario(url: str) -> dict[str, Any]:
 
     # rollback of a run on a fresh thread (the run wrote all the thread holds)
     fresh = (await client.threads.create())["thread_id"]
-    seen["rollback_fresh"] = norm(await _rollback(client, fresh))
+    seen["rollback_fresh"] = norm(await _supersede(client, fresh))
+
+    # multitask_strategy="interrupt" on a thread with an earlier turn: the
+    # old run stops where it is and nothing is deleted
+    inter = (await client.threads.create())["thread_id"]
+    await client.runs.wait(inter, "approval", input={"topic": "first"})
+    await client.runs.wait(inter, "approval", command={"resume": True})
+    same["interrupt_turns"] = norm(await _supersede(client, inter, "interrupt"))
 
     # rollback of a run on a thread with an earlier turn (last: it can leave
     # the thread stuck, see the test)
@@ -419,7 +428,7 @@ async def scenario(url: str) -> dict[str, Any]:
     await client.runs.wait(turns, "approval", input={"topic": "first"})
     await client.runs.wait(turns, "approval", command={"resume": True})
     seen["turns_before"] = _state(await client.threads.get_state(turns))
-    seen["rollback_turns"] = await _rollback(client, turns)
+    seen["rollback_turns"] = await _supersede(client, turns)
     seen["turns_history_len"] = len(await client.threads.get_history(turns))
     # is the server still running other threads' runs?
     other = (await client.threads.create())["thread_id"]
