@@ -3,7 +3,8 @@
 ``AsyncShallowRedisSaver`` serves async graphs, ``ShallowRedisSaver`` sync
 graphs; each also serves the other API natively. Both keep only the latest
 checkpoint of each thread and namespace, with its pending writes. The sync
-saver is generated from the async one.
+saver is generated from the async one. ``server_checkpointer`` is a
+checkpointer for the LangGraph server (``langgraph.json``).
 """
 
 from ._async.saver import AsyncShallowRedisSaver
@@ -20,6 +21,7 @@ from .errors import (
     StorageError,
     UnsupportedChannelError,
 )
+from .server import server_checkpointer
 from .transfer import CopySummary
 
 __all__ = [
@@ -36,4 +38,5 @@ __all__ = [
     "StorageError",
     "TTLSettings",
     "UnsupportedChannelError",
+    "server_checkpointer",
 ]

@@ -1,0 +1,189 @@
+"""A checkpointer for LangGraph's own server (``langgraph dev``, LangSmith
+deployments), configured from the environment.
+
+In ``langgraph.json``::
+
+    "checkpointer": {"path": "langgraph.checkpoint.redis_shallow.server_checkpointer"}
+
+The server enters :func:`server_checkpointer` at start-up, uses the
+``AsyncShallowRedisSaver`` it yields for every run and thread operation, and
+leaves it on shutdown, which closes the saver's clients.
+
+Environment variables (an empty value counts as unset):
+
+- ``REDIS_URL``: the Redis server (default ``redis://localhost:6379``); any
+  URL the saver takes (``redis://``, ``rediss://``, ``unix://``,
+  ``redis+sentinel://``).
+- ``LANGGRAPH_REDIS_TTL_MINUTES``: every key of a thread expires this many
+  minutes after its last write (a positive number); unset: keys never expire.
+- ``LANGGRAPH_REDIS_TTL_REFRESH_ON_READ``: ``true`` or ``false`` (also
+  ``1``/``0``, ``yes``/``no``, ``on``/``off``; default ``false``): reads
+  restart the expiry too. Needs ``LANGGRAPH_REDIS_TTL_MINUTES``.
+- ``LANGGRAPH_REDIS_CHECKPOINT_PREFIX``: prefix of the checkpoint keys
+  (default ``lgshallow:cp``).
+- ``LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX``: prefix of the search entries
+  (default ``lgshallow:w``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ._async.saver import AsyncShallowRedisSaver
+from .errors import InvalidConfigError
+from .keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX, validate_prefixes
+
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "ENV_CHECKPOINT_PREFIX",
+    "ENV_CHECKPOINT_WRITE_PREFIX",
+    "ENV_REDIS_URL",
+    "ENV_TTL_MINUTES",
+    "ENV_TTL_REFRESH_ON_READ",
+    "ServerSettings",
+    "server_checkpointer",
+    "settings_from_env",
+]
+
+#: The Redis server's URL.
+ENV_REDIS_URL = "REDIS_URL"
+#: Minutes after a thread's last write at which its keys expire.
+ENV_TTL_MINUTES = "LANGGRAPH_REDIS_TTL_MINUTES"
+#: Whether reads restart the expiry (``true``/``false``).
+ENV_TTL_REFRESH_ON_READ = "LANGGRAPH_REDIS_TTL_REFRESH_ON_READ"
+#: Prefix of the checkpoint keys.
+ENV_CHECKPOINT_PREFIX = "LANGGRAPH_REDIS_CHECKPOINT_PREFIX"
+#: Prefix of the search entries.
+ENV_CHECKPOINT_WRITE_PREFIX = "LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX"
+#: ``REDIS_URL`` when it is unset.
+DEFAULT_REDIS_URL = "redis://localhost:6379"
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The saver's options, as read from the environment.
+
+    Attributes:
+        redis_url: URL of the Redis server.
+        ttl: the saver's ``ttl`` argument, or ``None`` for keys that never
+            expire.
+        checkpoint_prefix: prefix of the checkpoint keys.
+        checkpoint_write_prefix: prefix of the search entries.
+    """
+
+    redis_url: str = DEFAULT_REDIS_URL
+    ttl: dict[str, Any] | None = None
+    checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX
+    checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX
+
+    def saver_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``AsyncShallowRedisSaver``."""
+        return {
+            "redis_url": self.redis_url,
+            "ttl": self.ttl,
+            "checkpoint_prefix": self.checkpoint_prefix,
+            "checkpoint_write_prefix": self.checkpoint_write_prefix,
+        }
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _parse_minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise InvalidConfigError(
+            f"{ENV_TTL_MINUTES} must be a number of minutes, got {text!r}"
+        ) from None
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise InvalidConfigError(
+            f"{ENV_TTL_MINUTES} must be a positive, finite number of minutes, "
+            f"got {text!r}"
+        )
+    if round(minutes * 60_000) < 1:
+        raise InvalidConfigError(f"{ENV_TTL_MINUTES}={text!r} is under one millisecond")
+    return int(minutes) if minutes.is_integer() else minutes
+
+
+def _parse_bool(name: str, text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidConfigError(
+        f"{name} must be true or false (1/0, yes/no, on/off), got {text!r}"
+    )
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSettings:
+    """Read and validate the saver's options from environment variables.
+
+    Args:
+        environ: the variables (``os.environ`` by default).
+
+    Raises:
+        InvalidConfigError: a variable's value is unusable; the message
+            names the variable.
+    """
+    if environ is None:
+        environ = os.environ
+    url = _get(environ, ENV_REDIS_URL) or DEFAULT_REDIS_URL
+    minutes_text = _get(environ, ENV_TTL_MINUTES)
+    refresh_text = _get(environ, ENV_TTL_REFRESH_ON_READ)
+    refresh = (
+        _parse_bool(ENV_TTL_REFRESH_ON_READ, refresh_text)
+        if refresh_text is not None
+        else False
+    )
+    ttl: dict[str, Any] | None = None
+    if minutes_text is not None:
+        ttl = {"default_ttl": _parse_minutes(minutes_text), "refresh_on_read": refresh}
+    elif refresh:
+        raise InvalidConfigError(
+            f"{ENV_TTL_REFRESH_ON_READ} is set but {ENV_TTL_MINUTES} is not: "
+            "there is no expiry to refresh"
+        )
+    prefix = _get(environ, ENV_CHECKPOINT_PREFIX) or DEFAULT_CHECKPOINT_PREFIX
+    write_prefix = _get(environ, ENV_CHECKPOINT_WRITE_PREFIX) or DEFAULT_WRITE_PREFIX
+    try:
+        validate_prefixes(prefix, write_prefix)
+    except InvalidConfigError as exc:
+        raise InvalidConfigError(
+            f"{ENV_CHECKPOINT_PREFIX}={prefix!r}, "
+            f"{ENV_CHECKPOINT_WRITE_PREFIX}={write_prefix!r}: {exc}"
+        ) from None
+    return ServerSettings(url, ttl, prefix, write_prefix)
+
+
+@asynccontextmanager
+async def server_checkpointer() -> AsyncIterator[AsyncShallowRedisSaver]:
+    """Yield an ``AsyncShallowRedisSaver`` configured from the environment.
+
+    For ``langgraph.json``'s ``"checkpointer": {"path": ...}``. Reads the
+    variables described in this module (see :func:`settings_from_env`),
+    runs ``asetup()`` (layout check, scripts, search index), yields the
+    saver and closes its clients on exit.
+
+    Raises:
+        InvalidConfigError: an environment variable is unusable.
+        StorageError: Redis cannot be reached during setup.
+        LayoutVersionError: the server holds another layout version.
+    """
+    settings = settings_from_env()
+    async with AsyncShallowRedisSaver.from_conn_string(
+        **settings.saver_kwargs()
+    ) as saver:
+        await saver.asetup()
+        yield saver
