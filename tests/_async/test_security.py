@@ -74,8 +74,16 @@ CORE_COMMANDS = [
     "+set",
     *SCRIPT_COMMANDS,
 ]
-# HMGET: the delete_for_runs script, which runs only with Search.
-SEARCH_COMMANDS = ["+ft._list", "+ft.create", "+ft.search", "+hmget"]
+# Used only with Search: HMGET (put, delete_for_runs), COPY (a run starting
+# over another run's checkpoint keeps it aside), RENAME (rollback).
+SEARCH_COMMANDS = [
+    "+ft._list",
+    "+ft.create",
+    "+ft.search",
+    "+hmget",
+    "+copy",
+    "+rename",
+]
 
 
 def saver_acl(prefix: str, search: bool) -> list[str]:
@@ -135,6 +143,12 @@ async def exercise(
     if search:
         found = [t async for t in saver.alist(None, filter={"run_id": "run-1"})]
         assert [t.checkpoint["id"] for t in found] == [cp2["id"]]
+        # another run writes over run-1's checkpoint (its state is kept
+        # aside: COPY), then is rolled back (RENAME)
+        cp3 = checkpoint_with({"a": 3, "b": 1}, {"a": 3, "b": 1})
+        await saver.aput(cfg(thread, "", cp2["id"]), cp3, {"run_id": "run-2"}, {"a": 3})
+        await saver.adelete_for_runs(["run-2"])
+        assert (await saver.aget_tuple(cfg(thread))).checkpoint["id"] == cp2["id"]
         await saver.adelete_for_runs(["run-1"])
         assert await saver.aget_tuple(cfg(thread)) is None
     else:

@@ -321,27 +321,59 @@ async def test_a_subgraph_with_an_old_config_is_refused(
 # -- delete_for_runs and copy_thread -----------------------------------------
 
 
-async def test_delete_for_runs_never_deletes_other_runs_state(
-    asaver: AsyncShallowRedisSaver, has_search: bool
+async def test_delete_for_runs_rolls_back_to_where_the_run_started(
+    asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, has_search: bool
 ):
-    """Run 1 writes turn one of thread A; run 2 writes turn two of A and all
-    of thread B. Deleting run 2 would take turn one with A's only
-    checkpoint: refused, nothing deleted. Run 2's own thread B alone goes."""
+    """Run 1 writes thread A (a checkpoint and a pending write); run 2 takes
+    two steps on A and creates thread B. Deleting run 2, as the LangGraph
+    server's rollback does, puts A back exactly as run 1 left it and deletes
+    B; a second run on A after that starts from run 1's checkpoint."""
     a, b = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
     run1, run2 = str(uuid.uuid4()), str(uuid.uuid4())
 
-    async def put(tid: str, run: str, parent: str | None) -> str:
+    async def put(tid: str, run: str, parent: str | None, value: str) -> str:
         cp = empty_checkpoint()
-        cp["channel_values"] = {"x": run}
+        cp["channel_values"] = {"x": value}
         cp["channel_versions"] = {"x": 1}
         config = await asaver.aput(
             cfg(tid, "", parent), cp, {"run_id": run, "step": 1}, {"x": 1}
         )
         return config["configurable"]["checkpoint_id"]
 
-    first = await put(a, run1, None)
-    await put(a, run2, first)
-    await put(b, run2, None)
+    first = await put(a, run1, None, "run1")
+    await asaver.aput_writes(cfg(a, "", first), [("x", "pending")], "task")
+    before = await asaver.aget_tuple(cfg(a))
+    second = await put(a, run2, first, "run2-step1")
+    await put(a, run2, second, "run2-step2")
+    await put(b, run2, None, "run2")
+    if not has_search:
+        with pytest.raises(SearchUnavailableError):
+            await asaver.adelete_for_runs([run2])
+        return
+    await asaver.adelete_for_runs([run2])
+    assert await asaver.aget_tuple(cfg(a)) == before
+    assert await asaver.aget_tuple(cfg(b)) is None
+    assert not await aclient.exists(asaver.keys.base(a, ""))
+    # the search entry follows: run 1's checkpoint is found by its metadata
+    found = [t.config async for t in asaver.alist(None, filter={"run_id": run1})]
+    assert found == [before.config]
+    # run 1 alone wrote A again: deleting it now deletes the thread
+    await asaver.adelete_for_runs([run1])
+    assert await asaver.aget_tuple(cfg(a)) is None
+
+
+async def test_delete_for_runs_refuses_without_the_state_to_go_back_to(
+    asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, has_search: bool
+):
+    """If the state before the run is gone (here: its key deleted, as an
+    eviction would), nothing is deleted and the error names the thread."""
+    a = f"a-{uuid.uuid4().hex}"
+    run1, run2 = str(uuid.uuid4()), str(uuid.uuid4())
+    cp1 = empty_checkpoint()
+    c1 = await asaver.aput(cfg(a), cp1, {"run_id": run1}, {})
+    cp2 = empty_checkpoint()
+    await asaver.aput(c1, cp2, {"run_id": run2}, {})
+    await aclient.delete(asaver.keys.base(a, ""))
     if not has_search:
         with pytest.raises(SearchUnavailableError):
             await asaver.adelete_for_runs([run2])
@@ -349,12 +381,7 @@ async def test_delete_for_runs_never_deletes_other_runs_state(
     with pytest.raises(DeleteRefusedError) as info:
         await asaver.adelete_for_runs([run2])
     assert info.value.namespaces == [(a, "")]
-    assert await asaver.aget_tuple(cfg(a)) is not None
-    assert await asaver.aget_tuple(cfg(b)) is not None
-    # B alone: its only checkpoint is run 2's own
-    await asaver.adelete_thread(a)
-    await asaver.adelete_for_runs([run2])
-    assert await asaver.aget_tuple(cfg(b)) is None
+    assert (await asaver.aget_tuple(cfg(a))).checkpoint["id"] == cp2["id"]
 
 
 async def test_copy_thread_names_the_copy_in_its_metadata(

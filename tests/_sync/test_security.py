@@ -76,8 +76,16 @@ CORE_COMMANDS = [
     "+set",
     *SCRIPT_COMMANDS,
 ]
-# HMGET: the delete_for_runs script, which runs only with Search.
-SEARCH_COMMANDS = ["+ft._list", "+ft.create", "+ft.search", "+hmget"]
+# Used only with Search: HMGET (put, delete_for_runs), COPY (a run starting
+# over another run's checkpoint keeps it aside), RENAME (rollback).
+SEARCH_COMMANDS = [
+    "+ft._list",
+    "+ft.create",
+    "+ft.search",
+    "+hmget",
+    "+copy",
+    "+rename",
+]
 
 
 def saver_acl(prefix: str, search: bool) -> list[str]:
@@ -130,6 +138,12 @@ def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
     if search:
         found = [t for t in saver.list(None, filter={"run_id": "run-1"})]
         assert [t.checkpoint["id"] for t in found] == [cp2["id"]]
+        # another run writes over run-1's checkpoint (its state is kept
+        # aside: COPY), then is rolled back (RENAME)
+        cp3 = checkpoint_with({"a": 3, "b": 1}, {"a": 3, "b": 1})
+        saver.put(cfg(thread, "", cp2["id"]), cp3, {"run_id": "run-2"}, {"a": 3})
+        saver.delete_for_runs(["run-2"])
+        assert (saver.get_tuple(cfg(thread))).checkpoint["id"] == cp2["id"]
         saver.delete_for_runs(["run-1"])
         assert saver.get_tuple(cfg(thread)) is None
     else:

@@ -320,27 +320,59 @@ def test_a_subgraph_with_an_old_config_is_refused(
 # -- delete_for_runs and copy_thread -----------------------------------------
 
 
-def test_delete_for_runs_never_deletes_other_runs_state(
-    saver: ShallowRedisSaver, has_search: bool
+def test_delete_for_runs_rolls_back_to_where_the_run_started(
+    saver: ShallowRedisSaver, client: Redis, has_search: bool
 ):
-    """Run 1 writes turn one of thread A; run 2 writes turn two of A and all
-    of thread B. Deleting run 2 would take turn one with A's only
-    checkpoint: refused, nothing deleted. Run 2's own thread B alone goes."""
+    """Run 1 writes thread A (a checkpoint and a pending write); run 2 takes
+    two steps on A and creates thread B. Deleting run 2, as the LangGraph
+    server's rollback does, puts A back exactly as run 1 left it and deletes
+    B; a second run on A after that starts from run 1's checkpoint."""
     a, b = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
     run1, run2 = str(uuid.uuid4()), str(uuid.uuid4())
 
-    def put(tid: str, run: str, parent: str | None) -> str:
+    def put(tid: str, run: str, parent: str | None, value: str) -> str:
         cp = empty_checkpoint()
-        cp["channel_values"] = {"x": run}
+        cp["channel_values"] = {"x": value}
         cp["channel_versions"] = {"x": 1}
         config = saver.put(
             cfg(tid, "", parent), cp, {"run_id": run, "step": 1}, {"x": 1}
         )
         return config["configurable"]["checkpoint_id"]
 
-    first = put(a, run1, None)
-    put(a, run2, first)
-    put(b, run2, None)
+    first = put(a, run1, None, "run1")
+    saver.put_writes(cfg(a, "", first), [("x", "pending")], "task")
+    before = saver.get_tuple(cfg(a))
+    second = put(a, run2, first, "run2-step1")
+    put(a, run2, second, "run2-step2")
+    put(b, run2, None, "run2")
+    if not has_search:
+        with pytest.raises(SearchUnavailableError):
+            saver.delete_for_runs([run2])
+        return
+    saver.delete_for_runs([run2])
+    assert saver.get_tuple(cfg(a)) == before
+    assert saver.get_tuple(cfg(b)) is None
+    assert not client.exists(saver.keys.base(a, ""))
+    # the search entry follows: run 1's checkpoint is found by its metadata
+    found = [t.config for t in saver.list(None, filter={"run_id": run1})]
+    assert found == [before.config]
+    # run 1 alone wrote A again: deleting it now deletes the thread
+    saver.delete_for_runs([run1])
+    assert saver.get_tuple(cfg(a)) is None
+
+
+def test_delete_for_runs_refuses_without_the_state_to_go_back_to(
+    saver: ShallowRedisSaver, client: Redis, has_search: bool
+):
+    """If the state before the run is gone (here: its key deleted, as an
+    eviction would), nothing is deleted and the error names the thread."""
+    a = f"a-{uuid.uuid4().hex}"
+    run1, run2 = str(uuid.uuid4()), str(uuid.uuid4())
+    cp1 = empty_checkpoint()
+    c1 = saver.put(cfg(a), cp1, {"run_id": run1}, {})
+    cp2 = empty_checkpoint()
+    saver.put(c1, cp2, {"run_id": run2}, {})
+    client.delete(saver.keys.base(a, ""))
     if not has_search:
         with pytest.raises(SearchUnavailableError):
             saver.delete_for_runs([run2])
@@ -348,12 +380,7 @@ def test_delete_for_runs_never_deletes_other_runs_state(
     with pytest.raises(DeleteRefusedError) as info:
         saver.delete_for_runs([run2])
     assert info.value.namespaces == [(a, "")]
-    assert saver.get_tuple(cfg(a)) is not None
-    assert saver.get_tuple(cfg(b)) is not None
-    # B alone: its only checkpoint is run 2's own
-    saver.delete_thread(a)
-    saver.delete_for_runs([run2])
-    assert saver.get_tuple(cfg(b)) is None
+    assert (saver.get_tuple(cfg(a))).checkpoint["id"] == cp2["id"]
 
 
 def test_copy_thread_names_the_copy_in_its_metadata(

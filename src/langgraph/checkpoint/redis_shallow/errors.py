@@ -92,10 +92,11 @@ class DeleteRefusedError(ShallowRedisError, RuntimeError):
     """``delete_for_runs`` would delete state that other runs produced.
 
     A shallow saver keeps one checkpoint per namespace: the checkpoint a run
-    wrote also carries every earlier turn of its thread. Where a namespace
-    holds what other runs wrote, deleting it would lose their work, so
-    nothing is deleted. ``namespaces`` lists the ``(thread_id,
-    checkpoint_ns)`` pairs concerned.
+    wrote also carries every earlier turn of its thread. It keeps the
+    checkpoint each run started from, to restore it; where that is gone
+    (expired, or written before this version) deleting would lose the other
+    runs' work, so nothing is changed. ``namespaces`` lists the
+    ``(thread_id, checkpoint_ns)`` pairs concerned.
     """
 
     def __init__(self, run_ids: list[str], namespaces: list[tuple[str, str]]):
@@ -105,10 +106,10 @@ class DeleteRefusedError(ShallowRedisError, RuntimeError):
         more = f" and {len(namespaces) - 5} more" if len(namespaces) > 5 else ""
         super().__init__(
             f"delete_for_runs({run_ids!r}) refused: the checkpoint of thread "
-            f"{shown}{more} also holds what earlier runs wrote (a shallow "
-            "saver keeps no older checkpoint to go back to), so deleting it "
-            "would lose their state. Nothing was deleted. Use delete_thread "
-            "to remove a whole thread."
+            f"{shown}{more} also holds what earlier runs wrote, and the state "
+            "before the run is no longer kept (expired, or stored before it "
+            "was kept), so deleting it would lose their state. Nothing was "
+            "deleted. Use delete_thread to remove a whole thread."
         )
 
 

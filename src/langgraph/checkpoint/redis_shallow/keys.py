@@ -10,6 +10,12 @@ key                             type    holds
                                         (its id, body, metadata, one field
                                         per channel value) and its pending
                                         writes (see :mod:`.layout`)
+``CP:{t(T)}:n(NS):base``        hash    the rollback base of (T, NS): the
+                                        namespace hash as it was when the
+                                        latest run started writing over
+                                        another run's checkpoint, with that
+                                        checkpoint's entry fields (only with
+                                        Search; see :mod:`.layout`)
 ``CP:{t(T)}``                   set     the encoded namespaces of T (registry,
                                         used by delete, list and copy)
 ``WP:{t(T)}:n(NS)``             hash    the search entry of (T, NS): the
@@ -47,6 +53,7 @@ from __future__ import annotations
 from urllib.parse import quote, unquote
 
 __all__ = [
+    "BASE_SUFFIX",
     "DEFAULT_CHECKPOINT_PREFIX",
     "DEFAULT_WRITE_PREFIX",
     "Keys",
@@ -60,6 +67,10 @@ DEFAULT_CHECKPOINT_PREFIX = "lgshallow:cp"
 """Default ``checkpoint_prefix``; distinct from every key of
 ``langgraph-checkpoint-redis`` (which uses ``checkpoint*`` and
 ``write_keys_zset``)."""
+
+BASE_SUFFIX = ":base"
+"""Suffix of a namespace hash key that names its rollback base (encoded
+namespaces never contain ``:``, so no namespace hash has this suffix)."""
 
 DEFAULT_WRITE_PREFIX = "lgshallow:w"
 """Default ``checkpoint_write_prefix`` (the prefix of the search entries)."""
@@ -159,6 +170,10 @@ class Keys:
             f"{self.entry_prefix}:{tag}:{ns}",
             f"{self.checkpoint_prefix}:{tag}",
         )
+
+    def base(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Key of the rollback base of (thread, ns)."""
+        return self.for_namespace(thread_id, checkpoint_ns)[0] + BASE_SUFFIX
 
     def split_entry(self, key: str | bytes) -> tuple[str, str]:
         """``(thread_id, checkpoint_ns)`` of a search entry key."""

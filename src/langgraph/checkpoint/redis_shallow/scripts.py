@@ -46,7 +46,7 @@ local function write_id(f)
 end
 """
 
-# KEYS: namespace hash, search entry, registry set.
+# KEYS: namespace hash, search entry, registry set, rollback base.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens, run token,
 #       n required fields, required fields..., then field/value pairs.
@@ -60,7 +60,11 @@ end
 # one (bytewise; LangGraph's ids are time-ordered), except the parent's.
 # Writes of newer ids stay: with "async" durability the next step's writes
 # can arrive before this put. The entry's "solo" keeps the run token while
-# every checkpoint of the namespace came from that one run.
+# every checkpoint of the namespace came from that one run, and "run" is the
+# run token of the stored checkpoint. When a run starts writing over another
+# run's checkpoint, the namespace hash as it was (with that checkpoint's
+# entry fields as e:run, e:mt, e:solo) is first copied to the rollback base,
+# which delete_for_runs restores.
 PUT = Script(
     "put",
     _WRITE_ID
@@ -97,6 +101,14 @@ local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
   end
   return #x < #y
 end
+if ARGV[5] == '1' and cur then
+  local prev = redis.call('HMGET', KEYS[2], 'run', 'mt', 'solo')
+  if prev[1] ~= ARGV[7] then
+    redis.call('COPY', KEYS[1], KEYS[4], 'REPLACE')
+    redis.call('HSET', KEYS[4], 'e:run', prev[1] or '', 'e:mt', prev[2] or '',
+      'e:solo', prev[3] or '')
+  end
+end
 local stale = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local id = write_id(f)
@@ -117,7 +129,8 @@ end
 if ARGV[5] == '1' then
   local solo = ARGV[7]
   if cur and redis.call('HGET', KEYS[2], 'solo') ~= solo then solo = '' end
-  redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6], 'solo', solo)
+  redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6], 'solo', solo,
+    'run', ARGV[7])
 end
 redis.call('SADD', KEYS[3], ARGV[2])
 local ttl = tonumber(ARGV[1])
@@ -125,6 +138,7 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('PEXPIRE', KEYS[4], ttl)
 end
 return 0
 """,
@@ -154,23 +168,24 @@ return 0
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base.
-# Deletes every namespace's hash and entry, and the registry; returns how
-# many keys it removed.
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# rollback base suffix. Deletes every namespace's hash, entry and rollback
+# base, and the registry; returns how many keys it removed.
 DELETE_THREAD = Script(
     "delete_thread",
     """
 local n = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m)
+  n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[3])
 end
 return n + redis.call('DEL', KEYS[1])
 """,
 )
 
 # KEYS: registry set. ARGV: namespace hash key base, search entry key base,
-# ttl_ms to refresh (0: none). Returns {member, namespace hash fields,
-# search entry fields, ...} for every namespace of the thread.
+# ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
+# namespace hash fields, search entry fields, ...} for every namespace of
+# the thread.
 READ_THREAD = Script(
     "read_thread",
     """
@@ -184,6 +199,7 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if ttl > 0 then
     redis.call('PEXPIRE', hk, ttl)
     redis.call('PEXPIRE', ek, ttl)
+    redis.call('PEXPIRE', hk .. ARGV[4], ttl)
   end
 end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
@@ -191,9 +207,10 @@ return out
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base.
-# For every namespace: drop the writes of any checkpoint but the stored one,
-# and drop namespaces that hold writes but no checkpoint.
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# rollback base suffix. For every namespace: drop the writes of any
+# checkpoint but the stored one and the rollback base, and drop namespaces
+# that hold writes but no checkpoint.
 PRUNE_KEEP_LATEST = Script(
     "prune_keep_latest",
     _WRITE_ID
@@ -202,6 +219,7 @@ local removed = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local hk, ek = ARGV[1] .. m, ARGV[2] .. m
   local id = redis.call('HGET', hk, 'id')
+  removed = removed + redis.call('DEL', hk .. ARGV[3])
   if not id then
     removed = removed + redis.call('DEL', hk, ek)
     redis.call('SREM', KEYS[1], m)
@@ -223,18 +241,18 @@ return removed
 )
 
 # KEYS: target registry set. ARGV: namespace hash key base, search entry key
-# base, ttl_ms (0: none), then per namespace: member, n, n namespace hash
-# field/value items, m, m search entry field/value items. Replaces the whole
-# target thread.
+# base, ttl_ms (0: none), rollback base suffix, then per namespace: member,
+# n, n namespace hash field/value items, m, m search entry field/value items.
+# Replaces the whole target thread (its rollback bases are dropped).
 WRITE_THREAD = Script(
     "write_thread",
     """
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m)
+  redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4])
 end
 redis.call('DEL', KEYS[1])
 local ttl = tonumber(ARGV[3])
-local i = 4
+local i = 5
 while i <= #ARGV do
   local m = ARGV[i]
   local targets = {ARGV[1] .. m, ARGV[2] .. m}
@@ -254,11 +272,14 @@ return 0
 """,
 )
 
-# KEYS: namespace hash, search entry, registry set. ARGV: mode ("check" or
-# "delete"), ns member, then run tokens. Returns 0 if the entry's checkpoint
-# is of none of these runs, 2 if it is of one but the namespace also holds
-# what other runs wrote (its "solo" is not that run), else 1, after deleting
-# the namespace (hash and entry) in mode "delete".
+# KEYS: namespace hash, search entry, registry set, rollback base. ARGV:
+# mode ("check" or "delete"), ns member, then run tokens. Returns 0 if the
+# entry's checkpoint is of none of these runs; 1 if it is of one that wrote
+# everything the namespace holds (its "solo"), after deleting the namespace
+# (hash, entry, base) in mode "delete"; 3 if the rollback base holds the
+# checkpoint of another run, after restoring it in mode "delete" (the base
+# becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
+# base to go back to: nothing is done).
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
     """
@@ -267,14 +288,25 @@ local mt, solo = entry[1], entry[2]
 if not mt then return 0 end
 mt = ' ' .. mt .. ' '
 for i = 3, #ARGV do
-  if string.find(mt, ' ' .. ARGV[i] .. ' ', 1, true) then
-    if solo ~= ARGV[i] then return 2 end
-    if ARGV[1] == 'delete' then
-      redis.call('DEL', KEYS[1], KEYS[2])
-      redis.call('SREM', KEYS[3], ARGV[2])
-      if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+  local run = ARGV[i]
+  if string.find(mt, ' ' .. run .. ' ', 1, true) then
+    if solo == run then
+      if ARGV[1] == 'delete' then
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+        redis.call('SREM', KEYS[3], ARGV[2])
+        if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+      end
+      return 1
     end
-    return 1
+    local base = redis.call('HMGET', KEYS[4], 'id', 'e:run', 'e:mt', 'e:solo')
+    if not base[1] or base[2] == run then return 2 end
+    if ARGV[1] == 'delete' then
+      redis.call('RENAME', KEYS[4], KEYS[1])
+      redis.call('HDEL', KEYS[1], 'e:run', 'e:mt', 'e:solo')
+      redis.call('HSET', KEYS[2], 'id', base[1], 'mt', base[3], 'solo', base[4],
+        'run', base[2])
+    end
+    return 3
   end
 end
 return 0

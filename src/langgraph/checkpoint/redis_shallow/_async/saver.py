@@ -40,6 +40,7 @@ from ..errors import (
     StorageError,
 )
 from ..keys import (
+    BASE_SUFFIX,
     DEFAULT_CHECKPOINT_PREFIX,
     DEFAULT_WRITE_PREFIX,
     Keys,
@@ -363,7 +364,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if self._read_ttl_ms:
                 pipe = self._client.pipeline(transaction=False)
                 pipe.hgetall(hk)
-                for key in (hk, ek, rk):
+                for key in (hk, ek, rk, self.keys.base(thread_id, ns)):
                     pipe.pexpire(key, self._read_ttl_ms)
                 return cast(dict[bytes, bytes], (await pipe.execute())[0])
             return cast(dict[bytes, bytes], await self._client.hgetall(hk))
@@ -411,7 +412,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             )
 
         plan = plan_for(new_versions)
-        keys = self.keys.for_namespace(thread_id, ns)
+        keys = (*self.keys.for_namespace(thread_id, ns), self.keys.base(thread_id, ns))
         await self._before_write("aput")
         try:
             refused = await self._run(scripts.PUT, keys, plan.args)
@@ -469,7 +470,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             await self._run(
                 scripts.DELETE_THREAD,
                 (self.keys.registry(tid),),
-                (self.keys.namespace_base(tid), self.keys.entry_base(tid)),
+                (self.keys.namespace_base(tid), self.keys.entry_base(tid), BASE_SUFFIX),
             )
         except RedisError as exc:
             raise StorageError("adelete_thread", tid, exc) from exc
@@ -488,6 +489,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     self.keys.namespace_base(thread_id),
                     self.keys.entry_base(thread_id),
                     self._read_ttl_ms,
+                    BASE_SUFFIX,
                 ),
             )
         except RedisError as exc:
@@ -651,7 +653,11 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 await self._run(
                     script,
                     (self.keys.registry(tid),),
-                    (self.keys.namespace_base(tid), self.keys.entry_base(tid)),
+                    (
+                        self.keys.namespace_base(tid),
+                        self.keys.entry_base(tid),
+                        BASE_SUFFIX,
+                    ),
                 )
             except RedisError as exc:
                 raise StorageError("aprune", tid, exc) from exc
@@ -673,6 +679,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             self.keys.namespace_base(dst),
             self.keys.entry_base(dst),
             self._ttl_ms,
+            BASE_SUFFIX,
         ]
         for ns, fields, entry in await self._read_thread(src, "acopy_thread"):
             args.append(encode_namespace(ns))
@@ -686,19 +693,26 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             raise StorageError("acopy_thread", dst, exc) from exc
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Delete the checkpoints (and their writes) written by these runs.
+        """Undo what these runs wrote (LangGraph server's rollback).
 
-        Finds them through the search index by their ``run_id`` metadata. A
-        shallow saver keeps one checkpoint per namespace, so deleting a
-        run's checkpoint deletes everything the namespace held: this is done
-        only where every checkpoint the namespace held was written by that
-        run. If any namespace found also holds what other runs wrote (an
-        earlier turn of the conversation), nothing is deleted and
-        ``DeleteRefusedError`` names those threads.
+        Finds the namespaces whose checkpoint one of these runs wrote,
+        through the search index by their ``run_id`` metadata. A shallow
+        saver keeps one checkpoint per namespace, and it also carries every
+        earlier turn, so:
+
+        - where the run wrote everything the namespace holds (it created the
+          thread), the namespace is deleted;
+        - where it wrote over another run's checkpoint, that checkpoint (with
+          its pending writes), kept aside when the run started, is restored:
+          the thread goes back to where the run found it.
+
+        If any namespace found can be neither (its state before the run is
+        not kept: it expired, or was written before this version), nothing
+        is changed and ``DeleteRefusedError`` names those threads.
 
         Raises:
             SearchUnavailableError: the server has no Search module.
-            DeleteRefusedError: deleting would lose other runs' state.
+            DeleteRefusedError: undoing would lose other runs' state.
         """
         op = "adelete_for_runs"
         if isinstance(run_ids, (str, bytes)):
@@ -718,7 +732,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         await self._before_write(op)
                     outcome = await self._run(
                         scripts.DELETE_IF_TOKEN,
-                        self.keys.for_namespace(thread_id, ns),
+                        (
+                            *self.keys.for_namespace(thread_id, ns),
+                            self.keys.base(thread_id, ns),
+                        ),
                         (mode, encode_namespace(ns), *tokens),
                     )
                 except RedisError as exc:
