@@ -184,23 +184,29 @@ def lowest_constraints() -> list[str]:
     return pins
 
 
-@nox.session(python=LOWEST_PYTHON, venv_backend=UV)
+@nox.session(python=LOWEST_PYTHON, venv_backend="uv", reuse_venv=False)
 def lowest(session: nox.Session) -> None:
-    """The whole suite with the lowest versions pyproject.toml allows for
-    every direct dependency (and langgraph), on the lowest Python."""
+    """The whole suite with the lowest versions pyproject.toml allows, on the
+    lowest Python, in a fresh venv.
+
+    The runtime dependencies and langgraph are pinned to their lower bounds
+    (read from pyproject.toml; the install fails if they do not fit
+    together), and uv's ``--resolution lowest-direct`` takes the lowest
+    allowed version of every other direct dependency (the test extra).
+    """
     pins = lowest_constraints()
     path = Path(session.create_tmp()) / "lowest-constraints.txt"
     path.write_text("\n".join(pins) + "\n")
     session.log("constraints: " + ", ".join(pins))
-    _install_tests(session, "-c", str(path))
+    _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
     _pytest(session, _label(session, "lowest"), "modules", *session.posargs)
 
 
-@nox.session(python=LATEST_PYTHON, venv_backend=UV)
+@nox.session(python=LATEST_PYTHON, venv_backend=UV, reuse_venv=False)
 def latest(session: nox.Session) -> None:
-    """The whole suite with the newest versions of every dependency (a
-    reused venv is upgraded), on the newest Python."""
-    _install_tests(session, "--upgrade")
+    """The whole suite with the newest versions of every dependency, on the
+    newest Python, in a fresh venv."""
+    _install_tests(session)
     _pytest(session, _label(session, "latest"), "modules", *session.posargs)
 
 
