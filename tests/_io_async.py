@@ -17,6 +17,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
 __all__ = [
+    "VARIANT",
     "AsyncRedis",
     "BlockingConnectionPool",
     "RedisCluster",
@@ -28,6 +29,9 @@ __all__ = [
     "run_concurrently",
     "sleep",
 ]
+
+VARIANT = "async"
+"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

@@ -13,6 +13,7 @@ from redis.connection import Connection
 from redis.retry import Retry
 
 __all__ = [
+    "VARIANT",
     "BlockingConnectionPool",
     "Redis",
     "RedisCluster",
@@ -24,6 +25,9 @@ __all__ = [
     "run_concurrently",
     "sleep",
 ]
+
+VARIANT = "sync"
+"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

@@ -121,19 +121,19 @@ def what_works(run: dict[str, Any]) -> str:
 
 
 def servers_table(runs: list[dict[str, Any]]) -> str:
-    """One row per server kind (from the runs of the newest Python that ran
-    it with resolved dependencies, the 3.11 matrix)."""
+    """One row per server kind, from the Python that ran the most kinds (the
+    3.11 matrix); a kind only another Python ran comes from that one."""
+    resolved = [r for r in runs if dependency_set(r) == "newest (resolved at install)"]
+    per_python: dict[str, set[str]] = {}
+    for run in resolved:
+        minor = ".".join(run["python"].split(".")[:2])
+        per_python.setdefault(minor, set()).add(run["kind"])
+    main = max(per_python, key=lambda m: len(per_python[m]), default="")
     chosen: dict[str, dict[str, Any]] = {}
-    for run in runs:
-        if dependency_set(run) != "newest (resolved at install)":
-            continue
-        kind = run["kind"]
-        current = chosen.get(kind)
-        # prefer the run with the most tests (the 3.11 matrix), then any
-        if current is None or sum(run["counts"].values()) > sum(
-            current["counts"].values()
-        ):
-            chosen[kind] = run
+    for run in resolved:
+        minor = ".".join(run["python"].split(".")[:2])
+        if run["kind"] not in chosen or minor == main:
+            chosen[run["kind"]] = run
     rows = [
         "| server | version | modules | from | Python | what works | suite |",
         "|---|---|---|---|---|---|---|",
