@@ -78,12 +78,16 @@ def server_name(run: dict[str, Any]) -> str:
 
 
 def dependency_set(run: dict[str, Any]) -> str:
+    """Which dependency versions a run had, and the nox session it came from."""
     label = run["label"]
     if label.endswith("-lowest"):
-        return "lowest allowed"
+        return "lowest allowed (`lowest`)"
     if label.endswith("-latest"):
-        return "newest"
-    return "newest (resolved at install)"
+        return "newest, fresh venv (`latest`)"
+    return RESOLVED
+
+
+RESOLVED = "newest at install (`tests`, `tests_python`)"
 
 
 def versions_table(runs: list[dict[str, Any]]) -> str:
@@ -123,7 +127,7 @@ def what_works(run: dict[str, Any]) -> str:
 def servers_table(runs: list[dict[str, Any]]) -> str:
     """One row per server kind, from the Python that ran the most kinds (the
     3.11 matrix); a kind only another Python ran comes from that one."""
-    resolved = [r for r in runs if dependency_set(r) == "newest (resolved at install)"]
+    resolved = [r for r in runs if dependency_set(r) == RESOLVED]
     per_python: dict[str, set[str]] = {}
     for run in resolved:
         minor = ".".join(run["python"].split(".")[:2])
