@@ -1,21 +1,35 @@
 """Development sessions.
 
-``nox`` alone runs the default sessions: the generation check, lint and tests.
+``nox`` alone runs the default sessions: the generation check, lint and the
+test matrix (what ``.ci/run`` runs).
 
     nox -s generate               # regenerate the _sync code from _async
     nox -s generate -- --check    # fail if the committed _sync code is stale
     nox -s lint                   # ruff, ruff format --check, mypy --strict, bridging
-    nox -s tests -- -k shallow    # pytest (starts its own Redis unless REDIS_URL)
+    nox -s tests -- -k shallow    # pytest on Python 3.11, every server kind
+    nox -s tests_python           # Python 3.10, 3.12, 3.13 on Redis 8.2 with modules
+    nox -s lowest                 # lowest dependency versions pyproject allows (3.10)
+    nox -s latest                 # newest dependency versions (3.13)
+    nox -s matrix_report          # README tables from the sessions' results
     nox -s demo
     nox -s redis                  # Redis with Search/JSON on port 6379, foreground
     nox -s build                  # sdist + wheel, twine check, install in a fresh venv
     nox -s bench -- --help
+
+The test sessions start their own servers (``tools/redis_server.py``) unless
+``REDIS_URL`` is set; ``NOX_REDIS_KINDS=modules,valkey`` narrows the kinds of
+``tests``. Each pytest run writes a JSON summary into ``.matrix-results/``
+(git-ignored), which ``matrix_report`` renders into the README.
+
+The test sessions install with uv when it is on PATH (``.ci/run`` installs
+it), else with pip.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -26,10 +40,48 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["generate_check", "lint", "tests"]
+nox.options.sessions = [
+    "generate_check",
+    "lint",
+    "tests",
+    "tests_python",
+    "lowest",
+    "latest",
+    "matrix_report",
+]
 
-PYTHON = "3.11"  # the generator is pinned to it; everything else runs on it too
+PYTHON = "3.11"  # the generator is pinned to it; the full matrix runs on it
+OTHER_PYTHONS = ["3.10", "3.12", "3.13"]
+LOWEST_PYTHON = "3.10"
+LATEST_PYTHON = "3.13"
 GENERATE_DEPS = ["unasync==0.6.0", "setuptools", "ruff==0.17.6", "tokenize-rt"]
+
+# The test matrix.
+SERVER_KINDS = ["modules", "plain", "redis7", "redis6", "valkey"]
+"""``tools/redis_server.py`` kinds the 3.11 ``tests`` session runs."""
+FULL_SUITE_KINDS = {"modules", "plain"}
+"""Kinds that run the whole suite; the others run ``SERVER_SUITE``."""
+SERVER_INDEPENDENT = [
+    "tests/_async/test_bad_input.py",
+    "tests/_sync/test_bad_input.py",
+    "tests/test_api_parity.py",
+    "tests/test_no_bridging.py",
+    "tests/_async/test_load.py",
+    "tests/_sync/test_load.py",
+    "tests/test_langgraph_server.py",
+]
+"""Left out of ``SERVER_SUITE``: input validation that raises before any I/O,
+the API and bridging checks (no server), the load/soak tests (pool and
+concurrency behaviour of the client, ~45 s) and the LangGraph server test
+(two ``langgraph dev`` processes, ~30 s; it exercises the server's use of
+the saver, which the other tests cover per server), run on modules and
+plain.
+Everything else — every public operation, graphs, round trips, TTL, faults,
+cluster, Sentinel, ACL, conformance — runs on every server."""
+SERVER_SUITE = [f"--ignore={path}" for path in SERVER_INDEPENDENT]
+PYTEST = ["pytest", "-q", "-rsxX", "-p", "no:cacheprovider"]
+RESULTS_DIR = ".matrix-results"
+UV = "uv|venv"  # uv when installed, else venv + pip
 
 
 def install_when_changed(session: nox.Session, *args: str) -> None:
@@ -80,20 +132,119 @@ def lint(session: nox.Session) -> None:
     session.run("python", "tools/check_no_bridging.py")
 
 
-@nox.session(python=PYTHON)
-def tests(session: nox.Session) -> None:
-    """pytest twice: on Redis with Search/JSON, then on Redis without modules.
+def _pytest(session: nox.Session, label: str, kind: str, *args: str) -> None:
+    """One pytest run on one server kind, recording its JSON summary."""
+    env = {
+        "MATRIX_RESULTS_DIR": str(Path(RESULTS_DIR).resolve()),
+        "MATRIX_LABEL": label,
+    }
+    session.run("python", "tools/redis_server.py", "--kind", kind, "--version")
+    session.run(*PYTEST, f"--redis-kind={kind}", *args, env=env)
 
-    The tests start their own Redis unless REDIS_URL is set (then only the
-    first run happens, against that server). ``-rxX`` lists every expected
-    failure with its reason (the conformance suite's by-design exclusions).
+
+def _install_tests(session: nox.Session, *extra: str) -> None:
+    session.install("-e", ".[test]", *extra)
+
+
+def _label(session: nox.Session, what: str) -> str:
+    return f"py{session.python}-{what}"
+
+
+@nox.session(python=PYTHON, venv_backend=UV)
+def tests(session: nox.Session) -> None:
+    """pytest on every server kind of ``SERVER_KINDS``: Redis 8.2 with
+    Search/JSON and without modules (the whole suite), Debian's Redis 7.0,
+    Redis 6.2 and Valkey 9 (``SERVER_SUITE``).
+
+    With ``REDIS_URL`` set only one run happens, against that server.
+    Positional arguments go to every pytest run. ``-rsxX`` lists every
+    skip and expected failure with its reason (the conformance suite's
+    by-design exclusions).
     """
-    session.install("-e", ".[test]")
-    session.run("python", "tools/redis_server.py", "--version")
-    args = ["pytest", "-q", "-rxX", "-p", "no:cacheprovider", *session.posargs]
-    session.run(*args, "--redis-kind=modules")
-    if not os.environ.get("REDIS_URL"):
-        session.run(*args, "--redis-kind=plain")
+    _install_tests(session)
+    if os.environ.get("REDIS_URL"):
+        session.run(*PYTEST, *session.posargs)
+        return
+    kinds = os.environ.get("NOX_REDIS_KINDS", ",".join(SERVER_KINDS)).split(",")
+    for kind in kinds:
+        scope = [] if kind in FULL_SUITE_KINDS else SERVER_SUITE
+        _pytest(session, _label(session, kind), kind, *scope, *session.posargs)
+
+
+@nox.session(python=OTHER_PYTHONS, venv_backend=UV)
+def tests_python(session: nox.Session) -> None:
+    """The whole suite on Redis 8.2 with Search/JSON, on another Python."""
+    _install_tests(session)
+    _pytest(session, _label(session, "modules"), "modules", *session.posargs)
+
+
+def _requirements(extra: str | None = None) -> list[str]:
+    """``[project.dependencies]`` (or an extra's list) from pyproject.toml."""
+    import tomllib
+
+    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+    if extra is None:
+        return list(project["dependencies"])
+    return list(project["optional-dependencies"][extra])
+
+
+LOWEST_OF_TEST_EXTRA = ("langgraph",)
+"""Test dependencies whose lower bound ``lowest`` installs too (the library
+the savers plug into); the other test tools come at their newest."""
+
+
+def lowest_constraints() -> list[str]:
+    """``name==lower`` for every direct dependency with a ``>=`` bound (and
+    ``LOWEST_OF_TEST_EXTRA``), read from pyproject.toml."""
+    pins = []
+    wanted = _requirements() + [
+        r
+        for r in _requirements("test")
+        if re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0] in LOWEST_OF_TEST_EXTRA
+    ]
+    for req in wanted:
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$", req)
+        if match is None:
+            raise ValueError(f"cannot read requirement {req!r}")
+        name, _, spec = match.groups()
+        lower = re.search(r">=\s*([0-9][^,;\s]*)", spec)
+        if lower is None:
+            raise ValueError(f"{req!r} has no lower bound (>=) to test")
+        pins.append(f"{name}=={lower.group(1)}")
+    return pins
+
+
+@nox.session(python=LOWEST_PYTHON, venv_backend="uv", reuse_venv=False)
+def lowest(session: nox.Session) -> None:
+    """The whole suite with the lowest versions pyproject.toml allows, on the
+    lowest Python, in a fresh venv.
+
+    The runtime dependencies and langgraph are pinned to their lower bounds
+    (read from pyproject.toml; the install fails if they do not fit
+    together), and uv's ``--resolution lowest-direct`` takes the lowest
+    allowed version of every other direct dependency (the test extra).
+    """
+    pins = lowest_constraints()
+    path = Path(session.create_tmp()) / "lowest-constraints.txt"
+    path.write_text("\n".join(pins) + "\n")
+    session.log("constraints: " + ", ".join(pins))
+    _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
+    _pytest(session, _label(session, "lowest"), "modules", *session.posargs)
+
+
+@nox.session(python=LATEST_PYTHON, venv_backend=UV, reuse_venv=False)
+def latest(session: nox.Session) -> None:
+    """The whole suite with the newest versions of every dependency, on the
+    newest Python, in a fresh venv."""
+    _install_tests(session)
+    _pytest(session, _label(session, "latest"), "modules", *session.posargs)
+
+
+@nox.session(python=False)
+def matrix_report(session: nox.Session) -> None:
+    """Render the README's version and server tables from the results of
+    the test sessions (``--check``: fail if the README differs)."""
+    session.run(sys.executable, "tools/matrix_report.py", RESULTS_DIR, *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -19,6 +19,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
 __all__ = [
+    "VARIANT",
     "AsyncRedis",
     "BlockingConnectionPool",
     "RedisCluster",
@@ -31,6 +32,9 @@ __all__ = [
     "sleep",
     "sqlite_saver",
 ]
+
+VARIANT = "async"
+"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

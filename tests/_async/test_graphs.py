@@ -14,16 +14,23 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
     UnsupportedChannelError,
 )
-from tests._async.graph_support import Labels, config_of, normalize, run_both
+from tests._async.graph_support import (
+    Labels,
+    config_of,
+    interrupt_in,
+    normalize,
+    run_both,
+)
 from tests._io_async import gather
 
 
@@ -137,9 +144,9 @@ async def test_command_update_with_resume_applied_exactly_once(
     async def scenario(cp: Any, config: Any) -> Any:
         runs: Counter[str] = Counter()
 
-        def ask(state: Notes) -> dict[str, Any]:
+        def ask(state: Notes, config: RunnableConfig) -> dict[str, Any]:
             runs["ask"] += 1
-            return {"notes": [f"answer:{interrupt('note?')}"]}
+            return {"notes": [f"answer:{interrupt_in(config, 'note?')}"]}
 
         builder = StateGraph(Notes)
         builder.add_node("ask", ask)
@@ -273,9 +280,9 @@ async def test_durability_modes(
 
             return node
 
-        def gate(state: Steps) -> dict[str, Any]:
+        def gate(state: Steps, config: RunnableConfig) -> dict[str, Any]:
             runs["gate"] += 1
-            return {"log": [f"gate:{interrupt('continue?')}"]}
+            return {"log": [f"gate:{interrupt_in(config, 'continue?')}"]}
 
         builder = StateGraph(Steps)
         for name in ("a", "b", "d"):
@@ -344,8 +351,8 @@ async def test_twenty_threads_run_concurrently(
         def work(state: Steps) -> dict[str, Any]:
             return {"log": [f"work{len(state['log'])}"]}
 
-        def ask(state: Steps) -> dict[str, Any]:
-            return {"log": [interrupt("ok?")]}
+        def ask(state: Steps, config: RunnableConfig) -> dict[str, Any]:
+            return {"log": [interrupt_in(config, "ok?")]}
 
         builder = StateGraph(Steps)
         builder.add_node("work", work)
@@ -404,8 +411,8 @@ def delta_graph(cp: Any, snapshot_frequency: int, pause: bool) -> Any:
     def b(state: Any) -> dict[str, Any]:
         return {"n": state["n"] + 100}  # a step that leaves the delta channel alone
 
-    def c(state: Any) -> dict[str, Any]:
-        return {"log": [f"c:{interrupt('ok?')}"]}
+    def c(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        return {"log": [f"c:{interrupt_in(config, 'ok?')}"]}
 
     builder = StateGraph(DeltaState)
     builder.add_node("a", a)

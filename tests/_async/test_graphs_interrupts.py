@@ -14,11 +14,12 @@ from collections import Counter
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, Send, interrupt
+from langgraph.types import Command, Send
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
-from tests._async.graph_support import Log, approval_graph, run_both
+from tests._async.graph_support import Log, approval_graph, interrupt_in, run_both
 from tests._io_async import sleep
 
 
@@ -32,9 +33,11 @@ async def test_interrupt_then_resume(
             runs["draft"] += 1
             return {"log": ["draft"]}
 
-        def approve(state: Log) -> dict[str, Any]:
+        def approve(state: Log, config: RunnableConfig) -> dict[str, Any]:
             runs["approve"] += 1
-            answer = interrupt({"question": "publish?", "draft": state["log"][-1]})
+            answer = interrupt_in(
+                config, {"question": "publish?", "draft": state["log"][-1]}
+            )
             return {"log": [f"approved:{answer}"]}
 
         def publish(state: Log) -> dict[str, Any]:
@@ -78,9 +81,9 @@ async def test_parallel_node_not_rerun_after_sibling_interrupt(
             runs["fetch"] += 1
             return {"log": ["fetched"]}
 
-        def ask(state: Log) -> dict[str, Any]:
+        def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
             runs["ask"] += 1
-            return {"log": [f"asked:{interrupt('which?')}"]}
+            return {"log": [f"asked:{interrupt_in(config, 'which?')}"]}
 
         def join(state: Log) -> dict[str, Any]:
             runs["join"] += 1
@@ -120,13 +123,13 @@ async def test_two_parallel_interrupts_resumed_together(
     async def scenario(cp: Any, config: Any) -> Any:
         runs: Counter[str] = Counter()
 
-        def left(state: Log) -> dict[str, Any]:
+        def left(state: Log, config: RunnableConfig) -> dict[str, Any]:
             runs["left"] += 1
-            return {"log": [f"left:{interrupt('left?')}"]}
+            return {"log": [f"left:{interrupt_in(config, 'left?')}"]}
 
-        def right(state: Log) -> dict[str, Any]:
+        def right(state: Log, config: RunnableConfig) -> dict[str, Any]:
             runs["right"] += 1
-            return {"log": [f"right:{interrupt('right?')}"]}
+            return {"log": [f"right:{interrupt_in(config, 'right?')}"]}
 
         def quiet(state: Log) -> dict[str, Any]:
             runs["quiet"] += 1
@@ -169,9 +172,9 @@ async def test_subgraph_interrupt_state_and_resume(
             runs["inner_prep"] += 1
             return {"log": ["inner_prep"]}
 
-        def inner_ask(state: Log) -> dict[str, Any]:
+        def inner_ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
             runs["inner_ask"] += 1
-            return {"log": [f"inner_ask:{interrupt('inner?')}"]}
+            return {"log": [f"inner_ask:{interrupt_in(config, 'inner?')}"]}
 
         sub = StateGraph(Log)
         sub.add_node("inner_prep", inner_prep)
@@ -290,11 +293,11 @@ async def test_send_worker_interrupts_then_resume(
         def fan_out(state: MapReduce) -> list[Send]:
             return [Send("work", {"item": item}) for item in state["items"]]
 
-        def work(payload: dict[str, Any]) -> dict[str, Any]:
+        def work(payload: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
             item = payload["item"]
             runs[item] += 1
             if item == "b":
-                return {"results": [f"b:{interrupt(f'approve {item}?')}"]}
+                return {"results": [f"b:{interrupt_in(config, f'approve {item}?')}"]}
             return {"results": [item]}
 
         def reduce(state: MapReduce) -> dict[str, Any]:

@@ -35,11 +35,12 @@ SERVICE = "mymaster"
 
 
 @pytest.fixture(scope="module")
-def sentinel_setup() -> Iterator[tuple[int, int]]:
-    """(primary port, sentinel port): a primary and a Sentinel watching it."""
-    with RedisServer(modules=False) as primary:
+def sentinel_setup(plain_kind: str) -> Iterator[tuple[int, int]]:
+    """(primary port, sentinel port): a primary and a Sentinel watching it,
+    both of the session's binary."""
+    with RedisServer(kind=plain_kind) as primary:
         assert primary.port is not None
-        with SentinelServer(primary.port, SERVICE) as sentinel:
+        with SentinelServer(primary.port, SERVICE, kind=plain_kind) as sentinel:
             assert sentinel.port is not None
             yield primary.port, sentinel.port
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import set_config_context
 from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
@@ -154,6 +155,21 @@ def _diff(ours: Any, reference: Any) -> str:
     return "observations differ:\n" + "\n".join(lines)
 
 
+def interrupt_in(config: RunnableConfig, value: Any) -> Any:
+    """``interrupt(value)`` from a node that takes its ``config``.
+
+    ``interrupt`` reads the node's config from a context variable. On Python
+    < 3.11 asyncio cannot start a task in a given context, so that variable
+    does not reach the nodes of an async graph (sync nodes included: the
+    async loop runs them in an executor); LangGraph's way for Python < 3.11
+    is for the node to accept ``config: RunnableConfig`` and pass it on.
+    This runs ``interrupt`` in a context holding that config, so the graphs
+    of the tests work the same on every Python the package supports.
+    """
+    with set_config_context(config) as context:
+        return context.run(interrupt, value)
+
+
 class Log(TypedDict):
     """A state that records, in order, what the nodes did."""
 
@@ -166,8 +182,8 @@ def approval_graph(checkpointer: BaseCheckpointSaver[Any]) -> Any:
     def draft(state: Log) -> dict[str, Any]:
         return {"log": ["draft"]}
 
-    def approve(state: Log) -> dict[str, Any]:
-        return {"log": [f"approved:{interrupt('publish?')}"]}
+    def approve(state: Log, config: RunnableConfig) -> dict[str, Any]:
+        return {"log": [f"approved:{interrupt_in(config, 'publish?')}"]}
 
     builder = StateGraph(Log)
     builder.add_node("draft", draft)

@@ -33,8 +33,8 @@ SOAK_WORKERS = 32
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    with RedisServer(modules=False) as srv:
+def server(plain_kind: str) -> Iterator[RedisServer]:
+    with RedisServer(kind=plain_kind) as srv:
         yield srv
 
 
@@ -318,6 +318,13 @@ def test_soak_memory_follows_live_threads_and_nothing_leaks(
     saver.prune(threads[len(half) :], strategy="delete")
     leaked = count_keys(admin, prefix)
     after_delete = used_memory(admin) - base
+    # the server frees some buffers in its cron (Redis 6.2 holds ~0.1-0.6 MB
+    # of them right after a busy run, however many threads there were)
+    for _ in range(30):
+        if after_delete < 0.05 * after_all:
+            break
+        sleep(0.1)
+        after_delete = used_memory(admin) - base
     assert leaked == 0
     assert after_delete < 0.05 * after_all, (after_delete, after_all)
     SOAK_RESULTS.update(
