@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -31,7 +31,7 @@ from langgraph.checkpoint.redis_shallow import (
     ShallowRedisSaver,
 )
 from tests._async.conftest import drop as adrop
-from tests._async.graph_support import normalize
+from tests._async.graph_support import interrupt_in, normalize
 from tests._sync.conftest import drop as sync_drop
 
 
@@ -123,8 +123,8 @@ def subgraph_scenario_graph(cp: Any) -> Any:
     """An async graph whose sync node calls a subgraph with ``.invoke()``;
     the subgraph interrupts."""
 
-    def ask(state: Log) -> dict[str, Any]:
-        return {"log": [f"ask:{interrupt('sub?')}"]}
+    def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
+        return {"log": [f"ask:{interrupt_in(config, 'sub?')}"]}
 
     sub_builder = StateGraph(Log)
     sub_builder.add_node("ask", ask)
@@ -177,8 +177,8 @@ async def test_a_sync_subgraph_inside_an_async_graph(
 
 async def test_ainvoke_on_the_sync_saver(saver: ShallowRedisSaver, thread_id: str):
     async def scenario(cp: Any, tid: str) -> Any:
-        def ask(state: Log) -> dict[str, Any]:
-            return {"log": [f"ask:{interrupt('ok?')}"]}
+        def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
+            return {"log": [f"ask:{interrupt_in(config, 'ok?')}"]}
 
         builder = StateGraph(Log)
         builder.add_node("ask", ask)

@@ -21,10 +21,13 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypedDict
 
 import redis
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
+
+from tests._async.graph_support import interrupt_in
 
 KINDS = ("sync_shallow", "async_shallow", "full")
 """The upstream savers whose data is migrated (bulk data: these three)."""
@@ -50,8 +53,8 @@ def chat_graph(checkpointer: Any, scenario: str = "parent") -> Any:
     def reply(state: Chat) -> Chat:
         return {"messages": [("ai", f"reply {len(state['messages'])}")]}
 
-    def ask(state: Chat) -> Chat:
-        answer = interrupt("approve?")
+    def ask(state: Chat, config: RunnableConfig) -> Chat:
+        answer = interrupt_in(config, "approve?")
         return {"messages": [("human", f"answer {answer}")]}
 
     def count(state: Chat) -> Chat:

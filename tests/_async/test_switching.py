@@ -21,11 +21,12 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -35,7 +36,7 @@ from langgraph.checkpoint.redis_shallow import (
     SearchUnavailableError,
     StaleCheckpointError,
 )
-from tests._async.graph_support import normalize
+from tests._async.graph_support import interrupt_in, normalize
 from tests._io_async import AsyncRedis, sqlite_saver
 
 
@@ -58,9 +59,9 @@ def chat_graph(cp: Any) -> Any:
         turn = len(state["messages"])
         return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
 
-    def review(state: Chat) -> dict[str, Any]:
+    def review(state: Chat, config: RunnableConfig) -> dict[str, Any]:
         if "ask" in state["messages"][-2].content:
-            return {"log": [f"review:{interrupt('ok?')}"]}
+            return {"log": [f"review:{interrupt_in(config, 'ok?')}"]}
         return {"log": ["review:auto"]}
 
     def note(state: Notes) -> dict[str, Any]:
@@ -293,8 +294,8 @@ async def test_a_subgraph_with_an_old_config_is_refused(
     class Log(TypedDict):
         log: Annotated[list[str], operator.add]
 
-    def ask(state: Log) -> dict[str, Any]:
-        return {"log": [f"ask:{interrupt('sub?')}"]}
+    def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
+        return {"log": [f"ask:{interrupt_in(config, 'sub?')}"]}
 
     sub = StateGraph(Log)
     sub.add_node("ask", ask)

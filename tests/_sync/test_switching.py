@@ -23,11 +23,12 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
     DeleteRefusedError,
@@ -38,7 +39,7 @@ from langgraph.checkpoint.redis_shallow import (
     StaleCheckpointError,
 )
 from tests._io_sync import Redis, sqlite_saver
-from tests._sync.graph_support import normalize
+from tests._sync.graph_support import interrupt_in, normalize
 
 
 class Chat(TypedDict):
@@ -60,9 +61,9 @@ def chat_graph(cp: Any) -> Any:
         turn = len(state["messages"])
         return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
 
-    def review(state: Chat) -> dict[str, Any]:
+    def review(state: Chat, config: RunnableConfig) -> dict[str, Any]:
         if "ask" in state["messages"][-2].content:
-            return {"log": [f"review:{interrupt('ok?')}"]}
+            return {"log": [f"review:{interrupt_in(config, 'ok?')}"]}
         return {"log": ["review:auto"]}
 
     def note(state: Notes) -> dict[str, Any]:
@@ -292,8 +293,8 @@ def test_a_subgraph_with_an_old_config_is_refused(
     class Log(TypedDict):
         log: Annotated[list[str], operator.add]
 
-    def ask(state: Log) -> dict[str, Any]:
-        return {"log": [f"ask:{interrupt('sub?')}"]}
+    def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
+        return {"log": [f"ask:{interrupt_in(config, 'sub?')}"]}
 
     sub = StateGraph(Log)
     sub.add_node("ask", ask)
