@@ -19,7 +19,6 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 
 __all__ = [
-    "VARIANT",
     "AsyncRedis",
     "BlockingConnectionPool",
     "RedisCluster",
@@ -32,9 +31,6 @@ __all__ = [
     "sleep",
     "sqlite_saver",
 ]
-
-VARIANT = "async"
-"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

@@ -15,7 +15,6 @@ from redis.connection import Connection
 from redis.retry import Retry
 
 __all__ = [
-    "VARIANT",
     "BlockingConnectionPool",
     "Redis",
     "RedisCluster",
@@ -28,9 +27,6 @@ __all__ = [
     "sleep",
     "sqlite_saver",
 ]
-
-VARIANT = "sync"
-"""Which of the two test variants imports this module."""
 
 
 class RoundTrips:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import operator
 import random
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -45,7 +44,7 @@ from typing_extensions import TypedDict
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
-from tests._io_async import VARIANT, AsyncRedis, Retry, gather, sleep
+from tests._io_async import AsyncRedis, Retry, gather, sleep
 
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
@@ -418,13 +417,6 @@ async def test_connections_killed(server: RedisServer, admin: AsyncRedis, prefix
     await saver.aclose()
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12),
-    reason="Python >= 3.12: now and then (about 1 run in 4 here) a connection "
-    "reset ('Connection reset by peer') reaches the caller through the "
-    "saver's Retry; never seen on 3.10/3.11. A fix belongs in src/ (reported)",
-    strict=False,
-)
 async def test_connections_killed_with_retry_surface_no_error(
     server: RedisServer, admin: AsyncRedis, prefix: str
 ):
@@ -817,15 +809,6 @@ def build_graph(checkpointer: Any, on_b: Any) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12) and VARIANT == "async",
-    reason="Python >= 3.12, async saver: after the server restarts, the "
-    "resumed graph's first put fails with 'Connection closed by server' "
-    "although get_tuple just worked and the client has a Retry (a pooled "
-    "connection to the killed server?); passes on 3.10/3.11 and with the "
-    "sync saver. A fix belongs in src/ (reported)",
-    strict=True,
-)
 async def test_graph_resumes_after_server_restart(
     server: RedisServer, admin: AsyncRedis, prefix: str
 ):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import operator
 import random
-import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -47,7 +46,7 @@ from typing_extensions import TypedDict
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
-from tests._io_sync import VARIANT, Redis, Retry, gather, sleep
+from tests._io_sync import Redis, Retry, gather, sleep
 
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
@@ -416,13 +415,6 @@ def test_connections_killed(server: RedisServer, admin: Redis, prefix: str):
     saver.close()
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12),
-    reason="Python >= 3.12: now and then (about 1 run in 4 here) a connection "
-    "reset ('Connection reset by peer') reaches the caller through the "
-    "saver's Retry; never seen on 3.10/3.11. A fix belongs in src/ (reported)",
-    strict=False,
-)
 def test_connections_killed_with_retry_surface_no_error(
     server: RedisServer, admin: Redis, prefix: str
 ):
@@ -807,15 +799,6 @@ def build_graph(checkpointer: Any, on_b: Any) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12) and VARIANT == "async",
-    reason="Python >= 3.12, async saver: after the server restarts, the "
-    "resumed graph's first put fails with 'Connection closed by server' "
-    "although get_tuple just worked and the client has a Retry (a pooled "
-    "connection to the killed server?); passes on 3.10/3.11 and with the "
-    "sync saver. A fix belongs in src/ (reported)",
-    strict=True,
-)
 def test_graph_resumes_after_server_restart(
     server: RedisServer, admin: Redis, prefix: str
 ):
