@@ -23,11 +23,15 @@ so the two never collide. The length prefix makes the field name injective
 and lets the scripts find a write's checkpoint id by a plain prefix test.
 
 Search entry ``WP:{T}:NS``: ``id`` (the checkpoint id), ``mt``, equality
-tokens of the metadata (space-separated hex digests) for the index, and
-``solo``: the token of the checkpoint's ``run_id`` when every checkpoint the
-namespace held since it was created was written by that run, else empty
-(``delete_for_runs`` deletes only such namespaces: anything else would
-delete what other runs wrote).
+tokens of the metadata (space-separated hex digests) for the index, ``run``,
+the token of the checkpoint's ``run_id``, and ``solo``: that token when every
+checkpoint the namespace held since it was created was written by that run,
+else empty (``delete_for_runs`` deletes only such namespaces).
+
+Rollback base ``CP:{T}:NS:base`` (only with Search): the namespace hash as it
+was when a run started writing over another run's checkpoint, plus that
+checkpoint's entry fields as ``e:run``, ``e:mt``, ``e:solo``;
+``delete_for_runs`` restores it (docs/design.md, "delete_for_runs").
 
 The layout has a version, :data:`LAYOUT_VERSION`, stored on the server
 (``CP:layout``, see :mod:`.keys`); docs/design.md says when it changes.
