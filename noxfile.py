@@ -7,7 +7,7 @@ test matrix (what ``.ci/run`` runs).
     nox -s generate -- --check    # fail if the committed _sync code is stale
     nox -s lint                   # ruff, ruff format --check, mypy --strict, bridging
     nox -s tests -- -k shallow    # pytest on Python 3.11, every server kind
-    nox -s tests_python           # Python 3.10, 3.12, 3.13 on Redis 8.2 with modules
+    nox -s tests_python           # Python 3.10, 3.12, 3.13 on Redis 8.2 (SERVER_SUITE)
     nox -s lowest                 # lowest dependency versions pyproject allows (3.10)
     nox -s latest                 # newest dependency versions (3.13)
     nox -s matrix_report          # README tables from the sessions' results
@@ -173,9 +173,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=OTHER_PYTHONS, venv_backend=UV)
 def tests_python(session: nox.Session) -> None:
-    """The whole suite on Redis 8.2 with Search/JSON, on another Python."""
+    """``SERVER_SUITE`` (every public operation, graphs, round trips, TTL,
+    faults, Cluster, Sentinel, ACL, conformance) on Redis 8.2 with
+    Search/JSON, on another Python. The whole suite runs on 3.11 and in
+    ``lowest`` (3.10) and ``latest`` (3.13)."""
     _install_tests(session)
-    _pytest(session, _label(session, "modules"), "modules", *session.posargs)
+    _pytest(
+        session, _label(session, "modules"), "modules", *SERVER_SUITE, *session.posargs
+    )
 
 
 def _requirements(extra: str | None = None) -> list[str]:
