@@ -80,7 +80,16 @@ class SentinelPrimary(AsyncRedis):
         finally:
             sentinel, self.owned_sentinel = self.owned_sentinel, None
             if sentinel is not None:
-                await sentinel.aclose()
+                # Sentinel.aclose() is new in redis-py 8.1; before, close the
+                # client of each sentinel
+                errors = []
+                for client in cast(Any, sentinel).sentinels:
+                    try:
+                        await client.aclose()
+                    except Exception as exc:  # close the others, then raise
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
 
 
 def _sentinel_client(url: str, args: dict[str, Any]) -> AsyncRedis:

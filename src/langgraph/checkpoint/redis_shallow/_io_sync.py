@@ -83,7 +83,16 @@ class SentinelPrimary(Redis):
         finally:
             sentinel, self.owned_sentinel = self.owned_sentinel, None
             if sentinel is not None:
-                sentinel.close()
+                # Sentinel.close() is new in redis-py 8.1; before, close the
+                # client of each sentinel
+                errors = []
+                for client in cast(Any, sentinel).sentinels:
+                    try:
+                        client.close()
+                    except Exception as exc:  # close the others, then raise
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
 
 
 def _sentinel_client(url: str, args: dict[str, Any]) -> Redis:
