@@ -364,7 +364,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if self._read_ttl_ms:
                 pipe = self._client.pipeline(transaction=False)
                 pipe.hgetall(hk)
-                for key in (hk, ek, rk, self.keys.base(thread_id, ns)):
+                for key in (hk, ek, rk, hk + BASE_SUFFIX):
                     pipe.pexpire(key, self._read_ttl_ms)
                 return cast(dict[bytes, bytes], (await pipe.execute())[0])
             return cast(dict[bytes, bytes], await self._client.hgetall(hk))
@@ -412,7 +412,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             )
 
         plan = plan_for(new_versions)
-        keys = (*self.keys.for_namespace(thread_id, ns), self.keys.base(thread_id, ns))
+        hk, ek, rk = self.keys.for_namespace(thread_id, ns)
+        keys = (hk, ek, rk, hk + BASE_SUFFIX)
         await self._before_write("aput")
         try:
             refused = await self._run(scripts.PUT, keys, plan.args)
