@@ -140,6 +140,9 @@ def test_constructors_take_the_same_arguments():
         "checkpoint_write_prefix",
         "serde",
         "other_api_client",
+        "tracing",
+        "trace_thread_ids",
+        "tracer_provider",
     ]
     f_a = inspect.signature(unwrap(vars(AsyncShallowRedisSaver)["from_conn_string"]))
     f_s = inspect.signature(unwrap(vars(ShallowRedisSaver)["from_conn_string"]))

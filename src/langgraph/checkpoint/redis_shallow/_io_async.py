@@ -37,6 +37,7 @@ from .config import (
     sentinel_client_args,
 )
 from .errors import InvalidConfigError
+from .telemetry import LoggedRetry
 from .transfer import CopySummary
 
 __all__ = [
@@ -47,6 +48,15 @@ __all__ = [
     "make_client",
     "other_client",
 ]
+
+
+class _OwnRetry(LoggedRetry, Retry):
+    """The default retry of the clients the saver makes: logs each failure
+    to the package's logger (:class:`.telemetry.LoggedRetry`)."""
+
+
+class _OtherRetry(LoggedRetry, SyncRetry):
+    """The same, for the client of the other kind."""
 
 
 def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:
@@ -62,7 +72,7 @@ def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:
     :func:`.config.parse_sentinel_url`.
     """
     args = dict(connection_args)
-    args.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
+    args.setdefault("retry", _OwnRetry(ExponentialBackoff(cap=1.0, base=0.05), 3))
     if is_sentinel_url(url):
         return _sentinel_client(url, args)
     return AsyncRedis.from_url(url, **args)
@@ -126,7 +136,7 @@ def other_client(client: Any) -> Redis:
         )
     pool = client.connection_pool
     args = portable_connection_args(pool.connection_class, pool.connection_kwargs)
-    args["retry"] = SyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+    args["retry"] = _OtherRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
     cls = getattr(sync_connection, pool.connection_class.__name__)
     return Redis(connection_pool=ConnectionPool(connection_class=cls, **args))
 

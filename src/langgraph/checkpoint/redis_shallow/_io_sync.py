@@ -37,6 +37,7 @@ from .config import (
     sentinel_client_args,
 )
 from .errors import InvalidConfigError
+from .telemetry import LoggedRetry
 from .transfer import CopySummary
 
 if TYPE_CHECKING:
@@ -52,6 +53,15 @@ __all__ = [
 ]
 
 
+class _OwnRetry(LoggedRetry, Retry):
+    """The default retry of the clients the saver makes: logs each failure
+    to the package's logger (:class:`.telemetry.LoggedRetry`)."""
+
+
+class _OtherRetry(LoggedRetry, AsyncRetry):
+    """The same, for the client of the other kind."""
+
+
 def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
     """Create the client the saver owns from a URL.
 
@@ -65,7 +75,7 @@ def make_client(url: str, connection_args: dict[str, Any]) -> Redis:
     :func:`.config.parse_sentinel_url`.
     """
     args = dict(connection_args)
-    args.setdefault("retry", Retry(ExponentialBackoff(cap=1.0, base=0.05), 3))
+    args.setdefault("retry", _OwnRetry(ExponentialBackoff(cap=1.0, base=0.05), 3))
     if is_sentinel_url(url):
         return _sentinel_client(url, args)
     return Redis.from_url(url, **args)
@@ -130,7 +140,7 @@ def other_client(client: Any) -> AsyncRedis:
         )
     pool = client.connection_pool
     args = portable_connection_args(pool.connection_class, pool.connection_kwargs)
-    args["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
+    args["retry"] = _OtherRetry(ExponentialBackoff(cap=1.0, base=0.05), 3)
     cls = getattr(async_connection, pool.connection_class.__name__)
     return AsyncRedis(connection_pool=AsyncConnectionPool(connection_class=cls, **args))
 

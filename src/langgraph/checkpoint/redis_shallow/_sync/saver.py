@@ -50,6 +50,15 @@ from ..keys import (
     encode_namespace,
 )
 from ..search import create_index_command, has_search_module, query_string
+from ..telemetry import (
+    NAMESPACES,
+    TARGET_THREAD_ID,
+    THREADS,
+    WRITES,
+    Span,
+    Telemetry,
+    logger,
+)
 
 __all__ = ["ShallowRedisSaver"]
 
@@ -105,6 +114,16 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             settings cannot be copied to a client of the other kind: a
             cluster client, a Sentinel-managed client or a custom connection
             class. You own it; the saver never closes it.
+        tracing: with ``opentelemetry-api`` installed (the ``otel`` extra),
+            each operation makes an OpenTelemetry span (a no-op until an
+            SDK is configured). ``False``: no spans, and ``opentelemetry``
+            is never imported by the saver. What a span carries:
+            :mod:`langgraph.checkpoint.redis_shallow.telemetry`.
+        trace_thread_ids: put thread ids on the spans and in the package's
+            log records (``logging.getLogger("langgraph.checkpoint.redis_shallow")``).
+            Off by default: thread ids can be personal data.
+        tracer_provider: the OpenTelemetry ``TracerProvider`` for the
+            spans; ``None``: the global one.
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -123,10 +142,19 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
         serde: SerializerProtocol | None = None,
         other_api_client: Any = None,
+        tracing: bool = True,
+        trace_thread_ids: bool = False,
+        tracer_provider: Any = None,
     ) -> None:
         super().__init__(serde=serde)
         parse_cache_size(key_cache_max_size, "key_cache_max_size")
         parse_cache_size(channel_cache_max_size, "channel_cache_max_size")
+        for name, flag in (
+            ("tracing", tracing),
+            ("trace_thread_ids", trace_thread_ids),
+        ):
+            if not isinstance(flag, bool):
+                raise InvalidConfigError(f"{name} must be a bool, got {flag!r}")
         self.keys = Keys(checkpoint_prefix, checkpoint_write_prefix)
         self.ttl = parse_ttl(ttl)
         self._ttl_ms = self.ttl.ms or 0
@@ -140,6 +168,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "checkpoint_prefix": checkpoint_prefix,
             "checkpoint_write_prefix": checkpoint_write_prefix,
             "other_api_client": other_api_client,
+            "tracing": tracing,
+            "trace_thread_ids": trace_thread_ids,
+            "tracer_provider": tracer_provider,
         }
         if redis_client is not None:
             if redis_url is not None:
@@ -154,6 +185,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 )
             self._client = redis_client
             self._owns_client = False
+            self._start_telemetry()
             return
         if redis_url is None:
             raise InvalidConfigError(
@@ -180,6 +212,17 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 "redis+sentinel://host:port/service/db)"
             ) from exc
         self._owns_client = True
+        self._start_telemetry()
+
+    def _start_telemetry(self) -> None:
+        settings = self._other_settings
+        self._telemetry = Telemetry(
+            tracing=settings["tracing"],
+            trace_thread_ids=settings["trace_thread_ids"],
+            tracer_provider=settings["tracer_provider"],
+            connection_kwargs=self._client.get_connection_kwargs(),
+            collection=self.keys.checkpoint_prefix,
+        )
 
     @classmethod
     @contextmanager
@@ -196,6 +239,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX,
         serde: SerializerProtocol | None = None,
         other_api_client: Any = None,
+        tracing: bool = True,
+        trace_thread_ids: bool = False,
+        tracer_provider: Any = None,
     ) -> Iterator[ShallowRedisSaver]:
         """Create a saver for the block, then close the clients it created.
 
@@ -213,6 +259,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             checkpoint_write_prefix=checkpoint_write_prefix,
             serde=serde,
             other_api_client=other_api_client,
+            tracing=tracing,
+            trace_thread_ids=trace_thread_ids,
+            tracer_provider=tracer_provider,
         )
         try:
             yield saver
@@ -272,56 +321,78 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             LayoutVersionError: the server holds this saver's keys in a
                 layout version this package does not know.
         """
-        try:
-            self._check_layout()
-            for script in scripts.ALL:
-                self._client.script_load(script.source)
-            self._search = self._detect_search()
-            if self._search:
-                self._create_index()
-        except RedisError as exc:
-            raise StorageError("setup", None, exc) from exc
+        with self._telemetry.span("setup") as span:
+            try:
+                self._check_layout(span)
+                for script in scripts.ALL:
+                    span.request(script.source)
+                    span.response(self._client.script_load(script.source))
+                self._search = self._detect_search(span)
+                if self._search:
+                    self._create_index(span)
+            except RedisError as exc:
+                raise StorageError("setup", None, exc) from exc
 
-    def _check_layout(self) -> None:
+    def _check_layout(self, span: Span) -> None:
         """Record this package's layout version on the server, or refuse if
         the server holds another. Runs once per saver: in ``setup``, or
         before the first write of a saver that never ran it."""
         if self._layout_checked:
             return
         key = self.keys.layout_key()
+        span.request(key)
         found = self._client.get(key)
+        span.response(found)
         if found is None:
             try:
+                span.request(key, layout.LAYOUT_VERSION)
                 self._client.set(key, layout.LAYOUT_VERSION, nx=True)
             except ReadOnlyError:
                 return  # a replica: reads need no record; writes fail anyway
+            span.request(key)
             found = self._client.get(key)
+            span.response(found)
         problem = layout.layout_problem(found, key)
         if problem is not None:
             raise LayoutVersionError(problem)
         self._layout_checked = True
 
-    def _before_write(self, operation: str) -> None:
+    def _before_write(self, operation: str, span: Span) -> None:
         if not self._layout_checked:
             try:
-                self._check_layout()
+                self._check_layout(span)
             except RedisError as exc:
                 raise StorageError(operation, None, exc) from exc
 
-    def _detect_search(self) -> bool:
+    def _detect_search(self, span: Span) -> bool:
+        found = self._ask_search(span)
+        if not found:
+            logger.info(
+                "the Redis server has no Search module: list(None), filters "
+                "across threads and delete_for_runs are unavailable; "
+                "per-thread operations work"
+            )
+        return found
+
+    def _ask_search(self, span: Span) -> bool:
         try:
+            span.request("MODULE", "LIST")
             return has_search_module(self._client.module_list())
         except ResponseError:
-            pass  # MODULE disabled (managed services): ask FT._LIST instead
+            # MODULE disabled (managed services): ask FT._LIST instead
+            logger.info("MODULE LIST refused; asking FT._LIST for the Search module")
         try:
+            span.request("FT._LIST")
             cast(Any, self._client).execute_command("FT._LIST")
         except ResponseError:
             return False
         return True
 
-    def _create_index(self) -> None:
+    def _create_index(self, span: Span) -> None:
+        command = create_index_command(self.keys)
         try:
-            cast(Any, self._client).execute_command(*create_index_command(self.keys))
+            span.request(*command)
+            cast(Any, self._client).execute_command(*command)
         except ResponseError as exc:
             if "already exists" in str(exc).lower():
                 return  # created before, or by another process first
@@ -330,12 +401,25 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     # -- the core: one round trip each ---------------------------------------
 
     def _run(
-        self, script: scripts.Script, keys: Sequence[str], args: Sequence[Any]
+        self,
+        script: scripts.Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        span: Span,
     ) -> Any:
         try:
-            return self._client.evalsha(script.sha, len(keys), *keys, *args)
+            span.request(script.sha, keys, args)
+            reply = self._client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return self._client.eval(script.source, len(keys), *keys, *args)
+            logger.info(
+                "script %s is not in the server's script cache (NOSCRIPT: the "
+                "server restarted or ran SCRIPT FLUSH); sending it with EVAL",
+                script.name,
+            )
+            span.request(script.source, keys, args)
+            reply = self._client.eval(script.source, len(keys), *keys, *args)
+        span.response(reply)
+        return reply
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Return the stored checkpoint of the config's thread and namespace.
@@ -349,13 +433,22 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         this checkpoint, in ``(task_path, task_id, idx)`` order.
         """
         thread_id, ns, checkpoint_id = target_of(config, "get_tuple")
-        fields = self._read_namespace(thread_id, ns, "get_tuple")
-        return layout.read_tuple(
-            self.serde, thread_id, ns, fields, checkpoint_id, refuse_superseded=True
-        )
+        with self._telemetry.span("get_tuple", thread_id, ns) as span:
+            fields = self._read_namespace(thread_id, ns, "get_tuple", span)
+            tup = layout.read_tuple(
+                self.serde,
+                thread_id,
+                ns,
+                fields,
+                checkpoint_id,
+                refuse_superseded=True,
+            )
+            if tup is not None:
+                span.set(WRITES, len(tup.pending_writes or ()))
+            return tup
 
     def _read_namespace(
-        self, thread_id: str, ns: str, operation: str
+        self, thread_id: str, ns: str, operation: str, span: Span
     ) -> dict[bytes, bytes]:
         """The fields of one namespace hash: one ``HGETALL`` (pipelined with
         the ``PEXPIRE``s of ``refresh_on_read``)."""
@@ -366,8 +459,13 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 pipe.hgetall(hk)
                 for key in (hk, ek, rk, hk + BASE_SUFFIX):
                     pipe.pexpire(key, self._read_ttl_ms)
-                return cast(dict[bytes, bytes], (pipe.execute())[0])
-            return cast(dict[bytes, bytes], self._client.hgetall(hk))
+                span.request(hk, ek, rk, hk + BASE_SUFFIX)
+                fields = (pipe.execute())[0]
+            else:
+                span.request(hk)
+                fields = self._client.hgetall(hk)
+            span.response(fields)
+            return cast(dict[bytes, bytes], fields)
         except RedisError as exc:
             raise StorageError(operation, thread_id, exc) from exc
 
@@ -414,17 +512,25 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         plan = plan_for(new_versions)
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         keys = (hk, ek, rk, hk + BASE_SUFFIX)
-        self._before_write("put")
-        try:
-            refused = self._run(scripts.PUT, keys, plan.args)
-            if refused and not isinstance(refused[0], int):
-                plan = plan_for(checkpoint["channel_versions"])
-                refused = self._run(scripts.PUT, keys, plan.args)
-        except RedisError as exc:
-            raise StorageError("put", thread_id, exc) from exc
-        if refused:
-            raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
-        return layout.make_config(thread_id, ns, plan.checkpoint_id)
+        with self._telemetry.span("put", thread_id, ns) as span:
+            self._before_write("put", span)
+            try:
+                refused = self._run(scripts.PUT, keys, plan.args, span)
+                if refused and not isinstance(refused[0], int):
+                    logger.info(
+                        "put on thread %s, namespace %r: a value the checkpoint "
+                        "refers to is not stored (replaced by another writer, or "
+                        "expired); sending the checkpoint again with all its values",
+                        self._telemetry.who(thread_id),
+                        ns,
+                    )
+                    plan = plan_for(checkpoint["channel_versions"])
+                    refused = self._run(scripts.PUT, keys, plan.args, span)
+            except RedisError as exc:
+                raise StorageError("put", thread_id, exc) from exc
+            if refused:
+                raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
+            return layout.make_config(thread_id, ns, plan.checkpoint_id)
 
     def put_writes(
         self,
@@ -453,33 +559,42 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             self.serde, checkpoint_id, writes, task_id, task_path
         )
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
-        self._before_write("put_writes")
-        try:
-            self._run(
-                scripts.PUT_WRITES,
-                (hk, rk, ek),
-                (self._ttl_ms, encode_namespace(ns), *args),
-            )
-        except RedisError as exc:
-            raise StorageError("put_writes", thread_id, exc) from exc
+        with self._telemetry.span("put_writes", thread_id, ns) as span:
+            span.set(WRITES, len(writes))
+            self._before_write("put_writes", span)
+            try:
+                self._run(
+                    scripts.PUT_WRITES,
+                    (hk, rk, ek),
+                    (self._ttl_ms, encode_namespace(ns), *args),
+                    span,
+                )
+            except RedisError as exc:
+                raise StorageError("put_writes", thread_id, exc) from exc
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every key of the thread, in every namespace (one round trip)."""
         tid = parse_thread_id(thread_id, "delete_thread")
-        self._before_write("delete_thread")
-        try:
-            self._run(
-                scripts.DELETE_THREAD,
-                (self.keys.registry(tid),),
-                (self.keys.namespace_base(tid), self.keys.entry_base(tid), BASE_SUFFIX),
-            )
-        except RedisError as exc:
-            raise StorageError("delete_thread", tid, exc) from exc
+        with self._telemetry.span("delete_thread", tid) as span:
+            self._before_write("delete_thread", span)
+            try:
+                self._run(
+                    scripts.DELETE_THREAD,
+                    (self.keys.registry(tid),),
+                    (
+                        self.keys.namespace_base(tid),
+                        self.keys.entry_base(tid),
+                        BASE_SUFFIX,
+                    ),
+                    span,
+                )
+            except RedisError as exc:
+                raise StorageError("delete_thread", tid, exc) from exc
 
     # -- listing -------------------------------------------------------------
 
     def _read_thread(
-        self, thread_id: str, operation: str
+        self, thread_id: str, operation: str, span: Span
     ) -> list[tuple[str, Any, Any]]:
         """Every namespace of a thread as ``(ns, hash fields, entry fields)``."""
         try:
@@ -492,6 +607,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     self._read_ttl_ms,
                     BASE_SUFFIX,
                 ),
+                span,
             )
         except RedisError as exc:
             raise StorageError(operation, thread_id, exc) from exc
@@ -536,15 +652,25 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         wanted = dict(filter or {})
         if limit is not None and limit <= 0:
             return
-        if config is not None:
-            thread_id, ns, checkpoint_id = target_of(config, op)
-            if config["configurable"].get("checkpoint_ns") is not None:
+        if config is None:
+            # the span is not made current: a generator runs in its
+            # consumer's context, between items too
+            with self._telemetry.span("list", current=False) as span:
+                for item in self._search_all(wanted, before_id, limit, span):
+                    yield item
+            return
+        thread_id, ns, checkpoint_id = target_of(config, op)
+        one_ns = config["configurable"].get("checkpoint_ns") is not None
+        with self._telemetry.span(
+            "list", thread_id, ns if one_ns else None, current=False
+        ) as span:
+            if one_ns:
                 # one namespace: read its hash, as get_tuple does
-                namespaces = [(ns, self._read_namespace(thread_id, ns, op))]
+                namespaces = [(ns, self._read_namespace(thread_id, ns, op, span))]
             else:
                 namespaces = [
                     (member_ns, fields)
-                    for member_ns, fields, _ in self._read_thread(thread_id, op)
+                    for member_ns, fields, _ in self._read_thread(thread_id, op, span)
                 ]
             found = []
             for member_ns, fields in namespaces:
@@ -557,20 +683,20 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
             for tup in found[:limit] if limit is not None else found:
                 yield tup
-            return
-        for tup in self._search_all(wanted, before_id, limit):
-            yield tup
 
     def _search_all(
-        self, wanted: dict[str, Any], before_id: str | None, limit: int | None
+        self,
+        wanted: dict[str, Any],
+        before_id: str | None,
+        limit: int | None,
+        span: Span,
     ) -> Iterator[CheckpointTuple]:
         count = 0
         query = query_string(layout.filter_tokens(wanted))
-        for key in self._search_keys(query, "list"):
+        for key in self._search_keys(query, "list", span):
             thread_id, ns = self.keys.split_entry(key)
-            tup = self.get_tuple(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-            )
+            fields = self._read_namespace(thread_id, ns, "list", span)
+            tup = layout.read_tuple(self.serde, thread_id, ns, fields, None)
             if tup is None or not layout.matches(tup, wanted, before_id):
                 continue
             yield tup
@@ -578,11 +704,11 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if limit is not None and count >= limit:
                 return
 
-    def _search_keys(self, query: str, operation: str) -> Iterator[str]:
+    def _search_keys(self, query: str, operation: str, span: Span) -> Iterator[str]:
         """Search entry keys matching an index query, newest checkpoint first."""
         if self._search is None:
             try:
-                self._search = self._detect_search()
+                self._search = self._detect_search(span)
             except RedisError as exc:
                 raise StorageError(operation, None, exc) from exc
         if not self._search:
@@ -602,6 +728,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         while True:
             q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
             try:
+                span.request(self.keys.index_name, query)
                 result = self._client.ft(self.keys.index_name).search(q)
             except ResponseError as exc:
                 text = str(exc).lower()
@@ -614,6 +741,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             except RedisError as exc:
                 raise StorageError(operation, None, exc) from exc
             docs = result.docs
+            span.response([doc.id for doc in docs])
             for doc in docs:
                 yield doc.id
             if len(docs) < _PAGE:
@@ -642,26 +770,29 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 f"{op}: thread_ids must be a list of ids, not a str"
             )
         tids = [parse_thread_id(t, op) for t in thread_ids]
-        if tids:
-            self._before_write(op)
         script = (
             scripts.PRUNE_KEEP_LATEST
             if strategy == "keep_latest"
             else scripts.DELETE_THREAD
         )
-        for tid in tids:
-            try:
-                self._run(
-                    script,
-                    (self.keys.registry(tid),),
-                    (
-                        self.keys.namespace_base(tid),
-                        self.keys.entry_base(tid),
-                        BASE_SUFFIX,
-                    ),
-                )
-            except RedisError as exc:
-                raise StorageError("prune", tid, exc) from exc
+        with self._telemetry.span("prune") as span:
+            span.set(THREADS, len(tids))
+            if tids:
+                self._before_write(op, span)
+            for tid in tids:
+                try:
+                    self._run(
+                        script,
+                        (self.keys.registry(tid),),
+                        (
+                            self.keys.namespace_base(tid),
+                            self.keys.entry_base(tid),
+                            BASE_SUFFIX,
+                        ),
+                        span,
+                    )
+                except RedisError as exc:
+                    raise StorageError("prune", tid, exc) from exc
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Make the target thread a copy of the source thread.
@@ -682,16 +813,18 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             self._ttl_ms,
             BASE_SUFFIX,
         ]
-        for ns, fields, entry in self._read_thread(src, "copy_thread"):
-            args.append(encode_namespace(ns))
-            for flat in layout.retarget(self.serde, fields, entry, dst):
-                args.append(len(flat))
-                args.extend(flat)
-        self._before_write("copy_thread")
-        try:
-            self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args)
-        except RedisError as exc:
-            raise StorageError("copy_thread", dst, exc) from exc
+        with self._telemetry.span("copy_thread", src) as span:
+            span.thread(TARGET_THREAD_ID, dst)
+            for ns, fields, entry in self._read_thread(src, "copy_thread", span):
+                args.append(encode_namespace(ns))
+                for flat in layout.retarget(self.serde, fields, entry, dst):
+                    args.append(len(flat))
+                    args.extend(flat)
+            self._before_write("copy_thread", span)
+            try:
+                self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args, span)
+            except RedisError as exc:
+                raise StorageError("copy_thread", dst, exc) from exc
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Undo what these runs wrote (LangGraph server's rollback).
@@ -722,27 +855,32 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if not tokens:
             return
         query = query_string(tokens, any_of=True)
-        found = [self.keys.split_entry(key) for key in self._search_keys(query, op)]
-        for mode in ("check", "delete"):
-            shared: list[tuple[str, str]] = []
-            for thread_id, ns in found:
-                try:
-                    if mode == "delete":
-                        self._before_write(op)
-                    outcome = self._run(
-                        scripts.DELETE_IF_TOKEN,
-                        (
-                            *self.keys.for_namespace(thread_id, ns),
-                            self.keys.base(thread_id, ns),
-                        ),
-                        (mode, encode_namespace(ns), *tokens),
-                    )
-                except RedisError as exc:
-                    raise StorageError(op, thread_id, exc) from exc
-                if outcome == 2:
-                    shared.append((thread_id, ns))
-            if shared:
-                raise DeleteRefusedError(list(run_ids), shared)
+        with self._telemetry.span("delete_for_runs") as span:
+            found = [
+                self.keys.split_entry(key) for key in self._search_keys(query, op, span)
+            ]
+            span.set(NAMESPACES, len(found))
+            for mode in ("check", "delete"):
+                shared: list[tuple[str, str]] = []
+                for thread_id, ns in found:
+                    try:
+                        if mode == "delete":
+                            self._before_write(op, span)
+                        outcome = self._run(
+                            scripts.DELETE_IF_TOKEN,
+                            (
+                                *self.keys.for_namespace(thread_id, ns),
+                                self.keys.base(thread_id, ns),
+                            ),
+                            (mode, encode_namespace(ns), *tokens),
+                            span,
+                        )
+                    except RedisError as exc:
+                        raise StorageError(op, thread_id, exc) from exc
+                    if outcome == 2:
+                        shared.append((thread_id, ns))
+                if shared:
+                    raise DeleteRefusedError(list(run_ids), shared)
 
     # -- copying from another saver -----------------------------------------
 
@@ -784,18 +922,23 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 f"got {type(source).__name__}"
             )
         tids = transfer.parse_thread_ids(thread_ids, op)
-        latest = transfer.Latest()
-        if tids is None:
-            for tup in source.list(None):
-                latest.add(tup)
-        else:
-            for tid in tids:
-                for tup in source.list({"configurable": {"thread_id": tid}}):
+        with self._telemetry.span("copy_from", internal=True) as span:
+            latest = transfer.Latest()
+            if tids is None:
+                for tup in source.list(None):
                     latest.add(tup)
-        summary = transfer.CopySummary()
-        for tup in latest.tuples():
-            self._copy_tuple(tup, summary)
-        return summary
+            else:
+                for tid in tids:
+                    config: RunnableConfig = {"configurable": {"thread_id": tid}}
+                    for tup in source.list(config):
+                        latest.add(tup)
+            summary = transfer.CopySummary()
+            for tup in latest.tuples():
+                self._copy_tuple(tup, summary)
+            span.set(THREADS, summary.threads)
+            span.set(NAMESPACES, summary.namespaces)
+            span.set(WRITES, summary.writes)
+            return summary
 
     def _copy_tuple(self, tup: CheckpointTuple, summary: transfer.CopySummary) -> None:
         thread_id, ns, checkpoint_id = transfer.address(tup)

@@ -1,0 +1,430 @@
+# This file is generated from tests/_async/test_telemetry.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""OpenTelemetry spans and log records of the saver, on a real server.
+
+Spans go to the SDK's ``InMemorySpanExporter`` through a ``TracerProvider``
+given to the saver (``tracer_provider=``), so no global state is touched.
+Round trips on the spans are compared with those a counting client sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
+from opentelemetry.trace import SpanKind, StatusCode
+
+from langgraph.checkpoint.redis_shallow import (
+    ShallowRedisSaver,
+    StaleCheckpointError,
+    StorageError,
+)
+from langgraph.checkpoint.redis_shallow import telemetry as tel
+from redis_server import RedisServer
+from tests._io_sync import RoundTrips, counting_client
+from tests._sync.conftest import drop
+from tests._sync.graph_support import approval_graph, config_of
+
+LOGGER = "langgraph.checkpoint.redis_shallow"
+
+
+class Traced:
+    """A saver on a counting client, with its spans in memory."""
+
+    def __init__(
+        self,
+        saver: ShallowRedisSaver,
+        trips: RoundTrips,
+        spans: InMemorySpanExporter,
+    ) -> None:
+        self.saver = saver
+        self.trips = trips
+        self.exporter = spans
+
+    def reset(self) -> None:
+        self.trips.reset()
+        self.exporter.clear()
+
+    def only(self, operation: str) -> ReadableSpan:
+        """The one span finished since ``reset``, checked to be ``operation``'s."""
+        spans = self.exporter.get_finished_spans()
+        assert [s.attributes["db.operation.name"] for s in spans] == [operation]
+        return spans[0]
+
+
+def provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    return tp, exporter
+
+
+@pytest.fixture
+def traced(redis_url: str, prefix: str) -> Iterator[Traced]:
+    client, trips = counting_client(redis_url)
+    tp, exporter = provider()
+    saver = ShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        tracer_provider=tp,
+    )
+    client.ping()  # the connection's handshake is not the saver's
+    yield Traced(saver, trips, exporter)
+    drop(saver, prefix)
+    client.close()
+
+
+@pytest.fixture
+def free_port() -> Iterator[int]:
+    """A local port nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yield port
+
+
+def _checkpoint(step: int) -> dict[str, Any]:
+    cp = empty_checkpoint()
+    cp["channel_values"] = {"messages": [f"secret value {step}"] * 5, "x": step}
+    cp["channel_versions"] = {"messages": step, "x": step}
+    return cp
+
+
+def _check_common(span: ReadableSpan, redis_url: str, prefix: str) -> None:
+    attrs = span.attributes
+    assert span.kind is SpanKind.CLIENT
+    assert span.name == f"{attrs['db.operation.name']} {prefix}:cp"
+    assert attrs["db.system.name"] == "redis"
+    assert attrs["db.collection.name"] == f"{prefix}:cp"
+    assert attrs["db.namespace"] == "0"
+    host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
+    assert f"{attrs['server.address']}:{attrs['server.port']}" == host_port
+    assert span.status.status_code is StatusCode.UNSET
+    assert tel.THREAD_ID not in attrs
+
+
+def _check_counts(span: ReadableSpan, trips: RoundTrips) -> None:
+    attrs = span.attributes
+    assert attrs[tel.ROUND_TRIPS] == trips.count
+    # payload only: less than what went over the wire, framing included
+    assert 0 < attrs[tel.BYTES_SENT] <= trips.bytes
+
+
+def test_a_span_per_operation(
+    traced: Traced, redis_url: str, prefix: str, thread_id: str, has_search: bool
+):
+    saver = traced.saver
+    traced.reset()
+    saver.setup()
+    span = traced.only("setup")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(1)
+    traced.reset()
+    stored = saver.put(config, cp, {"step": 1}, cp["channel_versions"])
+    span = traced.only("put")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+    assert span.attributes[tel.NAMESPACE] == ""
+
+    traced.reset()
+    saver.put_writes(stored, [("messages", 1), ("x", 2), ("x", 3)], "task")
+    span = traced.only("put_writes")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+    assert span.attributes[tel.WRITES] == 3
+
+    traced.reset()
+    tup = saver.get_tuple(config)
+    span = traced.only("get_tuple")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert tup is not None and span.attributes[tel.WRITES] == 3
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+    assert span.attributes[tel.BYTES_RECEIVED] > 0
+
+    child = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    saver.put(child, cp, {"step": 1}, cp["channel_versions"])
+    traced.reset()
+    found = [t for t in saver.list({"configurable": {"thread_id": thread_id}})]
+    span = traced.only("list")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert len(found) == 2 and span.attributes[tel.ROUND_TRIPS] == 1
+    assert tel.NAMESPACE not in span.attributes  # every namespace
+
+    traced.reset()
+    found = [t for t in saver.list(child)]
+    span = traced.only("list")
+    assert len(found) == 1 and span.attributes[tel.NAMESPACE] == "child:1"
+    _check_counts(span, traced.trips)
+
+    if has_search:
+        traced.reset()
+        found = [t for t in saver.list(None, filter={"step": 1})]
+        span = traced.only("list")
+        _check_counts(span, traced.trips)
+        # one search, then each namespace's hash
+        assert len(found) == 2 and span.attributes[tel.ROUND_TRIPS] == 3
+
+        traced.reset()
+        saver.delete_for_runs(["no-such-run"])
+        span = traced.only("delete_for_runs")
+        _check_counts(span, traced.trips)
+        assert span.attributes[tel.NAMESPACES] == 0
+
+    traced.reset()
+    saver.copy_thread(thread_id, thread_id + "-copy")
+    span = traced.only("copy_thread")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 2
+    assert tel.TARGET_THREAD_ID not in span.attributes
+
+    traced.reset()
+    saver.prune([thread_id, thread_id + "-copy"])
+    span = traced.only("prune")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 2
+    assert span.attributes[tel.THREADS] == 2
+
+    traced.reset()
+    saver.delete_thread(thread_id + "-copy")
+    span = traced.only("delete_thread")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+
+
+def test_round_trips_of_a_resend_and_of_noscript(
+    traced: Traced, thread_id: str, caplog: pytest.LogCaptureFixture
+):
+    saver = traced.saver
+    saver.setup()
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(1)
+    caplog.set_level(logging.INFO, logger=LOGGER)
+
+    # "messages" not in new_versions, and not stored: refused, sent again
+    traced.reset()
+    stored = saver.put(config, cp, {}, {"x": 1})
+    span = traced.only("put")
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 2
+    resent = [r for r in caplog.records if "sending the checkpoint again" in r.message]
+    assert len(resent) == 1 and resent[0].name == LOGGER
+    assert resent[0].levelno == logging.INFO
+
+    # the server lost its scripts: NOSCRIPT, then EVAL with the source
+    saver.client.script_flush()
+    caplog.clear()
+    traced.reset()
+    cp2 = _checkpoint(2)
+    saver.put(stored, cp2, {}, cp2["channel_versions"])
+    span = traced.only("put")
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 2
+    noscript = [r for r in caplog.records if "NOSCRIPT" in r.message]
+    assert len(noscript) == 1 and noscript[0].name == LOGGER
+
+    # never a value, and no thread id unless asked for
+    for record in caplog.records:
+        assert "secret value" not in record.getMessage()
+        assert thread_id not in record.getMessage()
+
+
+def test_thread_ids_only_when_asked(
+    redis_url: str, prefix: str, thread_id: str, caplog: pytest.LogCaptureFixture
+):
+    tp, exporter = provider()
+    with ShallowRedisSaver.from_conn_string(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        tracer_provider=tp,
+        trace_thread_ids=True,
+    ) as saver:
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        cp = _checkpoint(1)
+        caplog.set_level(logging.INFO, logger=LOGGER)
+        saver.put(config, cp, {}, {"x": 1})  # resent: logged
+        saver.get_tuple(config)
+        saver.copy_thread(thread_id, thread_id + "-copy")
+        saver.delete_thread(thread_id + "-copy")
+        saver.delete_thread(thread_id)
+        spans = exporter.get_finished_spans()
+        names = [s.attributes["db.operation.name"] for s in spans]
+        assert names == [
+            "put",
+            "get_tuple",
+            "copy_thread",
+            "delete_thread",
+            "delete_thread",
+        ]
+        assert all(s.attributes[tel.THREAD_ID] == thread_id for s in spans[:3])
+        assert spans[2].attributes[tel.TARGET_THREAD_ID] == thread_id + "-copy"
+        assert any(thread_id in r.getMessage() for r in caplog.records)
+        drop(saver, prefix)
+
+
+def test_a_graph_traced_under_the_callers_span(traced: Traced, thread_id: str):
+    saver = traced.saver
+    saver.setup()
+    tracer = TracerProvider().get_tracer("test")  # the caller's own provider
+    graph = approval_graph(saver)
+    config = config_of(thread_id)
+    traced.reset()
+    with tracer.start_as_current_span("request") as root:
+        graph.invoke({"log": ["start"]}, config)
+        state = graph.get_state(config)
+        done = graph.invoke(Command(resume="yes"), config)
+    assert state.next == ("approve",)
+    assert done["log"] == ["start", "draft", "approved:yes"]
+    # the same on InMemorySaver
+    ref = approval_graph(InMemorySaver())
+    ref.invoke({"log": ["start"]}, config)
+    assert (ref.invoke(Command(resume="yes"), config)) == done
+
+    spans = traced.exporter.get_finished_spans()
+    ops = {s.attributes["db.operation.name"] for s in spans}
+    assert {"put", "put_writes", "get_tuple"} <= ops
+    trace_id = root.get_span_context().trace_id
+    for span in spans:
+        assert span.kind is SpanKind.CLIENT
+        assert span.context.trace_id == trace_id  # under the caller's span
+        assert span.parent is not None
+        assert span.status.status_code is StatusCode.UNSET
+        assert tel.THREAD_ID not in span.attributes
+        assert thread_id not in repr(dict(span.attributes))
+    # one round trip each, as tests/_async/test_roundtrips.py counts them
+    for span in spans:
+        if span.attributes["db.operation.name"] in ("put", "put_writes", "get_tuple"):
+            assert span.attributes[tel.ROUND_TRIPS] == 1
+    # every request is on a span; the client also counts the handshakes of
+    # the connections the graph's concurrent writes open
+    total = sum(s.attributes[tel.ROUND_TRIPS] for s in spans)
+    assert 0 < total <= traced.trips.count
+
+
+def test_copy_from_is_a_span_over_its_writes(traced: Traced, thread_id: str):
+    saver = traced.saver
+    saver.setup()
+    source = InMemorySaver()
+    graph = approval_graph(source)
+    graph.invoke({"log": ["start"]}, config_of(thread_id))
+    traced.reset()
+    summary = saver.copy_from(source)
+    spans = traced.exporter.get_finished_spans()
+    top = [s for s in spans if s.attributes["db.operation.name"] == "copy_from"]
+    assert len(top) == 1 and top[0].kind is SpanKind.INTERNAL
+    assert top[0].attributes[tel.NAMESPACES] == summary.namespaces == 1
+    assert top[0].attributes[tel.WRITES] == summary.writes
+    children = [s for s in spans if s is not top[0]]
+    assert {s.attributes["db.operation.name"] for s in children} == {
+        "get_tuple",
+        "put",
+        "put_writes",
+    }
+    assert all(s.parent.span_id == top[0].context.span_id for s in children)
+    assert sum(s.attributes[tel.ROUND_TRIPS] for s in children) == traced.trips.count
+
+
+def test_error_span_of_a_stale_put(traced: Traced, thread_id: str):
+    saver = traced.saver
+    saver.setup()
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(1)
+    first = saver.put(config, cp, {}, cp["channel_versions"])
+    cp2 = _checkpoint(2)
+    saver.put(first, cp2, {}, cp2["channel_versions"])
+    traced.reset()
+    cp3 = _checkpoint(3)
+    with pytest.raises(StaleCheckpointError):
+        saver.put(first, cp3, {}, cp3["channel_versions"])  # stale parent
+    span = traced.only("put")
+    _check_counts(span, traced.trips)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description is None  # the message names the thread
+    assert span.attributes["error.type"] == (
+        "langgraph.checkpoint.redis_shallow.errors.StaleCheckpointError"
+    )
+    assert span.events == ()  # no exception event without the opt-in
+
+
+def test_error_span_and_retries_of_an_unreachable_server(
+    free_port: int, thread_id: str, caplog: pytest.LogCaptureFixture
+):
+    tp, exporter = provider()
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    # the default retry policy: 3 retries, logged
+    with ShallowRedisSaver.from_conn_string(
+        f"redis://127.0.0.1:{free_port}", tracer_provider=tp, trace_thread_ids=True
+    ) as saver:
+        with pytest.raises(StorageError):
+            saver.get_tuple({"configurable": {"thread_id": thread_id}})
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes["db.operation.name"] == "get_tuple"
+    assert span.attributes["server.port"] == free_port
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == (
+        "langgraph.checkpoint.redis_shallow.errors.StorageError"
+    )
+    assert span.attributes[tel.ERROR_CAUSE] == "redis.exceptions.ConnectionError"
+    assert span.attributes[tel.ROUND_TRIPS] == 1  # retries are redis-py's own
+    # with the opt-in, the message and an exception event are recorded
+    assert thread_id in span.status.description
+    assert [e.name for e in span.events] == ["exception"]
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert any("retry 1 of 3" in m for m in messages), messages
+    assert any("giving up" in m for m in messages), messages
+
+
+def test_no_search_module_is_logged(prefix: str, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    with RedisServer(modules=False) as server:
+        with ShallowRedisSaver.from_conn_string(
+            server.url, checkpoint_prefix=f"{prefix}:cp"
+        ) as saver:
+            saver.setup()
+    found = [r for r in caplog.records if "no Search module" in r.getMessage()]
+    assert len(found) == 1 and found[0].levelno == logging.INFO
+
+
+def test_tracing_off_never_loads_opentelemetry(
+    redis_url: str, prefix: str, thread_id: str, monkeypatch: pytest.MonkeyPatch
+):
+    def refuse() -> None:
+        raise AssertionError("opentelemetry loaded with tracing=False")
+
+    monkeypatch.setattr(tel, "_load_otel", refuse)
+    with ShallowRedisSaver.from_conn_string(
+        redis_url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        tracing=False,
+    ) as saver:
+        assert not saver._telemetry.enabled
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        cp = _checkpoint(1)
+        saver.put(config, cp, {}, cp["channel_versions"])
+        assert saver.get_tuple(config) is not None
+        # the other API (on the async saver: the sync one) inherits it
+        assert saver.get_tuple(config) is not None
+        drop(saver, prefix)
