@@ -109,18 +109,36 @@ def payload_size(value: Any) -> int:
     """Bytes of a request's parts or of a reply, without protocol framing.
 
     ``bytes`` and ``str`` count their length (``str`` in characters: keys
-    and script names are ASCII), numbers their decimal form, containers
+    and script names are ASCII), integers their decimal form, containers
     the sum of their items (a mapping: keys and values).
     """
+    kind = type(value)
+    if kind is bytes or kind is str:
+        return len(value)
+    if kind is list or kind is tuple:
+        total = 0
+        for item in value:
+            kind = type(item)
+            if kind is bytes or kind is str:
+                total += len(item)
+            else:
+                total += payload_size(item)
+        return total
+    if kind is dict:
+        total = 0
+        for key, item in value.items():
+            total += len(key) if type(key) is bytes else payload_size(key)
+            total += len(item) if type(item) is bytes else payload_size(item)
+        return total
+    if kind is int:
+        return len(str(value))
     if isinstance(value, (bytes, str, bytearray, memoryview)):
         return len(value)
     if isinstance(value, (list, tuple)):
         return sum(payload_size(v) for v in value)
     if isinstance(value, Mapping):
         return sum(payload_size(k) + payload_size(v) for k, v in value.items())
-    if value is None:
-        return 0
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return len(repr(value))
     return 0
 
@@ -211,9 +229,13 @@ class _Recording(Span):
         span = self._span
         try:
             if self._counts:
-                span.set_attribute(ROUND_TRIPS, self._trips)
-                span.set_attribute(BYTES_SENT, self._sent)
-                span.set_attribute(BYTES_RECEIVED, self._received)
+                span.set_attributes(
+                    {
+                        ROUND_TRIPS: self._trips,
+                        BYTES_SENT: self._sent,
+                        BYTES_RECEIVED: self._received,
+                    }
+                )
             if exc is not None and not isinstance(exc, GeneratorExit):
                 self._owner._failed(span, exc)
         finally:
@@ -306,6 +328,10 @@ class Telemetry:
             kind=kinds.INTERNAL if internal else kinds.CLIENT,
             attributes=attrs,
         )
+        if not span.is_recording():
+            # no SDK (the API's no-op tracer) or not sampled: nothing to
+            # count; children see the caller's context, as unsampled as this
+            return NO_SPAN
         return _Recording(self, span, current, not internal)
 
     def _failed(self, span: Any, exc: BaseException) -> None:
