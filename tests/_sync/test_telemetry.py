@@ -266,6 +266,8 @@ def test_thread_ids_only_when_asked(
         caplog.set_level(logging.INFO, logger=LOGGER)
         saver.put(config, cp, {}, {"x": 1})  # resent: logged
         saver.get_tuple(config)
+        # the other API (the async saver's sync one) traces the same way
+        saver.get_tuple(config)
         saver.copy_thread(thread_id, thread_id + "-copy")
         saver.delete_thread(thread_id + "-copy")
         saver.delete_thread(thread_id)
@@ -274,12 +276,13 @@ def test_thread_ids_only_when_asked(
         assert names == [
             "put",
             "get_tuple",
+            "get_tuple",
             "copy_thread",
             "delete_thread",
             "delete_thread",
         ]
-        assert all(s.attributes[tel.THREAD_ID] == thread_id for s in spans[:3])
-        assert spans[2].attributes[tel.TARGET_THREAD_ID] == thread_id + "-copy"
+        assert all(s.attributes[tel.THREAD_ID] == thread_id for s in spans[:4])
+        assert spans[3].attributes[tel.TARGET_THREAD_ID] == thread_id + "-copy"
         assert any(thread_id in r.getMessage() for r in caplog.records)
         drop(saver, prefix)
 

@@ -7,7 +7,8 @@ Nothing here does I/O, and nothing imports ``opentelemetry`` unless a saver
 is made with ``tracing=True`` (the default) and ``opentelemetry-api`` is
 installed (``pip install langgraph-checkpoint-redis-shallow[otel]``).
 Without it, or with ``tracing=False``, :meth:`Telemetry.span` returns
-:data:`NO_SPAN`, whose methods do nothing.
+:data:`NO_SPAN`, whose methods do nothing; so it does when the tracer makes
+a span that does not record (no SDK configured, or not sampled).
 
 A span, kind ``CLIENT``, is named ``"<operation> <checkpoint prefix>"``
 (``"put lgshallow:cp"``) and carries:
@@ -21,9 +22,11 @@ A span, kind ``CLIENT``, is named ``"<operation> <checkpoint prefix>"``
   host: not for Sentinel or cluster clients);
 - :data:`ROUND_TRIPS`, :data:`BYTES_SENT`, :data:`BYTES_RECEIVED` (the
   payload of the requests and replies: keys, arguments, reply values, not
-  the protocol's framing; redis-py's own retries are not counted),
-  :data:`NAMESPACE`, :data:`WRITES` (``put_writes``: writes sent;
-  ``get_tuple``: pending writes returned), :data:`THREADS` (``prune``);
+  the protocol's framing; neither redis-py's own retries nor a new
+  connection's handshake are counted), :data:`NAMESPACE`, :data:`WRITES`
+  (``put_writes``: writes sent; ``get_tuple``: pending writes returned),
+  :data:`THREADS` (``prune``), :data:`NAMESPACES` (``delete_for_runs``:
+  namespaces found);
 - :data:`THREAD_ID` (and :data:`TARGET_THREAD_ID` for ``copy_thread``)
   only with ``trace_thread_ids=True``: thread ids can be personal data;
 - on failure: status ``ERROR``, ``error.type`` (the exception's qualified
@@ -32,7 +35,11 @@ A span, kind ``CLIENT``, is named ``"<operation> <checkpoint prefix>"``
   recorded (status description, exception event) only with
   ``trace_thread_ids=True``.
 
-``copy_from`` is an ``INTERNAL`` span: its reads and writes are child spans.
+Spans are made current while the operation runs (children, such as
+redis-py's own instrumentation, nest under them), except ``list``'s: it is
+a generator and runs in its consumer's context. ``copy_from`` is an
+``INTERNAL`` span whose reads and writes are child spans; it carries
+:data:`THREADS`, :data:`NAMESPACES` and :data:`WRITES` copied.
 
 The package logs to :data:`logger` (``"langgraph.checkpoint.redis_shallow"``):
 retries of the saver's default retry policy (``WARNING``), resends of a
@@ -54,6 +61,7 @@ __all__ = [
     "ERROR_CAUSE",
     "LOGGER_NAME",
     "NAMESPACE",
+    "NAMESPACES",
     "NO_SPAN",
     "ROUND_TRIPS",
     "TARGET_THREAD_ID",
@@ -68,19 +76,28 @@ __all__ = [
 ]
 
 LOGGER_NAME = "langgraph.checkpoint.redis_shallow"
+"""Name of the package's logger."""
 logger = logging.getLogger(LOGGER_NAME)
 """The package's logger; never given a value, thread ids only when opted in."""
 
 TRACER_NAME = "langgraph.checkpoint.redis_shallow"
+"""Instrumentation scope of the spans (with the package's version)."""
 
 # OpenTelemetry semantic conventions (database client spans, Redis)
 DB_SYSTEM_NAME = "db.system.name"
+"""Always ``"redis"``."""
 DB_OPERATION_NAME = "db.operation.name"
+"""The saver's operation (``put``, ``get_tuple``, ...)."""
 DB_COLLECTION_NAME = "db.collection.name"
+"""The checkpoint key prefix, the nearest thing Redis has to a table."""
 DB_NAMESPACE = "db.namespace"
+"""The database index, as a string (``"0"``)."""
 SERVER_ADDRESS = "server.address"
+"""Host (or Unix socket path) of a client that connects to one server."""
 SERVER_PORT = "server.port"
+"""Port of a client that connects to one server."""
 ERROR_TYPE = "error.type"
+"""Qualified class name of the exception a failed operation raised."""
 
 # ours
 ROUND_TRIPS = "langgraph.checkpoint.round_trips"
@@ -96,7 +113,7 @@ WRITES = "langgraph.checkpoint.writes"
 THREADS = "langgraph.checkpoint.threads"
 """``prune``: threads pruned; ``copy_from``: threads copied."""
 NAMESPACES = "langgraph.checkpoint.namespaces"
-"""``copy_from``: namespaces copied."""
+"""``delete_for_runs``: namespaces found; ``copy_from``: namespaces copied."""
 THREAD_ID = "langgraph.checkpoint.thread_id"
 """The thread id; only with ``trace_thread_ids=True``."""
 TARGET_THREAD_ID = "langgraph.checkpoint.target_thread_id"

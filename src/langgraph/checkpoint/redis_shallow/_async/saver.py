@@ -214,11 +214,17 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
 
     def _start_telemetry(self) -> None:
         settings = self._other_settings
+        client = self._client
         self._telemetry = Telemetry(
             tracing=settings["tracing"],
             trace_thread_ids=settings["trace_thread_ids"],
             tracer_provider=settings["tracer_provider"],
-            connection_kwargs=self._client.get_connection_kwargs(),
+            # a cluster client talks to many hosts: no server.address
+            connection_kwargs=(
+                {}
+                if isinstance(client, RedisCluster)
+                else cast(Any, client).get_connection_kwargs()
+            ),
             collection=self.keys.checkpoint_prefix,
         )
 
