@@ -19,6 +19,7 @@ verified) are printed per scenario (``pytest -s``) and recorded in
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
 import random
 import threading
@@ -526,15 +527,23 @@ async def kill_parked(admin: AsyncRedis, stats: Stats) -> None:
     "operation", ["aput", "aput_large", "aput_writes", "aget_tuple"]
 )
 async def test_connection_dropped_mid_command(
-    server: RedisServer, admin: AsyncRedis, prefix: str, operation: str, retry: Any
+    server: RedisServer,
+    admin: AsyncRedis,
+    prefix: str,
+    operation: str,
+    retry: Any,
+    caplog: pytest.LogCaptureFixture,
 ):
     """The connection is killed while the command waits in the server.
 
     Without retries the call raises ``StorageError``; with redis-py's
     ``Retry`` it is sent again on a new connection and completes, no error
     surfacing (every script of the saver is idempotent). Either way the
-    thread holds one whole checkpoint with its own writes.
+    thread holds one whole checkpoint with its own writes. The saver's
+    default retry logs the retry to the package's logger; a ``Retry`` of
+    the caller's is not logged.
     """
+    caplog.set_level(logging.WARNING, logger="langgraph.checkpoint.redis_shallow")
     stats = Stats()
     args: dict[str, Any] = {}
     if retry is True:
@@ -591,6 +600,16 @@ async def test_connection_dropped_mid_command(
 
     await gather(run, lambda: kill_parked(admin, stats))
     assert stats.counts["faults_injected"] == 1
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "langgraph.checkpoint.redis_shallow"
+    ]
+    if retry == "default":
+        assert len(logged) == 1 and "retry 1 of 3" in logged[0], logged
+        assert "ConnectionError" in logged[0]
+    else:
+        assert logged == []
     if retry:
         assert not isinstance(outcome[0], StorageError), outcome[0]
     else:

@@ -21,6 +21,7 @@ verified) are printed per scenario (``pytest -s``) and recorded in
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
 import random
 import threading
@@ -518,15 +519,23 @@ def kill_parked(admin: Redis, stats: Stats) -> None:
 )
 @pytest.mark.parametrize("operation", ["put", "aput_large", "put_writes", "get_tuple"])
 def test_connection_dropped_mid_command(
-    server: RedisServer, admin: Redis, prefix: str, operation: str, retry: Any
+    server: RedisServer,
+    admin: Redis,
+    prefix: str,
+    operation: str,
+    retry: Any,
+    caplog: pytest.LogCaptureFixture,
 ):
     """The connection is killed while the command waits in the server.
 
     Without retries the call raises ``StorageError``; with redis-py's
     ``Retry`` it is sent again on a new connection and completes, no error
     surfacing (every script of the saver is idempotent). Either way the
-    thread holds one whole checkpoint with its own writes.
+    thread holds one whole checkpoint with its own writes. The saver's
+    default retry logs the retry to the package's logger; a ``Retry`` of
+    the caller's is not logged.
     """
+    caplog.set_level(logging.WARNING, logger="langgraph.checkpoint.redis_shallow")
     stats = Stats()
     args: dict[str, Any] = {}
     if retry is True:
@@ -583,6 +592,16 @@ def test_connection_dropped_mid_command(
 
     gather(run, lambda: kill_parked(admin, stats))
     assert stats.counts["faults_injected"] == 1
+    logged = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "langgraph.checkpoint.redis_shallow"
+    ]
+    if retry == "default":
+        assert len(logged) == 1 and "retry 1 of 3" in logged[0], logged
+        assert "ConnectionError" in logged[0]
+    else:
+        assert logged == []
     if retry:
         assert not isinstance(outcome[0], StorageError), outcome[0]
     else:
