@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
+    InvalidConfigError,
     StaleCheckpointError,
     StorageError,
 )
@@ -421,3 +422,9 @@ async def test_tracing_off_never_loads_opentelemetry(
         # the other API (on the async saver: the sync one) inherits it
         assert saver.get_tuple(config) is not None
         await drop(saver, prefix)
+
+
+@pytest.mark.parametrize("name", ["tracing", "trace_thread_ids"])
+async def test_flags_must_be_bools(redis_url: str, name: str):
+    with pytest.raises(InvalidConfigError, match=f"^{name} must be a bool, got 'yes'$"):
+        AsyncShallowRedisSaver(redis_url, **{name: "yes"})

@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 from opentelemetry.trace import SpanKind, StatusCode
 
 from langgraph.checkpoint.redis_shallow import (
+    InvalidConfigError,
     ShallowRedisSaver,
     StaleCheckpointError,
     StorageError,
@@ -421,3 +422,9 @@ def test_tracing_off_never_loads_opentelemetry(
         # the other API (on the async saver: the sync one) inherits it
         assert saver.get_tuple(config) is not None
         drop(saver, prefix)
+
+
+@pytest.mark.parametrize("name", ["tracing", "trace_thread_ids"])
+def test_flags_must_be_bools(redis_url: str, name: str):
+    with pytest.raises(InvalidConfigError, match=f"^{name} must be a bool, got 'yes'$"):
+        ShallowRedisSaver(redis_url, **{name: "yes"})
