@@ -72,6 +72,7 @@ REPLACEMENTS: dict[str, str] = {
     "_async": "_sync",
     # saver API (BaseCheckpointSaver async methods -> sync methods)
     "aget_tuple": "get_tuple",
+    "aget_delta_channel_history": "get_delta_channel_history",
     "aput": "put",
     "aput_writes": "put_writes",
     "alist": "list",

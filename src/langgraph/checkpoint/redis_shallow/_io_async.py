@@ -9,7 +9,7 @@ API, served by the generated sync saver on a sync client.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from redis import ConnectionPool, Redis
 from redis import connection as sync_connection
@@ -185,6 +186,12 @@ class OtherApi:
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Sync :meth:`aget_tuple`, on the sync client."""
         return self._other().get_tuple(config)
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Sync :meth:`aget_delta_channel_history`, on the sync client."""
+        return self._other().get_delta_channel_history(config=config, channels=channels)
 
     def list(
         self,

@@ -9,7 +9,7 @@ saver on an async client.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from redis import Redis
 from redis.asyncio import ConnectionPool as AsyncConnectionPool
@@ -202,6 +203,14 @@ class OtherApi:
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`, on the async client."""
         return await self._other().aget_tuple(config)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Async :meth:`get_delta_channel_history`, on the async client."""
+        return await self._other().aget_delta_channel_history(
+            config=config, channels=channels
+        )
 
     async def alist(
         self,

@@ -43,14 +43,13 @@ class SerializationError(ShallowRedisError, ValueError):
 
 
 class UnsupportedChannelError(ShallowRedisError, ValueError):
-    """A channel needs history that a shallow saver does not keep.
+    """No longer raised; kept so that code catching it keeps working.
 
-    LangGraph's ``DeltaChannel`` stores only deltas between snapshots and
-    rebuilds its value by replaying ancestor checkpoints; a saver that keeps
-    one checkpoint cannot. ``put`` raises this, before writing anything,
-    when a checkpoint holds such a delta. Use
-    ``DeltaChannel(..., snapshot_frequency=1)``, which stores the full value
-    whenever it changes and works with this saver.
+    In 0.1.0 ``put`` raised it for a checkpoint holding only a
+    ``DeltaChannel``'s delta (``snapshot_frequency`` above 1). The saver now
+    keeps, for delta channels, the history since their last snapshot and
+    implements ``get_delta_channel_history`` (docs/design.md, "Delta
+    channels"), so every ``snapshot_frequency`` works.
     """
 
 

@@ -43,7 +43,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -56,25 +56,35 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from .errors import InvalidConfigError, StaleCheckpointError, UnsupportedChannelError
+from .errors import InvalidConfigError, StaleCheckpointError
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import DeltaChannelHistory
 from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpack_write
 
 __all__ = [
     "LAYOUT_VERSION",
+    "DeltaReads",
     "PutPlan",
+    "build_delta_import",
     "build_put",
     "build_writes",
+    "delta_channels",
+    "delta_key",
     "filter_tokens",
     "filter_tokens_any",
+    "has_delta_fields",
     "layout_problem",
     "make_config",
     "matches",
     "metadata_tokens",
     "next_version",
+    "read_delta_history",
     "read_tuple",
     "retarget",
     "run_token",
     "superseded",
+    "upgrades_in_place",
     "value_field",
     "writes_prefix",
 ]
@@ -83,11 +93,28 @@ ID = b"id"
 CHECKPOINT = b"cp"
 METADATA = b"meta"
 ENTRY_TOKENS = b"mt"
+DELTA_SEED_ID = b"dh"
+DELTA_SEED = b"ds"
+DELTA_WRITE = b"dw"
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 """Version of the storage layout this module reads and writes (see the
 module docstring and :mod:`.keys`). Bumped by any change that an older
-package could misread; docs/design.md ("Layout versions") has the rule."""
+package could misread; docs/design.md ("Layout versions") has the rule.
+Version 2 added the delta history fields (``dh``, ``ds``, ``dw``)."""
+
+UPGRADES_IN_PLACE = ("1",)
+"""Layout versions whose data is valid data of :data:`LAYOUT_VERSION` as
+it is (version 2 only added fields that version 1 never wrote): the saver
+records the new version over them instead of refusing."""
+
+
+def upgrades_in_place(found: bytes | str | None) -> bool:
+    """Whether a layout version found on the server is one of
+    :data:`UPGRADES_IN_PLACE`."""
+    if isinstance(found, bytes):
+        found = found.decode("utf-8", "replace")
+    return found in UPGRADES_IN_PLACE
 
 
 def layout_problem(found: bytes | str | None, key: str) -> str | None:
@@ -95,7 +122,7 @@ def layout_problem(found: bytes | str | None, key: str) -> str | None:
     if found is None:
         return None
     text = found.decode("utf-8", "replace") if isinstance(found, bytes) else found
-    if text == str(LAYOUT_VERSION):
+    if text == str(LAYOUT_VERSION) or text in UPGRADES_IN_PLACE:
         return None
     where = f"the keys this saver would use ({key!r} says layout {text!r})"
     if text.isdigit() and int(text) > LAYOUT_VERSION:
@@ -122,6 +149,18 @@ def _utf8(text: str) -> bytes:
 def value_field(channel: str, version: object) -> bytes:
     """Hash field of one channel value at one version."""
     return _utf8(f"v:{len(channel)}:{channel}:{version}")
+
+
+def value_field_prefix(channel: str) -> bytes:
+    """Common prefix of the value fields of one channel (any version)."""
+    return _utf8(f"v:{len(channel)}:{channel}:")
+
+
+def delta_key(channel: str) -> bytes:
+    """The channel's part of its delta fields' names: ``<bytes>:<name>``,
+    as the Lua scripts build it (length in UTF-8 bytes)."""
+    raw = _utf8(channel)
+    return b"%d:%s" % (len(raw), raw)
 
 
 def writes_prefix(checkpoint_id: str) -> bytes:
@@ -224,20 +263,23 @@ def _check_checkpoint(checkpoint: Checkpoint) -> str:
     return checkpoint_id
 
 
-def _refuse_deltas(
-    checkpoint: Checkpoint, metadata: Mapping[str, Any], new_versions: ChannelVersions
-) -> None:
-    """Raise if a ``DeltaChannel`` changed and only its delta is in the checkpoint."""
+def delta_channels(checkpoint: Checkpoint, metadata: Mapping[str, Any]) -> list[str]:
+    """The ``DeltaChannel`` s whose value at ``checkpoint`` LangGraph rebuilds
+    from their history (:func:`read_delta_history`).
+
+    They are the channels LangGraph counts in the metadata's
+    ``counters_since_delta_snapshot`` (every delta channel that was not
+    snapshotted by this very checkpoint) that have a version but no value in
+    ``channel_values``, exactly the channels LangGraph asks history for.
+    """
     counters = metadata.get("counters_since_delta_snapshot") or {}
+    if not isinstance(counters, Mapping):
+        return []
     values = checkpoint["channel_values"]
-    lost = sorted(c for c in counters if c in new_versions and c not in values)
-    if lost:
-        raise UnsupportedChannelError(
-            f"channel(s) {lost} are DeltaChannels stored as deltas: rebuilding "
-            "them needs earlier checkpoints, which a shallow saver does not keep. "
-            "Declare them with DeltaChannel(..., snapshot_frequency=1) so every "
-            "checkpoint holds their full value, or use a saver that keeps history."
-        )
+    versions = checkpoint["channel_versions"]
+    return sorted(
+        c for c in counters if isinstance(c, str) and c in versions and c not in values
+    )
 
 
 def run_token(metadata: Mapping[str, Any]) -> str:
@@ -279,11 +321,13 @@ def build_put(
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the entry flag, the
     metadata tokens, the run token, the number of required value fields,
-    those fields, then field/value pairs to set.
+    those fields, the number of delta channels (:func:`delta_channels`) and
+    for each its name, the prefix of its value fields, its value field in
+    this checkpoint and ``s`` (sent, empty) or ``r`` (required: the script
+    looks whether the stored value is empty), then field/value pairs to set.
     """
     checkpoint_id = _check_checkpoint(checkpoint)
     values = checkpoint["channel_values"]
-    _refuse_deltas(checkpoint, metadata, new_versions)
     required: list[str | bytes | int] = []
     pairs: list[str | bytes | int] = []
     for channel, version in checkpoint["channel_versions"].items():
@@ -297,6 +341,15 @@ def build_put(
             )
         else:
             required.append(field)
+    deltas: list[str | bytes | int] = []
+    for channel in delta_channels(checkpoint, metadata):
+        version = checkpoint["channel_versions"][channel]
+        deltas += [
+            _utf8(channel),
+            value_field_prefix(channel),
+            value_field(channel, version),
+            b"s" if channel in new_versions else b"r",
+        ]
     body = {k: v for k, v in checkpoint.items() if k != "channel_values"}
     meta = get_checkpoint_metadata(config, metadata)
     pairs += [
@@ -314,6 +367,8 @@ def build_put(
         run_token(meta).encode() if search_entry else b"",
         len(required),
         *required,
+        len(deltas) // 4,
+        *deltas,
         *pairs,
     ]
     return PutPlan(checkpoint_id, args)
@@ -454,3 +509,140 @@ def matches(
         return False
     metadata: Mapping[str, Any] = tup.metadata
     return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+def _split_write_field(field: bytes) -> tuple[bytes, bytes, int] | None:
+    """``(checkpoint id, task id, idx)`` of a write field, or ``None`` for a
+    field that is not one."""
+    head, sep, rest = field.partition(b":")
+    if not sep or not head.isdigit():
+        return None
+    n = int(head)
+    task, _, idx = rest[n:].rpartition(b"\x00")
+    return rest[:n], task, int(idx)
+
+
+def has_delta_fields(fields: Mapping[bytes, bytes]) -> bool:
+    """Whether a namespace hash holds delta history (fields ``d...``)."""
+    return any(f[:1] == b"d" for f in fields)
+
+
+def read_delta_history(
+    serde: SerializerProtocol,
+    fields: Sequence[bytes] | Mapping[bytes, bytes],
+    checkpoint_id: str | None,
+    channels: Sequence[str],
+) -> dict[str, DeltaChannelHistory]:
+    """``get_delta_channel_history`` of the stored checkpoint, from its
+    namespace hash.
+
+    For each channel: ``seed``, the value kept from the nearest ancestor
+    that stored one (field ``ds<key>``, its checkpoint id in ``dh<key>``),
+    and ``writes``, oldest first: the ancestors' writes kept aside by
+    ``put`` (fields ``dw<key>:<write field>``) and the writes in the hash
+    of checkpoints older than the stored one (its parent's) that are not
+    older than the seed. Within a checkpoint writes are in
+    ``(task_path, task_id, idx)`` order. A ``checkpoint_id`` that is not the
+    stored one gets no history (empty ``writes``, no ``seed``).
+    """
+    cp = _pairs(fields)
+    result: dict[str, DeltaChannelHistory] = {ch: {"writes": []} for ch in channels}
+    raw_id = cp.get(ID)
+    if raw_id is None or (checkpoint_id is not None and _utf8(checkpoint_id) != raw_id):
+        return result
+    by_key = {delta_key(ch): ch for ch in result}
+    seed_ids: dict[str, bytes] = {}
+    for key, ch in by_key.items():
+        seed_ids[ch] = cp.get(DELTA_SEED_ID + key) or b""
+        blob = cp.get(DELTA_SEED + key)
+        if blob is not None:
+            result[ch]["seed"] = load_typed(serde, blob)
+    found: list[tuple[bytes, str, bytes, int, str, bytes]] = []
+    for field, record in cp.items():
+        if field[:1].isdigit():
+            write_field = field
+        elif field.startswith(DELTA_WRITE):
+            head, _, rest = field[2:].partition(b":")
+            n = int(head)
+            if by_key.get(field[2 : 3 + len(head) + n]) is None:
+                continue
+            write_field = rest[n + 1 :]
+        else:
+            continue
+        split = _split_write_field(write_field)
+        if split is None:
+            continue
+        wid, task, idx = split
+        path, channel, blob = unpack_write(record)
+        if channel not in result:
+            continue
+        if write_field is field and (wid >= raw_id or wid < seed_ids[channel]):
+            continue  # not an ancestor's, or older than the seed
+        found.append((wid, path, task, idx, channel, blob))
+    found.sort(key=lambda w: w[:4])
+    for _, _, task, _, channel, blob in found:
+        result[channel]["writes"].append(
+            (task.decode("utf-8", "surrogatepass"), channel, load_typed(serde, blob))
+        )
+    return result
+
+
+def build_delta_import(
+    serde: SerializerProtocol, history: Mapping[str, Mapping[str, Any]]
+) -> list[bytes]:
+    """Field/value pairs that store another saver's delta history (the reply
+    of its ``get_delta_channel_history``) as this layout keeps it.
+
+    The writes carry no checkpoint ids there, so they are stored under the
+    empty id with their position as task path: they sort first, in the
+    order given, and the seed's checkpoint id is unknown (``dh`` empty).
+    """
+    out: list[bytes] = []
+    for channel, entry in history.items():
+        key = delta_key(channel)
+        out += [DELTA_SEED_ID + key, b""]
+        if "seed" in entry:
+            out += [DELTA_SEED + key, dump_typed(serde, entry["seed"], "a seed")]
+        for i, (task_id, ch, value) in enumerate(entry.get("writes") or ()):
+            blob = dump_typed(serde, value, f"a write to channel {ch!r}")
+            field = b"%s%s:%s%s\x00%d" % (
+                DELTA_WRITE,
+                key,
+                writes_prefix(""),
+                _utf8(task_id),
+                i,
+            )
+            out += [field, pack_write(f"{i:010d}", ch, blob)]
+    return out
+
+
+class DeltaReads:
+    """The namespace hashes ``get_tuple`` read that hold delta history,
+    kept for the ``get_delta_channel_history`` call LangGraph makes right
+    after it, so that loading a checkpoint and its history is one round
+    trip. Bounded (oldest dropped first); each entry is used once."""
+
+    __slots__ = ("_items", "_size")
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: dict[tuple[str, str, str], Mapping[bytes, bytes]] = {}
+        self._size = size
+
+    def remember(
+        self, thread_id: str, ns: str, checkpoint_id: str, fields: Mapping[bytes, bytes]
+    ) -> None:
+        """Keep the hash read for (thread, ns, checkpoint id)."""
+        self._items[(thread_id, ns, checkpoint_id)] = fields
+        while len(self._items) > self._size:
+            try:
+                del self._items[next(iter(self._items))]
+            except (KeyError, RuntimeError, StopIteration):
+                break  # another thread changed it: it is bounded again soon
+
+    def take(
+        self, thread_id: str, ns: str, checkpoint_id: str | None
+    ) -> Mapping[bytes, bytes] | None:
+        """The hash kept for (thread, ns, checkpoint id), once; else ``None``."""
+        if checkpoint_id is None:
+            return None
+        return self._items.pop((thread_id, ns, checkpoint_id), None)

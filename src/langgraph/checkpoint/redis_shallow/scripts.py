@@ -16,8 +16,10 @@ __all__ = [
     "DELETE_THREAD",
     "PRUNE_KEEP_LATEST",
     "PUT",
+    "PUT_DELTA",
     "PUT_WRITES",
     "READ_THREAD",
+    "UPGRADE_LAYOUT",
     "WRITE_THREAD",
     "Script",
 ]
@@ -46,10 +48,42 @@ local function write_id(f)
 end
 """
 
+# Shared by the scripts that keep delta history (see ``layout``): the
+# channel of a write record (big-endian lengths: task path, then channel),
+# and the channel key ``<bytes>:<name>`` of a delta field ``d[hsw]<key>...``.
+_DELTA = """
+local function be32(s, i)
+  local p, q, r, t = string.byte(s, i, i + 3)
+  return ((p * 256 + q) * 256 + r) * 256 + t
+end
+local function record_channel(rec)
+  local pos = 5 + be32(rec, 1)
+  return string.sub(rec, pos + 4, pos + 3 + be32(rec, pos))
+end
+local function delta_key(f)
+  local len = string.match(f, '^d[hsw](%d+):')
+  if not len then return nil end
+  return string.sub(f, 3, 3 + #len + tonumber(len))
+end
+local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
+  for i = 1, math.min(#x, #y) do
+    local p, q = string.byte(x, i), string.byte(y, i)
+    if p ~= q then return p < q end
+  end
+  return #x < #y
+end
+local function is_empty(key, f)  -- the value field holds the empty blob
+  return redis.call('HSTRLEN', key, f) == 6 and
+    redis.call('HGET', key, f) == 'empty\0'
+end
+"""
+
 # KEYS: namespace hash, search entry, registry set, rollback base.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens, run token,
-#       n required fields, required fields..., then field/value pairs.
+#       n required fields, required fields..., n delta channels, for each:
+#       name, value field prefix, its value field here, "s" (sent, empty) or
+#       "r" (required), then field/value pairs.
 # Refuses, writing nothing, in two cases. The namespace holds a checkpoint
 # that is neither the new one nor its parent (the caller started from a
 # checkpoint that is no longer stored): returns {1, stored id}. A channel
@@ -65,9 +99,17 @@ end
 # run's checkpoint, the namespace hash as it was (with that checkpoint's
 # entry fields as e:run, e:mt, e:solo) is first copied to the rollback base,
 # which delete_for_runs restores.
+# Delta history (only for the delta channels with no value here, and only
+# when the new checkpoint is the stored one's child): a dropped value field
+# of such a channel that held a value becomes its seed (ds<key>, with the
+# stored id in dh<key>) and its older history goes; the dropped writes to
+# such a channel not older than its seed move to dw<key>:<write field>.
+# Every other delta field goes, and all of them when the new checkpoint
+# has no parent here.
 PUT = Script(
     "put",
     _WRITE_ID
+    + _DELTA
     + """
 local a, b = ARGV[3], ARGV[4]
 local nb = #b
@@ -90,16 +132,24 @@ end
 if #missing > 0 then
   return missing
 end
-local first = 9 + nreq
+local fd = 9 + nreq
+local first = fd + 1 + 4 * tonumber(ARGV[fd])
 for i = first, #ARGV, 2 do
   keep[ARGV[i]] = true
 end
-local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
-  for i = 1, math.min(#x, #y) do
-    local p, q = string.byte(x, i), string.byte(y, i)
-    if p ~= q then return p < q end
+local child = cur and nb > 0 and cur ~= newid
+local hist, byname, prefixes = {}, {}, {}
+local anyhist = false
+if child then
+  for i = fd + 1, first - 1, 4 do
+    if ARGV[i + 3] == 's' or is_empty(KEYS[1], ARGV[i + 2]) then
+      local k = #ARGV[i] .. ':' .. ARGV[i]
+      hist[k] = true
+      byname[ARGV[i]] = k
+      prefixes[#prefixes + 1] = {ARGV[i + 1], k}
+      anyhist = true
+    end
   end
-  return #x < #y
 end
 if ARGV[5] == '1' and cur then
   local prev = redis.call('HMGET', KEYS[2], 'run', 'mt', 'solo')
@@ -110,18 +160,60 @@ if ARGV[5] == '1' and cur then
   end
 end
 local stale = {}
+local dfields, dropped = {}, {}
+local reseed = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local id = write_id(f)
   if id then
     if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
       stale[#stale + 1] = f
+      if anyhist then dropped[#dropped + 1] = {f, id} end
     end
+  elseif string.byte(f, 1) == 100 then  -- 'd': delta history
+    dfields[#dfields + 1] = f
   elseif not keep[f] then
     stale[#stale + 1] = f
+    if anyhist then
+      for _, p in ipairs(prefixes) do
+        if string.sub(f, 1, #p[1]) == p[1] and not is_empty(KEYS[1], f) then
+          reseed[p[2]] = redis.call('HGET', KEYS[1], f)
+        end
+      end
+    end
+  end
+end
+local seedid = {}
+for _, f in ipairs(dfields) do
+  local k = delta_key(f)
+  if cur == newid then
+    k = nil  -- the same checkpoint again: its history stays
+  elseif not child or not k or not hist[k] or reseed[k] then
+    stale[#stale + 1] = f
+  elseif string.sub(f, 1, 2) == 'dh' then
+    seedid[k] = redis.call('HGET', KEYS[1], f)
+  end
+end
+local moves = {}
+for _, w in ipairs(dropped) do
+  local rec = redis.call('HGET', KEYS[1], w[1])
+  local k = byname[record_channel(rec)]
+  if k and not reseed[k] and not older(w[2], seedid[k] or '') then
+    moves[#moves + 1] = 'dw' .. k .. ':' .. w[1]
+    moves[#moves + 1] = rec
   end
 end
 for i = 1, #stale, 1000 do
   redis.call('HDEL', KEYS[1], unpack(stale, i, math.min(i + 999, #stale)))
+end
+for k in pairs(hist) do
+  if reseed[k] then
+    redis.call('HSET', KEYS[1], 'ds' .. k, reseed[k], 'dh' .. k, cur)
+  elseif not seedid[k] then
+    redis.call('HSET', KEYS[1], 'dh' .. k, '')
+  end
+end
+for i = 1, #moves, 1000 do
+  redis.call('HSET', KEYS[1], unpack(moves, i, math.min(i + 999, #moves)))
 end
 for i = first, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
@@ -210,10 +302,13 @@ return out
 # KEYS: registry set. ARGV: namespace hash key base, search entry key base,
 # rollback base suffix. For every namespace: drop the writes of any
 # checkpoint but the stored one and the rollback base, and drop namespaces
-# that hold writes but no checkpoint.
+# that hold writes but no checkpoint. Writes of older checkpoints to a
+# channel with delta history (a dh<key> field) that are not older than its
+# seed are part of that history: they move to dw<key>:<write field>.
 PRUNE_KEEP_LATEST = Script(
     "prune_keep_latest",
     _WRITE_ID
+    + _DELTA
     + """
 local removed = 0
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -224,10 +319,28 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     removed = removed + redis.call('DEL', hk, ek)
     redis.call('SREM', KEYS[1], m)
   else
-    local stale = {}
+    local stale, older_writes, seedid = {}, {}, {}
+    local anyhist = false
     for _, f in ipairs(redis.call('HKEYS', hk)) do
       local wid = write_id(f)
-      if wid and wid ~= id then stale[#stale + 1] = f end
+      if wid and wid ~= id then
+        stale[#stale + 1] = f
+        if older(wid, id) then older_writes[#older_writes + 1] = {f, wid} end
+      elseif string.sub(f, 1, 2) == 'dh' then
+        seedid[delta_key(f)] = redis.call('HGET', hk, f)
+        anyhist = true
+      end
+    end
+    if anyhist then
+      for _, w in ipairs(older_writes) do
+        local rec = redis.call('HGET', hk, w[1])
+        local ch = record_channel(rec)
+        local sid = seedid[#ch .. ':' .. ch]
+        if sid and not older(w[2], sid) then
+          redis.call('HSET', hk, 'dw' .. #ch .. ':' .. ch .. ':' .. w[1], rec)
+          removed = removed - 1
+        end
+      end
     end
     for i = 1, #stale, 1000 do
       removed = removed + redis.call(
@@ -313,8 +426,35 @@ return 0
 """,
 )
 
+# KEYS: namespace hash. ARGV: checkpoint id, then field/value pairs of delta
+# history (copy_from). Writes them only if the hash holds that checkpoint.
+PUT_DELTA = Script(
+    "put_delta",
+    """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+return 1
+""",
+)
+
+# KEYS: the layout key. ARGV: a version to replace, the new version.
+# Records the new version only over the given one; returns what is stored.
+UPGRADE_LAYOUT = Script(
+    "upgrade_layout",
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return redis.call('GET', KEYS[1])
+""",
+)
+
 ALL = (
     PUT,
+    PUT_DELTA,
+    UPGRADE_LAYOUT,
     PUT_WRITES,
     READ_THREAD,
     DELETE_THREAD,

@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseError
@@ -159,6 +160,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self._read_ttl_ms = self._ttl_ms if self.ttl.refresh_on_read else 0
         self._search: bool | None = None
         self._layout_checked = False
+        self._delta_reads = layout.DeltaReads()
         self._other_settings: dict[str, Any] = {
             "redis_url": redis_url,
             "connection_args": connection_args,
@@ -359,6 +361,16 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         problem = layout.layout_problem(found, key)
         if problem is not None:
             raise LayoutVersionError(problem)
+        if layout.upgrades_in_place(found):
+            try:
+                await self._run(
+                    scripts.UPGRADE_LAYOUT,
+                    (key,),
+                    (found, layout.LAYOUT_VERSION),
+                    span,
+                )
+            except ReadOnlyError:
+                return
         self._layout_checked = True
 
     async def _before_write(self, operation: str, span: Span) -> None:
@@ -449,7 +461,36 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             )
             if tup is not None:
                 span.set(WRITES, len(tup.pending_writes or ()))
+                if layout.has_delta_fields(fields):
+                    self._delta_reads.remember(
+                        thread_id, ns, tup.checkpoint["id"], fields
+                    )
             return tup
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """The history of ``DeltaChannel`` s at the stored checkpoint: for
+        each channel, the nearest value stored before it (``seed``) and the
+        writes since, oldest first, as ``InMemorySaver`` returns them.
+
+        Served from the namespace hash the preceding ``aget_tuple`` of the
+        same checkpoint read (no round trip), else one ``HGETALL``. A
+        ``checkpoint_id`` that is not the stored one gets empty histories.
+        """
+        op = "aget_delta_channel_history"
+        if isinstance(channels, (str, bytes)):
+            raise InvalidConfigError(f"{op}: channels must be a list, not a str")
+        if not channels:
+            return {}
+        thread_id, ns, checkpoint_id = target_of(config, op)
+        fields = self._delta_reads.take(thread_id, ns, checkpoint_id)
+        if fields is None:
+            with self._telemetry.span(
+                "get_delta_channel_history", thread_id, ns
+            ) as span:
+                fields = await self._read_namespace(thread_id, ns, op, span)
+        return layout.read_delta_history(self.serde, fields, checkpoint_id, channels)
 
     async def _read_namespace(
         self, thread_id: str, ns: str, operation: str, span: Span
@@ -945,14 +986,17 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         latest.add(tup)
             summary = transfer.CopySummary()
             for tup in latest.tuples():
-                await self._copy_tuple(tup, summary)
+                await self._copy_tuple(source, tup, summary)
             span.set(THREADS, summary.threads)
             span.set(NAMESPACES, summary.namespaces)
             span.set(WRITES, summary.writes)
             return summary
 
     async def _copy_tuple(
-        self, tup: CheckpointTuple, summary: transfer.CopySummary
+        self,
+        source: BaseCheckpointSaver[Any],
+        tup: CheckpointTuple,
+        summary: transfer.CopySummary,
     ) -> None:
         thread_id, ns, checkpoint_id = transfer.address(tup)
         where: RunnableConfig = {
@@ -971,4 +1015,20 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         for task_id, writes in transfer.writes_by_task(tup.pending_writes or []):
             await self.aput_writes(config, writes, task_id)
             summary.writes += len(writes)
+        channels = layout.delta_channels(tup.checkpoint, tup.metadata)
+        if channels:
+            history = await source.aget_delta_channel_history(
+                config=tup.config, channels=channels
+            )
+            args = layout.build_delta_import(self.serde, history)
+            with self._telemetry.span("put_delta_history", thread_id, ns) as span:
+                try:
+                    await self._run(
+                        scripts.PUT_DELTA,
+                        (self.keys.for_namespace(thread_id, ns)[0],),
+                        (checkpoint_id, *args),
+                        span,
+                    )
+                except RedisError as exc:
+                    raise StorageError("acopy_from", thread_id, exc) from exc
         summary.add_namespace(thread_id)

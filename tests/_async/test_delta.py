@@ -1,0 +1,221 @@
+"""``DeltaChannel`` at any ``snapshot_frequency``: graphs give the state they
+give on ``InMemorySaver``, the history matches its history, and what is kept
+stays bounded by the snapshot frequency, not by the thread's age."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command
+
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from tests._async.graph_support import config_of, interrupt_in, run_both
+from tests._io_async import RoundTrips
+
+delta = pytest.importorskip("langgraph.channels.delta")
+
+
+def add_all(state: list[Any], writes: list[Any]) -> list[Any]:
+    """``add_messages`` over a batch of writes (a ``DeltaChannel`` reducer)."""
+    for w in writes:
+        state = add_messages(state, w)
+    return state
+
+
+def chat_graph(cp: Any, k: int, *, sub: bool = True) -> Any:
+    """``reply -> [sub: ask (interrupts)]`` over a ``DeltaChannel`` of
+    messages (``snapshot_frequency=k``) in both graphs."""
+    messages = Annotated[
+        list[AnyMessage], delta.DeltaChannel(add_all, snapshot_frequency=k)
+    ]
+    State = TypedDict("State", {"messages": messages, "turn": int})  # noqa: UP013
+
+    def reply(state: Any) -> dict[str, Any]:
+        t = state["turn"]
+        n = len(state["messages"])
+        return {"messages": [AIMessage(f"r{t} saw {n}", id=f"r{t}")]}
+
+    def ask(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        t = state["turn"]
+        answer = interrupt_in(config, f"ok {t}?")
+        return {"messages": [AIMessage(f"ok:{answer}", id=f"ok{t}")]}
+
+    inner = StateGraph(State)
+    inner.add_node("ask", ask)
+    inner.add_edge(START, "ask")
+    inner.add_edge("ask", END)
+    builder = StateGraph(State)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    if sub:
+        builder.add_node("sub", inner.compile())
+        builder.add_edge("reply", "sub")
+        builder.add_edge("sub", END)
+    else:
+        builder.add_edge("reply", END)
+    return builder.compile(checkpointer=cp)
+
+
+def user(t: int) -> dict[str, Any]:
+    return {"messages": [HumanMessage(f"u{t}", id=f"u{t}")], "turn": t}
+
+
+def history_values(history: Any) -> Any:
+    """A history without task ids (they depend on checkpoint ids)."""
+    return {
+        ch: (entry.get("seed"), [(c, v) for _, c, v in entry["writes"]])
+        for ch, entry in history.items()
+    }
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+@pytest.mark.parametrize("k", [2, 5])
+async def test_chat_with_interrupts_subgraph_and_command_matches_memory(
+    asaver: AsyncShallowRedisSaver, thread_id: str, durability: Any, k: int
+) -> None:
+    async def scenario(cp: Any, config: Any) -> Any:
+        graph = chat_graph(cp, k)
+        seen = []
+        for t in range(8):
+            seen.append(await graph.ainvoke(user(t), config, durability=durability))
+            note = {"messages": [HumanMessage(f"note{t}", id=f"n{t}")]}
+            seen.append(
+                await graph.ainvoke(
+                    Command(resume=f"a{t}", update=note), config, durability=durability
+                )
+            )
+            if t % 3 == 2:
+                seen.append(
+                    await graph.aupdate_state(
+                        config, {"messages": [HumanMessage(f"m{t}", id=f"m{t}")]}
+                    )
+                )
+            seen.append(await graph.aget_state(config, subgraphs=True))
+        return seen
+
+    seen = await run_both(asaver, thread_id, scenario)
+    final = seen[-1]["values"]["messages"]
+    assert [m.id for m in final][:6] == ["u0", "r0", "n0", "ok0", "u1", "r1"]
+    assert len(final) == 8 * 4 + 2
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_history_matches_memory_and_storage_stays_bounded(
+    asaver: AsyncShallowRedisSaver, thread_id: str, durability: Any
+) -> None:
+    k = 10
+    compared = 0
+    ours, ref = (
+        chat_graph(asaver, k, sub=False),
+        chat_graph(InMemorySaver(), k, sub=False),
+    )
+    config = config_of(thread_id)
+    hk = asaver.keys.for_namespace(thread_id, "")[0]
+    delta_writes: list[int] = []
+    for t in range(30):
+        for graph in (ours, ref):
+            await graph.ainvoke(user(t), config, durability=durability)
+        mine, theirs = await ours.aget_state(config), await ref.aget_state(config)
+        assert mine.values == theirs.values
+        tup = await asaver.aget_tuple(mine.config)
+        assert tup is not None
+        if "messages" not in tup.checkpoint["channel_values"]:
+            got = await asaver.aget_delta_channel_history(
+                config=mine.config, channels=["messages"]
+            )
+            want = await ref.checkpointer.aget_delta_channel_history(
+                config=theirs.config, channels=["messages"]
+            )
+            assert history_values(got) == history_values(want)
+            compared += 1
+        fields = await asaver.client.hkeys(hk)
+        delta_writes.append(sum(f.startswith(b"dw") for f in fields))
+    assert len((await ours.aget_state(config)).values["messages"]) == 60
+    # every turn writes the channel twice (input, reply): a snapshot every
+    # k updates keeps at most about k writes aside, however old the thread
+    assert compared >= 20
+    assert max(delta_writes) <= k
+    assert max(delta_writes[-10:]) <= max(delta_writes[:10])
+
+
+async def test_checkpoint_and_history_in_one_round_trip(
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
+) -> None:
+    saver, trips = counted
+    graph = chat_graph(saver, 10, sub=False)
+    config = config_of(thread_id)
+    for t in range(3):
+        await graph.ainvoke(user(t), config, durability="sync")
+    trips.reset()
+    tup = await saver.aget_tuple(config)
+    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
+    history = await saver.aget_delta_channel_history(
+        config=tup.config, channels=["messages"]
+    )
+    assert trips.count == 1
+    assert len(history["messages"]["writes"]) == 6
+    # without a get_tuple before it: one round trip of its own
+    trips.reset()
+    again = await saver.aget_delta_channel_history(
+        config=tup.config, channels=["messages"]
+    )
+    assert trips.count == 1 and again == history
+    # loading the thread in a graph: get_tuple and history, one round trip
+    trips.reset()
+    state = await graph.aget_state(config)
+    assert trips.count == 1
+    assert len(state.values["messages"]) == 6
+
+
+async def test_prune_copy_and_copy_from_keep_the_history(
+    asaver: AsyncShallowRedisSaver, thread_id: str
+) -> None:
+    graph = chat_graph(asaver, 50, sub=False)
+    config = config_of(thread_id)
+    for t in range(5):
+        await graph.ainvoke(user(t), config, durability="sync")
+    want = (await graph.aget_state(config)).values
+    assert len(want["messages"]) == 10
+    await asaver.aprune([thread_id], strategy="keep_latest")
+    assert (await graph.aget_state(config)).values == want
+    await asaver.acopy_thread(thread_id, thread_id + "-copy")
+    assert (await graph.aget_state(config_of(thread_id + "-copy"))).values == want
+    # another saver's thread, copied in: its history comes along
+    memory = InMemorySaver()
+    other = chat_graph(memory, 50, sub=False)
+    for t in range(5):
+        await other.ainvoke(user(t), config_of("mem"), durability="sync")
+    await asaver.acopy_from(memory, thread_ids=["mem"])
+    assert (await graph.aget_state(config_of("mem"))).values == want
+    await graph.ainvoke(user(5), config_of("mem"), durability="sync")
+    await other.ainvoke(user(5), config_of("mem"), durability="sync")
+    assert (await graph.aget_state(config_of("mem"))).values == (
+        await other.aget_state(config_of("mem"))
+    ).values
+    await asaver.adelete_thread("mem")
+    await asaver.adelete_thread(thread_id + "-copy")
+
+
+async def test_history_of_an_unknown_checkpoint_is_empty(
+    asaver: AsyncShallowRedisSaver, thread_id: str
+) -> None:
+    graph = chat_graph(asaver, 50, sub=False)
+    config = config_of(thread_id)
+    for t in range(2):
+        await graph.ainvoke(user(t), config, durability="sync")
+    other: RunnableConfig = {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": "",
+            "checkpoint_id": "0" * 8,
+        }
+    }
+    got = await asaver.aget_delta_channel_history(config=other, channels=["messages"])
+    assert got == {"messages": {"writes": []}}
+    assert await asaver.aget_delta_channel_history(config=config, channels=[]) == {}

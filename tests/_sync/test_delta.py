@@ -1,0 +1,219 @@
+# This file is generated from tests/_async/test_delta.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""``DeltaChannel`` at any ``snapshot_frequency``: graphs give the state they
+give on ``InMemorySaver``, the history matches its history, and what is kept
+stays bounded by the snapshot frequency, not by the thread's age."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+import pytest
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import Command
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from tests._io_sync import RoundTrips
+from tests._sync.graph_support import config_of, interrupt_in, run_both
+
+delta = pytest.importorskip("langgraph.channels.delta")
+
+
+def add_all(state: list[Any], writes: list[Any]) -> list[Any]:
+    """``add_messages`` over a batch of writes (a ``DeltaChannel`` reducer)."""
+    for w in writes:
+        state = add_messages(state, w)
+    return state
+
+
+def chat_graph(cp: Any, k: int, *, sub: bool = True) -> Any:
+    """``reply -> [sub: ask (interrupts)]`` over a ``DeltaChannel`` of
+    messages (``snapshot_frequency=k``) in both graphs."""
+    messages = Annotated[
+        list[AnyMessage], delta.DeltaChannel(add_all, snapshot_frequency=k)
+    ]
+    State = TypedDict("State", {"messages": messages, "turn": int})  # noqa: UP013
+
+    def reply(state: Any) -> dict[str, Any]:
+        t = state["turn"]
+        n = len(state["messages"])
+        return {"messages": [AIMessage(f"r{t} saw {n}", id=f"r{t}")]}
+
+    def ask(state: Any, config: RunnableConfig) -> dict[str, Any]:
+        t = state["turn"]
+        answer = interrupt_in(config, f"ok {t}?")
+        return {"messages": [AIMessage(f"ok:{answer}", id=f"ok{t}")]}
+
+    inner = StateGraph(State)
+    inner.add_node("ask", ask)
+    inner.add_edge(START, "ask")
+    inner.add_edge("ask", END)
+    builder = StateGraph(State)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    if sub:
+        builder.add_node("sub", inner.compile())
+        builder.add_edge("reply", "sub")
+        builder.add_edge("sub", END)
+    else:
+        builder.add_edge("reply", END)
+    return builder.compile(checkpointer=cp)
+
+
+def user(t: int) -> dict[str, Any]:
+    return {"messages": [HumanMessage(f"u{t}", id=f"u{t}")], "turn": t}
+
+
+def history_values(history: Any) -> Any:
+    """A history without task ids (they depend on checkpoint ids)."""
+    return {
+        ch: (entry.get("seed"), [(c, v) for _, c, v in entry["writes"]])
+        for ch, entry in history.items()
+    }
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+@pytest.mark.parametrize("k", [2, 5])
+def test_chat_with_interrupts_subgraph_and_command_matches_memory(
+    saver: ShallowRedisSaver, thread_id: str, durability: Any, k: int
+) -> None:
+    def scenario(cp: Any, config: Any) -> Any:
+        graph = chat_graph(cp, k)
+        seen = []
+        for t in range(8):
+            seen.append(graph.invoke(user(t), config, durability=durability))
+            note = {"messages": [HumanMessage(f"note{t}", id=f"n{t}")]}
+            seen.append(
+                graph.invoke(
+                    Command(resume=f"a{t}", update=note), config, durability=durability
+                )
+            )
+            if t % 3 == 2:
+                seen.append(
+                    graph.update_state(
+                        config, {"messages": [HumanMessage(f"m{t}", id=f"m{t}")]}
+                    )
+                )
+            seen.append(graph.get_state(config, subgraphs=True))
+        return seen
+
+    seen = run_both(saver, thread_id, scenario)
+    final = seen[-1]["values"]["messages"]
+    assert [m.id for m in final][:6] == ["u0", "r0", "n0", "ok0", "u1", "r1"]
+    assert len(final) == 8 * 4 + 2
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+def test_history_matches_memory_and_storage_stays_bounded(
+    saver: ShallowRedisSaver, thread_id: str, durability: Any
+) -> None:
+    k = 10
+    compared = 0
+    ours, ref = (
+        chat_graph(saver, k, sub=False),
+        chat_graph(InMemorySaver(), k, sub=False),
+    )
+    config = config_of(thread_id)
+    hk = saver.keys.for_namespace(thread_id, "")[0]
+    delta_writes: list[int] = []
+    for t in range(30):
+        for graph in (ours, ref):
+            graph.invoke(user(t), config, durability=durability)
+        mine, theirs = ours.get_state(config), ref.get_state(config)
+        assert mine.values == theirs.values
+        tup = saver.get_tuple(mine.config)
+        assert tup is not None
+        if "messages" not in tup.checkpoint["channel_values"]:
+            got = saver.get_delta_channel_history(
+                config=mine.config, channels=["messages"]
+            )
+            want = ref.checkpointer.get_delta_channel_history(
+                config=theirs.config, channels=["messages"]
+            )
+            assert history_values(got) == history_values(want)
+            compared += 1
+        fields = saver.client.hkeys(hk)
+        delta_writes.append(sum(f.startswith(b"dw") for f in fields))
+    assert len((ours.get_state(config)).values["messages"]) == 60
+    # every turn writes the channel twice (input, reply): a snapshot every
+    # k updates keeps at most about k writes aside, however old the thread
+    assert compared >= 20
+    assert max(delta_writes) <= k
+    assert max(delta_writes[-10:]) <= max(delta_writes[:10])
+
+
+def test_checkpoint_and_history_in_one_round_trip(
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
+) -> None:
+    saver, trips = counted
+    graph = chat_graph(saver, 10, sub=False)
+    config = config_of(thread_id)
+    for t in range(3):
+        graph.invoke(user(t), config, durability="sync")
+    trips.reset()
+    tup = saver.get_tuple(config)
+    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
+    history = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
+    assert trips.count == 1
+    assert len(history["messages"]["writes"]) == 6
+    # without a get_tuple before it: one round trip of its own
+    trips.reset()
+    again = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
+    assert trips.count == 1 and again == history
+    # loading the thread in a graph: get_tuple and history, one round trip
+    trips.reset()
+    state = graph.get_state(config)
+    assert trips.count == 1
+    assert len(state.values["messages"]) == 6
+
+
+def test_prune_copy_and_copy_from_keep_the_history(
+    saver: ShallowRedisSaver, thread_id: str
+) -> None:
+    graph = chat_graph(saver, 50, sub=False)
+    config = config_of(thread_id)
+    for t in range(5):
+        graph.invoke(user(t), config, durability="sync")
+    want = (graph.get_state(config)).values
+    assert len(want["messages"]) == 10
+    saver.prune([thread_id], strategy="keep_latest")
+    assert (graph.get_state(config)).values == want
+    saver.copy_thread(thread_id, thread_id + "-copy")
+    assert (graph.get_state(config_of(thread_id + "-copy"))).values == want
+    # another saver's thread, copied in: its history comes along
+    memory = InMemorySaver()
+    other = chat_graph(memory, 50, sub=False)
+    for t in range(5):
+        other.invoke(user(t), config_of("mem"), durability="sync")
+    saver.copy_from(memory, thread_ids=["mem"])
+    assert (graph.get_state(config_of("mem"))).values == want
+    graph.invoke(user(5), config_of("mem"), durability="sync")
+    other.invoke(user(5), config_of("mem"), durability="sync")
+    assert (graph.get_state(config_of("mem"))).values == (
+        other.get_state(config_of("mem"))
+    ).values
+    saver.delete_thread("mem")
+    saver.delete_thread(thread_id + "-copy")
+
+
+def test_history_of_an_unknown_checkpoint_is_empty(
+    saver: ShallowRedisSaver, thread_id: str
+) -> None:
+    graph = chat_graph(saver, 50, sub=False)
+    config = config_of(thread_id)
+    for t in range(2):
+        graph.invoke(user(t), config, durability="sync")
+    other: RunnableConfig = {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": "",
+            "checkpoint_id": "0" * 8,
+        }
+    }
+    got = saver.get_delta_channel_history(config=other, channels=["messages"])
+    assert got == {"messages": {"writes": []}}
+    assert saver.get_delta_channel_history(config=config, channels=[]) == {}
