@@ -1,6 +1,6 @@
 """Benchmark the shallow Redis savers against upstream and InMemorySaver.
 
-    python benchmarks/run.py [--quick] [--json PATH]
+    python benchmarks/run.py [--quick] [--only conversation] [--json PATH]
 
 One run, one Redis: ``$REDIS_URL`` if set, else an embedded Redis 8.2 with
 Search and JSON (``tools/redis_server.py``), stopped at the end. Savers side
@@ -8,7 +8,9 @@ by side: ours (async and sync), ``langgraph-checkpoint-redis`` 0.5.2's
 shallow savers (skipped, and said so, when not installed) and LangGraph's
 ``InMemorySaver``. Sections: 1. per-operation latency, 2. throughput,
 3. a 3-node chain graph, 4. round trips, bytes and memory per thread,
-5. the floor. Prints tables with ratios and the issue's targets (PASS/MISS,
+5. the floor, 6. a long conversation (``conversation.py``: 400 turns with
+plain ``add_messages`` and with a ``DeltaChannel``; ``--only conversation``
+runs this section alone). Prints tables with ratios and the issue's targets (PASS/MISS,
 informational: the exit code is 0 either way) and writes the raw numbers
 to JSON (default ``benchmarks/results/latest.json``). On a ``$REDIS_URL``
 server, the keys the run wrote are removed at the end (the search indexes
@@ -38,6 +40,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer  # noqa: E402
 from redis.utils import HIREDIS_AVAILABLE  # noqa: E402
 
 import chain  # noqa: E402
+import conversation  # noqa: E402
 import floor  # noqa: E402
 import memory  # noqa: E402
 import ops  # noqa: E402
@@ -58,6 +61,7 @@ FULL = {
     "graph_warmup": 5,
     "memory": {10: (50, (1, 100)), 200: (8, (1, 100))},
     "floor_samples": 500,
+    "conversation_turns": 400,
 }
 QUICK = {
     "sizes": (10, 200),
@@ -71,6 +75,7 @@ QUICK = {
     "graph_warmup": 2,
     "memory": {10: (8, (1, 100)), 200: (4, (1, 5))},
     "floor_samples": 100,
+    "conversation_turns": 40,
 }
 
 
@@ -139,7 +144,9 @@ def sizes_of(bases: dict[int, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
+async def bench(
+    url: str, cfg: dict[str, Any], quick: bool, only: str | None = None
+) -> dict[str, Any]:
     tag = "bm" + format(int(time.time() * 1000) % 36**6, "x")
     skipped = savers.upstream_missing()
     if skipped:
@@ -185,6 +192,19 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
     bases = {n: workload.base_checkpoint(n) for n in cfg["sizes"]}
     res["sizes"] = sizes_of(bases)
     try:
+        if only == "conversation":
+            log("6. long conversation")
+            res["conversation"] = conversation.summarize(
+                await conversation.measure(
+                    entries,
+                    plain,
+                    cfg["conversation_turns"],
+                    tag,
+                    errors("conversation"),
+                )
+            )
+            res["labels"] = {e.key: e.label for e in entries}
+            return res
         log("5. floor")
         values = {
             n: JsonPlusSerializer().dumps_typed(bases[n][0])[1] for n in cfg["sizes"]
@@ -240,6 +260,13 @@ async def bench(url: str, cfg: dict[str, Any], quick: bool) -> dict[str, Any]:
         res["graph"] = await chain.measure(
             entries, cfg["graph_invocations"], cfg["graph_warmup"], tag, errors("graph")
         )
+        log("6. long conversation")
+        res["conversation"] = conversation.summarize(
+            await conversation.measure(
+                entries, plain, cfg["conversation_turns"], tag, errors("conversation")
+            )
+        )
+        res["labels"] = {e.key: e.label for e in entries}
     finally:
         await savers.close_savers(entries)
         if os.environ.get("REDIS_URL"):  # leave a user's server as we found it
@@ -262,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.path.join(HERE, "results", "latest.json"),
         help="where to write the raw numbers (default: benchmarks/results/latest.json)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["conversation"],
+        help="run one section alone (6. the long conversation)",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     started = time.perf_counter()
@@ -274,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         url = server.url
         log(f"started embedded Redis at {url} (pid {server.pid})")
     try:
-        res = asyncio.run(bench(url, cfg, args.quick))
+        res = asyncio.run(bench(url, cfg, args.quick, args.only))
     finally:
         if server is not None:
             server.stop()
@@ -300,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"NOTE: upstream savers SKIPPED: {res['upstream']['skipped_reason']}"
         )
-    lines += report.tables(res)
+    if args.only is None:
+        lines += report.tables(res)
+    lines += conversation.lines(res["conversation"], res["labels"])
     failures = [
         f"  {section}: {saver}: {message}"
         for section, found in res["errors"].items()
@@ -312,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             "== Savers that raised (left out of that section from then on) ==",
         ]
         lines += failures
-    lines += report.target_lines(res["targets"])
+    if args.only is None:
+        lines += report.target_lines(res["targets"])
     lines.append(f"\ntotal {meta['seconds']:.0f} s; raw numbers in {args.json}")
     print("\n".join(lines))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -99,6 +99,7 @@ CHECKPOINTER_API = [
     "prune",
     "setup",
     "copy_from",
+    "get_delta_channel_history",
 ]
 
 
