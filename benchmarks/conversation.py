@@ -251,7 +251,9 @@ async def measure(
                         else graph.get_state(config)
                     )
                     got = [m.content for m in state.values.get("messages", [])]
-                    want = [m for pair in zip(users, replies, strict=True) for m in pair]
+                    want = [
+                        m for pair in zip(users, replies, strict=True) for m in pair
+                    ]
                     out["state_ok"] = got == want
                     out["messages"] = len(got)
                 except Exception as exc:
