@@ -22,6 +22,18 @@ A write's field starts with a digit and a checkpoint field with a letter,
 so the two never collide. The length prefix makes the field name injective
 and lets the scripts find a write's checkpoint id by a plain prefix test.
 
+and, for ``DeltaChannel`` s only, their history since their last snapshot
+(docs/design.md, "Delta channels"; the channel's key ``<k>`` is
+``<bytes>:<name>``, see :func:`delta_key`):
+
+- ``dh<k>``: the checkpoint id the seed comes from (empty: no seed);
+- ``ds<k>``: typed blob of the seed, the value that checkpoint stored;
+- ``dw<k>:<write field>``: a write to the channel of an ancestor older than
+  the stored checkpoint's parent (the parent's writes stay as they are).
+
+The ``put`` script keeps them (:data:`.scripts.PUT`);
+:func:`read_delta_history` reads them.
+
 Search entry ``WP:{T}:NS``: ``id`` (the checkpoint id), ``mt``, equality
 tokens of the metadata (space-separated hex digests) for the index, ``run``,
 the token of the checkpoint's ``run_id``, and ``solo``: that token when every
