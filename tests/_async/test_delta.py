@@ -16,7 +16,6 @@ from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.graph_support import config_of, interrupt_in, run_both
-from tests._io_async import RoundTrips
 
 delta = pytest.importorskip("langgraph.channels.delta")
 
@@ -144,35 +143,6 @@ async def test_history_matches_memory_and_storage_stays_bounded(
     assert max(delta_writes[-10:]) <= max(delta_writes[:10])
 
 
-async def test_checkpoint_and_history_in_one_round_trip(
-    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
-) -> None:
-    saver, trips = counted
-    graph = chat_graph(saver, 10, sub=False)
-    config = config_of(thread_id)
-    for t in range(3):
-        await graph.ainvoke(user(t), config, durability="sync")
-    trips.reset()
-    tup = await saver.aget_tuple(config)
-    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
-    history = await saver.aget_delta_channel_history(
-        config=tup.config, channels=["messages"]
-    )
-    assert trips.count == 1
-    assert len(history["messages"]["writes"]) == 6
-    # without a get_tuple before it: one round trip of its own
-    trips.reset()
-    again = await saver.aget_delta_channel_history(
-        config=tup.config, channels=["messages"]
-    )
-    assert trips.count == 1 and again == history
-    # loading the thread in a graph: get_tuple and history, one round trip
-    trips.reset()
-    state = await graph.aget_state(config)
-    assert trips.count == 1
-    assert len(state.values["messages"]) == 6
-
-
 async def test_prune_copy_and_copy_from_keep_the_history(
     asaver: AsyncShallowRedisSaver, thread_id: str
 ) -> None:
@@ -219,3 +189,28 @@ async def test_history_of_an_unknown_checkpoint_is_empty(
     got = await asaver.aget_delta_channel_history(config=other, channels=["messages"])
     assert got == {"messages": {"writes": []}}
     assert await asaver.aget_delta_channel_history(config=config, channels=[]) == {}
+
+
+async def test_rollback_restores_the_history_with_the_checkpoint(
+    asaver: AsyncShallowRedisSaver, thread_id: str, has_search: bool
+) -> None:
+    if not has_search:
+        pytest.skip("delete_for_runs needs the Search module")
+    graph = chat_graph(asaver, 10, sub=False)
+
+    def run(n: int) -> RunnableConfig:
+        return {
+            "configurable": {"thread_id": thread_id},
+            "metadata": {"run_id": f"r{n}"},
+        }
+
+    for t in range(7):
+        await graph.ainvoke(user(t), run(t), durability="sync")
+    before = (await graph.aget_state(config_of(thread_id))).values
+    await graph.ainvoke(user(7), run(7), durability="sync")
+    await asaver.adelete_for_runs(["r7"])
+    assert (await graph.aget_state(config_of(thread_id))).values == before
+    await graph.ainvoke(user(7), run(8), durability="sync")
+    after = (await graph.aget_state(config_of(thread_id))).values
+    assert [m.id for m in after["messages"]][-3:] == ["r6", "u7", "r7"]
+    assert len(after["messages"]) == 16

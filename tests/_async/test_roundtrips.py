@@ -6,6 +6,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from tests._async.graph_support import config_of
 from tests._io_async import RoundTrips, counting_client
 
 
@@ -136,3 +137,35 @@ async def test_put_after_the_server_lost_its_scripts(
     trips.reset()
     await saver.aput(stored, cp2, {}, cp2["channel_versions"])
     assert trips.count == 1
+
+
+async def test_checkpoint_and_history_in_one_round_trip(
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
+) -> None:
+    # a DeltaChannel rebuilt from the history kept in the namespace hash
+    from tests._async.test_delta import chat_graph, user
+
+    saver, trips = counted
+    graph = chat_graph(saver, 10, sub=False)
+    config = config_of(thread_id)
+    for t in range(3):
+        await graph.ainvoke(user(t), config, durability="sync")
+    trips.reset()
+    tup = await saver.aget_tuple(config)
+    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
+    history = await saver.aget_delta_channel_history(
+        config=tup.config, channels=["messages"]
+    )
+    assert trips.count == 1
+    assert len(history["messages"]["writes"]) == 6
+    # without a get_tuple before it: one round trip of its own
+    trips.reset()
+    again = await saver.aget_delta_channel_history(
+        config=tup.config, channels=["messages"]
+    )
+    assert trips.count == 1 and again == history
+    # loading the thread in a graph: get_tuple and history, one round trip
+    trips.reset()
+    state = await graph.aget_state(config)
+    assert trips.count == 1
+    assert len(state.values["messages"]) == 6

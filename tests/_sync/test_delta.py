@@ -17,7 +17,6 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
-from tests._io_sync import RoundTrips
 from tests._sync.graph_support import config_of, interrupt_in, run_both
 
 delta = pytest.importorskip("langgraph.channels.delta")
@@ -146,31 +145,6 @@ def test_history_matches_memory_and_storage_stays_bounded(
     assert max(delta_writes[-10:]) <= max(delta_writes[:10])
 
 
-def test_checkpoint_and_history_in_one_round_trip(
-    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
-) -> None:
-    saver, trips = counted
-    graph = chat_graph(saver, 10, sub=False)
-    config = config_of(thread_id)
-    for t in range(3):
-        graph.invoke(user(t), config, durability="sync")
-    trips.reset()
-    tup = saver.get_tuple(config)
-    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
-    history = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
-    assert trips.count == 1
-    assert len(history["messages"]["writes"]) == 6
-    # without a get_tuple before it: one round trip of its own
-    trips.reset()
-    again = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
-    assert trips.count == 1 and again == history
-    # loading the thread in a graph: get_tuple and history, one round trip
-    trips.reset()
-    state = graph.get_state(config)
-    assert trips.count == 1
-    assert len(state.values["messages"]) == 6
-
-
 def test_prune_copy_and_copy_from_keep_the_history(
     saver: ShallowRedisSaver, thread_id: str
 ) -> None:
@@ -217,3 +191,28 @@ def test_history_of_an_unknown_checkpoint_is_empty(
     got = saver.get_delta_channel_history(config=other, channels=["messages"])
     assert got == {"messages": {"writes": []}}
     assert saver.get_delta_channel_history(config=config, channels=[]) == {}
+
+
+def test_rollback_restores_the_history_with_the_checkpoint(
+    saver: ShallowRedisSaver, thread_id: str, has_search: bool
+) -> None:
+    if not has_search:
+        pytest.skip("delete_for_runs needs the Search module")
+    graph = chat_graph(saver, 10, sub=False)
+
+    def run(n: int) -> RunnableConfig:
+        return {
+            "configurable": {"thread_id": thread_id},
+            "metadata": {"run_id": f"r{n}"},
+        }
+
+    for t in range(7):
+        graph.invoke(user(t), run(t), durability="sync")
+    before = (graph.get_state(config_of(thread_id))).values
+    graph.invoke(user(7), run(7), durability="sync")
+    saver.delete_for_runs(["r7"])
+    assert (graph.get_state(config_of(thread_id))).values == before
+    graph.invoke(user(7), run(8), durability="sync")
+    after = (graph.get_state(config_of(thread_id))).values
+    assert [m.id for m in after["messages"]][-3:] == ["r6", "u7", "r7"]
+    assert len(after["messages"]) == 16

@@ -9,6 +9,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import RoundTrips, counting_client
+from tests._sync.graph_support import config_of
 
 
 def _checkpoint(n_messages: int) -> dict:
@@ -134,3 +135,31 @@ def test_put_after_the_server_lost_its_scripts(
     trips.reset()
     saver.put(stored, cp2, {}, cp2["channel_versions"])
     assert trips.count == 1
+
+
+def test_checkpoint_and_history_in_one_round_trip(
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
+) -> None:
+    # a DeltaChannel rebuilt from the history kept in the namespace hash
+    from tests._sync.test_delta import chat_graph, user
+
+    saver, trips = counted
+    graph = chat_graph(saver, 10, sub=False)
+    config = config_of(thread_id)
+    for t in range(3):
+        graph.invoke(user(t), config, durability="sync")
+    trips.reset()
+    tup = saver.get_tuple(config)
+    assert tup is not None and "messages" not in tup.checkpoint["channel_values"]
+    history = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
+    assert trips.count == 1
+    assert len(history["messages"]["writes"]) == 6
+    # without a get_tuple before it: one round trip of its own
+    trips.reset()
+    again = saver.get_delta_channel_history(config=tup.config, channels=["messages"])
+    assert trips.count == 1 and again == history
+    # loading the thread in a graph: get_tuple and history, one round trip
+    trips.reset()
+    state = graph.get_state(config)
+    assert trips.count == 1
+    assert len(state.values["messages"]) == 6
