@@ -16,7 +16,10 @@ A span, kind ``CLIENT``, is named ``"<operation> <checkpoint prefix>"``
 - ``db.system.name`` (``"redis"``), ``db.operation.name`` (the saver's
   operation, the same for both APIs: ``put``, ``put_writes``,
   ``get_tuple``, ``list``, ``delete_thread``, ``copy_thread``, ``prune``,
-  ``delete_for_runs``, ``copy_from``, ``setup``), ``db.collection.name``
+  ``delete_for_runs``, ``copy_from``, ``setup``;
+  ``get_delta_channel_history`` when it reads, not when it is answered from
+  the preceding ``get_tuple``'s read; ``put_delta_history``, the step of
+  ``copy_from`` that stores a ``DeltaChannel``'s history), ``db.collection.name``
   (the checkpoint key prefix), ``db.namespace`` (the database index),
   ``server.address`` and ``server.port`` (when the client connects to one
   host: not for Sentinel or cluster clients);
