@@ -78,6 +78,22 @@ local function is_empty(key, f)  -- the value field holds the empty blob
 end
 """
 
+# Shared by the scripts that go through a thread's namespaces: the members
+# of its registry, plus the root namespace ("", whose key is the namespace
+# key base itself) when the registry lacks it. A registry can be gone while
+# the thread's hashes stay (evicted under maxmemory, see docs/reliability.md);
+# the root namespace, which every LangGraph thread has, is then still found.
+_MEMBERS = """
+local function members(reg)
+  local ms = redis.call('SMEMBERS', reg)
+  for _, m in ipairs(ms) do
+    if m == '' then return ms end
+  end
+  ms[#ms + 1] = ''
+  return ms
+end
+"""
+
 # KEYS: namespace hash, search entry, registry set, rollback base.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens, run token,
@@ -262,12 +278,14 @@ return 0
 
 # KEYS: registry set. ARGV: namespace hash key base, search entry key base,
 # rollback base suffix. Deletes every namespace's hash, entry and rollback
-# base, and the registry; returns how many keys it removed.
+# base (the root namespace's even when the registry lacks it), and the
+# registry; returns how many keys it removed.
 DELETE_THREAD = Script(
     "delete_thread",
-    """
+    _MEMBERS
+    + """
 local n = 0
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(members(KEYS[1])) do
   n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[3])
 end
 return n + redis.call('DEL', KEYS[1])
@@ -277,17 +295,22 @@ return n + redis.call('DEL', KEYS[1])
 # KEYS: registry set. ARGV: namespace hash key base, search entry key base,
 # ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, ...} for every namespace of
-# the thread.
+# the thread whose hash exists (a registry member or search entry whose
+# hash is gone, expired or evicted, is left out).
 READ_THREAD = Script(
     "read_thread",
-    """
+    _MEMBERS
+    + """
 local out = {}
 local ttl = tonumber(ARGV[3])
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(members(KEYS[1])) do
   local hk, ek = ARGV[1] .. m, ARGV[2] .. m
-  out[#out + 1] = m
-  out[#out + 1] = redis.call('HGETALL', hk)
-  out[#out + 1] = redis.call('HGETALL', ek)
+  local fields = redis.call('HGETALL', hk)
+  if #fields > 0 then
+    out[#out + 1] = m
+    out[#out + 1] = fields
+    out[#out + 1] = redis.call('HGETALL', ek)
+  end
   if ttl > 0 then
     redis.call('PEXPIRE', hk, ttl)
     redis.call('PEXPIRE', ek, ttl)
@@ -309,9 +332,10 @@ PRUNE_KEEP_LATEST = Script(
     "prune_keep_latest",
     _WRITE_ID
     + _DELTA
+    + _MEMBERS
     + """
 local removed = 0
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(members(KEYS[1])) do
   local hk, ek = ARGV[1] .. m, ARGV[2] .. m
   local id = redis.call('HGET', hk, 'id')
   removed = removed + redis.call('DEL', hk .. ARGV[3])
@@ -359,8 +383,9 @@ return removed
 # Replaces the whole target thread (its rollback bases are dropped).
 WRITE_THREAD = Script(
     "write_thread",
-    """
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    _MEMBERS
+    + """
+for _, m in ipairs(members(KEYS[1])) do
   redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4])
 end
 redis.call('DEL', KEYS[1])
@@ -392,7 +417,8 @@ return 0
 # (hash, entry, base) in mode "delete"; 3 if the rollback base holds the
 # checkpoint of another run, after restoring it in mode "delete" (the base
 # becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
-# base to go back to: nothing is done).
+# base to go back to: nothing is done). A namespace whose hash is gone and
+# has no base of another run counts as 1: its entry (and base) are deleted.
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
     """
@@ -412,7 +438,17 @@ for i = 3, #ARGV do
       return 1
     end
     local base = redis.call('HMGET', KEYS[4], 'id', 'e:run', 'e:mt', 'e:solo')
-    if not base[1] or base[2] == run then return 2 end
+    if not base[1] or base[2] == run then
+      if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+      -- the namespace hash is gone (expired, evicted): nothing is left to
+      -- lose, only the entry (and base) pointing at it
+      if ARGV[1] == 'delete' then
+        redis.call('DEL', KEYS[2], KEYS[4])
+        redis.call('SREM', KEYS[3], ARGV[2])
+        if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
+      end
+      return 1
+    end
     if ARGV[1] == 'delete' then
       redis.call('RENAME', KEYS[4], KEYS[1])
       redis.call('HDEL', KEYS[1], 'e:run', 'e:mt', 'e:solo')
