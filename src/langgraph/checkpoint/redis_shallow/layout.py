@@ -14,6 +14,9 @@ Namespace hash ``CP:{T}:NS`` (see :mod:`.keys`), the checkpoint's fields:
   per entry of ``channel_versions``. ``put`` sends only the channels in
   ``new_versions`` (as ``InMemorySaver`` does) and the script checks that the
   others are already there, so unchanged values are never serialized again.
+- ``run`` and ``solo`` (only with Search): the same as the search entry's
+  fields below, kept with the checkpoint so that the scripts still know
+  which run wrote it when the entry was evicted (``maxmemory``).
 
 and, in the same hash, one field per pending write,
 ``<len(checkpoint_id)>:<checkpoint_id><task_id>\\x00<idx>``, holding a write

@@ -111,7 +111,10 @@ end
 # Writes of newer ids stay: with "async" durability the next step's writes
 # can arrive before this put. The entry's "solo" keeps the run token while
 # every checkpoint of the namespace came from that one run, and "run" is the
-# run token of the stored checkpoint. When a run starts writing over another
+# run token of the stored checkpoint; the namespace hash holds both as well
+# (fields "run", "solo"), and the scripts read them from there: a hash and
+# its entry are separate keys, which eviction can remove apart. When a run
+# starts writing over another
 # run's checkpoint, the namespace hash as it was (with that checkpoint's
 # entry fields as e:run, e:mt, e:solo) is first copied to the rollback base,
 # which delete_for_runs restores.
@@ -167,12 +170,19 @@ if child then
     end
   end
 end
+local prun, pmt, psolo
 if ARGV[5] == '1' and cur then
-  local prev = redis.call('HMGET', KEYS[2], 'run', 'mt', 'solo')
-  if prev[1] ~= ARGV[7] then
+  -- the stored checkpoint's run and solo: from the hash itself, so that an
+  -- evicted entry cannot make a run look new; the entry's for hashes
+  -- written before the hash held them
+  local e = redis.call('HMGET', KEYS[2], 'run', 'mt', 'solo')
+  local h = redis.call('HMGET', KEYS[1], 'run', 'solo')
+  prun, pmt, psolo = e[1], e[2], e[3]
+  if h[1] then prun, psolo = h[1], h[2] end
+  if prun ~= ARGV[7] then
     redis.call('COPY', KEYS[1], KEYS[4], 'REPLACE')
-    redis.call('HSET', KEYS[4], 'e:run', prev[1] or '', 'e:mt', prev[2] or '',
-      'e:solo', prev[3] or '')
+    redis.call('HSET', KEYS[4], 'e:run', prun or '', 'e:mt', pmt or '',
+      'e:solo', psolo or '')
   end
 end
 local stale = {}
@@ -236,9 +246,10 @@ for i = first, #ARGV, 1000 do
 end
 if ARGV[5] == '1' then
   local solo = ARGV[7]
-  if cur and redis.call('HGET', KEYS[2], 'solo') ~= solo then solo = '' end
+  if cur and psolo ~= solo then solo = '' end
   redis.call('HSET', KEYS[2], 'id', newid, 'mt', ARGV[6], 'solo', solo,
     'run', ARGV[7])
+  redis.call('HSET', KEYS[1], 'run', ARGV[7], 'solo', solo)
 end
 redis.call('SADD', KEYS[3], ARGV[2])
 local ttl = tonumber(ARGV[1])
@@ -425,6 +436,7 @@ DELETE_IF_TOKEN = Script(
 local entry = redis.call('HMGET', KEYS[2], 'mt', 'solo')
 local mt, solo = entry[1], entry[2]
 if not mt then return 0 end
+solo = redis.call('HGET', KEYS[1], 'solo') or solo
 mt = ' ' .. mt .. ' '
 for i = 3, #ARGV do
   local run = ARGV[i]
@@ -452,6 +464,7 @@ for i = 3, #ARGV do
     if ARGV[1] == 'delete' then
       redis.call('RENAME', KEYS[4], KEYS[1])
       redis.call('HDEL', KEYS[1], 'e:run', 'e:mt', 'e:solo')
+      redis.call('HSET', KEYS[1], 'run', base[2], 'solo', base[4])
       redis.call('HSET', KEYS[2], 'id', base[1], 'mt', base[3], 'solo', base[4],
         'run', base[2])
     end

@@ -316,8 +316,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     # -- setup -------------------------------------------------------------
 
     async def asetup(self) -> None:
-        """Prepare the server: check the storage layout version, load the
-        scripts, create the search index.
+        """Prepare the server: check (and record, when absent) the storage
+        layout version, load the scripts, create the search index.
 
         Idempotent and safe to run from many processes at once. Detects
         whether the server has the Search module; without it the index is
@@ -329,6 +329,9 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """
         with self._telemetry.span("setup") as span:
             try:
+                # always: the record may have been evicted (allkeys-*
+                # policies) since this saver last looked
+                self._layout_checked = False
                 await self._check_layout(span)
                 for script in scripts.ALL:
                     span.request(script.source)

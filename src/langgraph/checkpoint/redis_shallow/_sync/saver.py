@@ -318,8 +318,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     # -- setup -------------------------------------------------------------
 
     def setup(self) -> None:
-        """Prepare the server: check the storage layout version, load the
-        scripts, create the search index.
+        """Prepare the server: check (and record, when absent) the storage
+        layout version, load the scripts, create the search index.
 
         Idempotent and safe to run from many processes at once. Detects
         whether the server has the Search module; without it the index is
@@ -331,6 +331,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """
         with self._telemetry.span("setup") as span:
             try:
+                # always: the record may have been evicted (allkeys-*
+                # policies) since this saver last looked
+                self._layout_checked = False
                 self._check_layout(span)
                 for script in scripts.ALL:
                     span.request(script.source)
