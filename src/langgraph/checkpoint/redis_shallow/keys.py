@@ -22,6 +22,8 @@ key                             type    holds
                                         checkpoint id and metadata tokens,
                                         the only hash the search index covers;
                                         written only when the server has Search
+``CP:{t(T)}:!``                  none    the slot guard of T: never written
+                                        (see :meth:`Keys.guard`)
 ``CP:layout``                   string  the layout version of every key
                                         above (:data:`.layout.LAYOUT_VERSION`)
 ==============================  ======  =======================================
@@ -152,6 +154,21 @@ class Keys:
     def entry_base(self, thread_id: str) -> str:
         """Search entry key of the thread, minus the encoded namespace."""
         return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
+
+    def guard(self, thread_id: str) -> str:
+        """A key of the thread that nothing ever writes: the scripts that
+        build the keys of a thread's namespaces at run time (from its
+        registry) declare it besides the registry.
+
+        While the thread's cluster slot is being migrated, Redis runs a
+        script that declares several keys only on a node that holds all of
+        them, and answers ``TRYAGAIN`` (or ``ASK``, then ``TRYAGAIN``)
+        otherwise. This key is never there, so such a script never runs
+        during a migration, when part of the thread may already be on the
+        other node; it runs once the slot has moved. ``!`` cannot occur in
+        an encoded namespace, so no namespace key is ever this one.
+        """
+        return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:!"
 
     def layout_key(self) -> str:
         """Key of the layout version (no ``{``, so no thread's key)."""

@@ -1,9 +1,15 @@
 """The Lua scripts that make each write one atomic round trip.
 
 Each script touches only keys of one thread, which share a cluster hash
-slot (see :mod:`.keys`). Scripts run with EVALSHA; ``setup`` loads them, and
-a server that lost its script cache (restart, ``SCRIPT FLUSH``) gets the
-source once through EVAL (see ``Script`` below).
+slot (see :mod:`.keys`). The scripts that build keys at run time from a
+thread's registry (delete, read, prune, write a whole thread) also declare
+the thread's guard key, which never exists, so that Redis refuses them
+(``TRYAGAIN``) while the thread's slot is being migrated between cluster
+nodes instead of running them on half the thread's keys.
+
+Scripts run with EVALSHA; ``setup`` loads them, and a server that lost its
+script cache (restart, ``SCRIPT FLUSH``) gets the source once through EVAL
+(see ``Script`` below).
 """
 
 from __future__ import annotations
@@ -287,7 +293,8 @@ return 0
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# KEYS: registry set, guard (never
+# exists, see above). ARGV: namespace hash key base, search entry key base,
 # rollback base suffix. Deletes every namespace's hash, entry and rollback
 # base (the root namespace's even when the registry lacks it), and the
 # registry; returns how many keys it removed.
@@ -303,7 +310,8 @@ return n + redis.call('DEL', KEYS[1])
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# KEYS: registry set, guard (never
+# exists, see above). ARGV: namespace hash key base, search entry key base,
 # ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, ...} for every namespace of
 # the thread whose hash exists (a registry member or search entry whose
@@ -333,7 +341,8 @@ return out
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# KEYS: registry set, guard (never
+# exists, see above). ARGV: namespace hash key base, search entry key base,
 # rollback base suffix. For every namespace: drop the writes of any
 # checkpoint but the stored one and the rollback base, and drop namespaces
 # that hold writes but no checkpoint. Writes of older checkpoints to a
@@ -388,7 +397,8 @@ return removed
 """,
 )
 
-# KEYS: target registry set. ARGV: namespace hash key base, search entry key
+# KEYS: target registry set, guard (never
+# exists, see above). ARGV: namespace hash key base, search entry key
 # base, ttl_ms (0: none), rollback base suffix, then per namespace: member,
 # n, n namespace hash field/value items, m, m search entry field/value items.
 # Replaces the whole target thread (its rollback bases are dropped).

@@ -628,7 +628,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 await self._run(
                     scripts.DELETE_THREAD,
-                    (self.keys.registry(tid),),
+                    (self.keys.registry(tid), self.keys.guard(tid)),
                     (
                         self.keys.namespace_base(tid),
                         self.keys.entry_base(tid),
@@ -648,7 +648,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         try:
             reply = await self._run(
                 scripts.READ_THREAD,
-                (self.keys.registry(thread_id),),
+                (self.keys.registry(thread_id), self.keys.guard(thread_id)),
                 (
                     self.keys.namespace_base(thread_id),
                     self.keys.entry_base(thread_id),
@@ -835,7 +835,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 try:
                     await self._run(
                         script,
-                        (self.keys.registry(tid),),
+                        (self.keys.registry(tid), self.keys.guard(tid)),
                         (
                             self.keys.namespace_base(tid),
                             self.keys.entry_base(tid),
@@ -875,7 +875,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             await self._before_write("acopy_thread", span)
             try:
                 await self._run(
-                    scripts.WRITE_THREAD, (self.keys.registry(dst),), args, span
+                    scripts.WRITE_THREAD,
+                    (self.keys.registry(dst), self.keys.guard(dst)),
+                    args,
+                    span,
                 )
             except RedisError as exc:
                 raise StorageError("acopy_thread", dst, exc) from exc

@@ -630,7 +630,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 self._run(
                     scripts.DELETE_THREAD,
-                    (self.keys.registry(tid),),
+                    (self.keys.registry(tid), self.keys.guard(tid)),
                     (
                         self.keys.namespace_base(tid),
                         self.keys.entry_base(tid),
@@ -650,7 +650,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         try:
             reply = self._run(
                 scripts.READ_THREAD,
-                (self.keys.registry(thread_id),),
+                (self.keys.registry(thread_id), self.keys.guard(thread_id)),
                 (
                     self.keys.namespace_base(thread_id),
                     self.keys.entry_base(thread_id),
@@ -833,7 +833,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 try:
                     self._run(
                         script,
-                        (self.keys.registry(tid),),
+                        (self.keys.registry(tid), self.keys.guard(tid)),
                         (
                             self.keys.namespace_base(tid),
                             self.keys.entry_base(tid),
@@ -872,7 +872,12 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     args.extend(flat)
             self._before_write("copy_thread", span)
             try:
-                self._run(scripts.WRITE_THREAD, (self.keys.registry(dst),), args, span)
+                self._run(
+                    scripts.WRITE_THREAD,
+                    (self.keys.registry(dst), self.keys.guard(dst)),
+                    args,
+                    span,
+                )
             except RedisError as exc:
                 raise StorageError("copy_thread", dst, exc) from exc
 

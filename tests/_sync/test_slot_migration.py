@@ -1,0 +1,382 @@
+# This file is generated from tests/_async/test_slot_migration.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""A thread's cluster slot migrated to another node while it is written.
+
+The cluster is the one of ``test_cluster.py`` (three primaries, started for
+this module). A slot moves as ``redis-cli --cluster reshard`` moves it:
+``CLUSTER SETSLOT <slot> IMPORTING`` on the target, ``MIGRATING`` on the
+source, ``MIGRATE ... KEYS`` key by key (here one key per call, with a pause,
+so that a thread's keys are split between the nodes for a while), then
+``CLUSTER SETSLOT <slot> NODE`` on every node.
+
+What happens to the saver's calls meanwhile (redis-py's cluster client
+follows ``MOVED`` and ``ASK`` and retries ``TRYAGAIN`` by itself):
+
+- ``get_tuple`` (one ``HGETALL``) is answered by the node that has the hash,
+  after an ``ASK`` redirection when it has moved already;
+- a script that declares several keys runs only on a node that holds them
+  all; otherwise Redis answers ``TRYAGAIN`` and redis-py retries (16 tries,
+  the last 8 after 50 ms each, about 0.4 s). The scripts that build a
+  thread's namespace keys at run time also declare the thread's guard key,
+  which never exists, so they wait for the migration to end instead of
+  running on half the thread. A call still refused when redis-py gives up
+  raises ``StorageError`` whose cause is redis-py's
+  ``ClusterError("TTL exhausted.")``, and has changed nothing.
+
+These tests start their own servers: they run in one server-kind session
+only (``modules``, the default; or with ``REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+from redis.crc import key_slot
+from redis.exceptions import ClusterError, TryAgainError
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, StorageError
+from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
+from tests._io_sync import Redis, RedisCluster, gather, sleep
+from tests._sync.graph_support import approval_graph, config_of, normalize
+from tests._sync.test_cluster import (
+    NAMESPACES,
+    cfg,
+    cluster,  # noqa: F401 (fixture)
+    cluster_ports,  # noqa: F401 (fixture)
+    fill,
+    keys_on,
+    make_cp,
+    node_of,
+    nodes,  # noqa: F401 (fixture)
+)
+
+TURNS = 6  # turns of the graph while its slot moves
+MIGRATED: set[int] = set()  # slots this module moved (their owner changed)
+SUMMARY: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def once(server_kind: str) -> Iterator[None]:
+    """Skip unless this is the one session that runs the dedicated-server
+    tests; print what the writers saw."""
+    if server_kind not in ("modules", "external"):
+        pytest.skip(
+            "starts its own cluster: runs in the modules session only "
+            f"(this one is {server_kind})"
+        )
+    yield
+    for name, line in SUMMARY.items():
+        print(f"\n[slot migration] {name}: {line}")
+
+
+@pytest.fixture
+def msaver(
+    cluster: RedisCluster,  # noqa: F811
+    nodes: dict[int, Redis],  # noqa: F811
+    prefix: str,
+) -> Iterator[ShallowRedisSaver]:
+    """A set-up saver on the cluster; its keys are removed after."""
+    saver = ShallowRedisSaver(
+        redis_client=cluster,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    )
+    saver.setup()
+    yield saver
+    for node in nodes.values():
+        for key in keys_on(node, f"{prefix}:*"):
+            node.delete(key)
+
+
+def fresh_thread(saver: ShallowRedisSaver, name: str) -> str:
+    """A new thread id whose slot no test of this module moved yet."""
+    while True:
+        tid = f"{name}-{uuid.uuid4().hex[:8]}"
+        slot = key_slot(saver.keys.registry(tid).encode())
+        if slot not in MIGRATED:
+            MIGRATED.add(slot)
+            return tid
+
+
+def node_ids(by_port: dict[int, Redis]) -> dict[int, str]:
+    """Each node's cluster id, by port."""
+    out = {}
+    for port, node in by_port.items():
+        raw = node.execute_command("CLUSTER MYID")
+        out[port] = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return out
+
+
+def start_migration(by_port: dict[int, Redis], slot: int, src: int, dst: int) -> None:
+    """Mark ``slot`` as moving from node ``src`` to node ``dst``."""
+    ids = node_ids(by_port)
+    by_port[dst].execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[src])
+    by_port[src].execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[dst])
+
+
+def move_keys(
+    by_port: dict[int, Redis],
+    slot: int,
+    src: int,
+    dst: int,
+    pause: float,
+    only: list[str] | None = None,
+) -> int:
+    """``MIGRATE`` the slot's keys (or ``only`` these) one by one; how many."""
+    moved = 0
+    while True:
+        if only is not None:
+            keys: list[Any] = [k for k in only if by_port[src].exists(k)]
+        else:
+            keys = by_port[src].execute_command("CLUSTER GETKEYSINSLOT", slot, 10)
+        if not keys:
+            return moved
+        key = keys[0]
+        by_port[src].execute_command(
+            "MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", key
+        )
+        moved += 1
+        if only is not None:
+            only = [k for k in only if k != key]
+        sleep(pause)
+
+
+def finish_migration(by_port: dict[int, Redis], slot: int, dst: int) -> None:
+    """Give ``slot`` to node ``dst`` on every node."""
+    ids = node_ids(by_port)
+    for port in (dst, *[p for p in by_port if p != dst]):
+        by_port[port].execute_command("CLUSTER SETSLOT", slot, "NODE", ids[dst])
+
+
+def migrate(
+    by_port: dict[int, Redis], slot: int, src: int, dst: int, pause: float
+) -> int:
+    """Move ``slot`` from ``src`` to ``dst``, key by key; how many keys."""
+    start_migration(by_port, slot, src, dst)
+    moved = move_keys(by_port, slot, src, dst, pause)
+    finish_migration(by_port, slot, dst)
+    return moved
+
+
+def redirections(by_port: dict[int, Redis]) -> dict[str, int]:
+    """``MOVED``, ``ASK`` and ``TRYAGAIN`` replies the nodes sent so far
+    (``INFO errorstats``)."""
+    total = {"MOVED": 0, "ASK": 0, "TRYAGAIN": 0}
+    for node in by_port.values():
+        stats = node.info("errorstats")
+        for name in total:
+            total[name] += int(stats.get(f"errorstat_{name}", {}).get("count", 0))
+    return total
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before[k] for k in after}
+
+
+def other(ports: list[int], port: int) -> int:
+    return next(p for p in ports if p != port)
+
+
+def turns_scenario(cp: Any, config: Any) -> Any:
+    """``TURNS`` turns of the approval graph: each runs to its interrupt and
+    is resumed; what each call returned and the state after each turn."""
+    graph = approval_graph(cp)
+    out = []
+    for turn in range(TURNS):
+        out.append(graph.invoke({"log": [f"turn-{turn}"]}, config))
+        out.append(graph.invoke(Command(resume=f"yes-{turn}"), config))
+        out.append(graph.get_state(config))
+    return out
+
+
+def first_listed(saver: ShallowRedisSaver, thread_id: str) -> Any:
+    """``list`` of one thread, as a list."""
+    return [t for t in saver.list({"configurable": {"thread_id": thread_id}})]
+
+
+def test_every_key_of_a_thread_has_the_thread_hash_tag(
+    msaver: ShallowRedisSaver,
+) -> None:
+    for tid in ("t", "", "a:b", "{x}", "日本語"):
+        keys = [msaver.keys.registry(tid), msaver.keys.guard(tid)]
+        for ns in NAMESPACES:
+            keys += msaver.keys.for_namespace(tid, ns)
+            keys.append(msaver.keys.base(tid, ns))
+        assert all(msaver.keys.thread_tag(tid) in k for k in keys)
+        assert len({key_slot(k.encode()) for k in keys}) == 1, (tid, keys)
+        assert msaver.keys.base(tid, "").endswith(BASE_SUFFIX)
+
+
+def test_a_thread_split_between_nodes_is_never_half_written(
+    msaver: ShallowRedisSaver,
+    nodes: dict[int, Redis],  # noqa: F811
+    cluster_ports: list[int],  # noqa: F811
+) -> None:
+    tid = fresh_thread(msaver, "split")
+    for ns in NAMESPACES:
+        fill(msaver, tid, ns, ns or "root")
+    before = {ns: msaver.get_tuple(cfg(tid, ns)) for ns in NAMESPACES}
+    registry = msaver.keys.registry(tid)
+    slot = key_slot(registry.encode())
+    src = node_of(registry, cluster_ports)
+    dst = other(cluster_ports, src)
+    root = msaver.keys.for_namespace(tid, "")[0]
+    start_migration(nodes, slot, src, dst)
+    # the root namespace's hash on the target; registry and "sub" on the source
+    assert move_keys(nodes, slot, src, dst, 0, only=[root]) == 1
+    layout = {
+        p: keys_on(n, f"*{msaver.keys.thread_tag(tid)}*") for p, n in nodes.items()
+    }
+
+    # single-key reads: answered where the key is (ASK followed by redis-py)
+    for ns in NAMESPACES:
+        assert msaver.get_tuple(cfg(tid, ns)) == before[ns]
+    # scripts: refused (TRYAGAIN) until redis-py gives up; nothing changed
+    cp = make_cp("during", 2)
+    calls = {
+        "list": lambda: first_listed(msaver, tid),
+        "delete_thread": lambda: msaver.delete_thread(tid),
+        "copy_thread": lambda: msaver.copy_thread(tid, tid + "-copy"),
+        "prune": lambda: msaver.prune([tid]),
+        "put": lambda: msaver.put(
+            before[""].config, cp, {"step": 2}, cp["channel_versions"]
+        ),
+        "put_writes": lambda: msaver.put_writes(
+            before[""].config, [("a", "late")], "task-9"
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StorageError) as info:
+            call()
+        assert isinstance(info.value.__cause__, (ClusterError, TryAgainError)), name
+        assert "TTL exhausted" in str(info.value.__cause__) or isinstance(
+            info.value.__cause__, TryAgainError
+        ), (name, info.value)
+        after = {
+            p: keys_on(n, f"*{msaver.keys.thread_tag(tid)}*") for p, n in nodes.items()
+        }
+        assert after == layout, name
+    SUMMARY["split thread"] = (
+        f"{', '.join(calls)} refused with StorageError "
+        f"({type(info.value.__cause__).__name__}: {info.value.__cause__})"
+    )
+
+    # a call waiting on TRYAGAIN completes once the slot has moved
+    def finish() -> None:
+        sleep(0.05)
+        move_keys(nodes, slot, src, dst, 0)
+        finish_migration(nodes, slot, dst)
+
+    gather(lambda: msaver.delete_thread(tid), finish)
+    for port, node in nodes.items():
+        assert keys_on(node, f"*{msaver.keys.thread_tag(tid)}*") == [], port
+
+
+def test_a_graph_written_while_its_slot_moves_reads_back_as_in_memory(
+    msaver: ShallowRedisSaver,
+    nodes: dict[int, Redis],  # noqa: F811
+    cluster_ports: list[int],  # noqa: F811
+) -> None:
+    tid = fresh_thread(msaver, "graph")
+    registry = msaver.keys.registry(tid)
+    slot = key_slot(registry.encode())
+    src = node_of(registry, cluster_ports)
+    dst = other(cluster_ports, src)
+    moved: list[int] = []
+    observed: list[Any] = []
+
+    def graph_on_ours() -> None:
+        observed.append(normalize(turns_scenario(msaver, config_of(tid))))
+
+    def mover() -> None:
+        while not nodes[src].exists(registry):  # the graph has begun
+            sleep(0.005)
+        moved.append(migrate(nodes, slot, src, dst, 0.01))
+
+    before = redirections(nodes)
+    gather(graph_on_ours, mover)
+    seen = delta(redirections(nodes), before)
+    reference = normalize(turns_scenario(InMemorySaver(), config_of(tid)))
+    assert observed == [reference]
+    assert moved and moved[0] > 0
+    assert keys_on(nodes[src], f"*{msaver.keys.thread_tag(tid)}*") == []
+    assert keys_on(nodes[dst], f"*{msaver.keys.thread_tag(tid)}*")
+    assert seen["MOVED"] + seen["ASK"] + seen["TRYAGAIN"] > 0, seen
+    SUMMARY["graph"] = (
+        f"{moved[0]} keys moved during {TURNS} interrupted turns; replies {seen}"
+    )
+
+
+def test_a_writer_keeps_writing_while_its_slot_moves(
+    msaver: ShallowRedisSaver,
+    nodes: dict[int, Redis],  # noqa: F811
+    cluster_ports: list[int],  # noqa: F811
+) -> None:
+    tid = fresh_thread(msaver, "writer")
+    registry = msaver.keys.registry(tid)
+    slot = key_slot(registry.encode())
+    src = node_of(registry, cluster_ports)
+    dst = other(cluster_ports, src)
+    memory = InMemorySaver()
+    done: list[bool] = []
+    seen = {"steps": 0, "refused": 0, "reads": 0}
+    causes: set[str] = set()
+
+    def writer() -> None:
+        config = fill(msaver, tid, "", 0)
+        ref = fill(memory, tid, "", 0)
+        step = 0
+        after = 0
+        while after < 3 or step < 5:  # and 3 steps after the move
+            after += bool(done)
+            step += 1
+            cp = make_cp(step, step + 1)
+            try:
+                stored = msaver.put(config, cp, {"step": step}, cp["channel_versions"])
+                msaver.put_writes(stored, [("a", step), ("b", -step)], "t")
+            except StorageError as exc:
+                # refused while the slot moved: the state stays whole
+                seen["refused"] += 1
+                causes.add(f"{type(exc.__cause__).__name__}: {exc.__cause__}")
+                tup = msaver.get_tuple(cfg(tid))
+                assert tup is not None and tup.checkpoint["id"] in (
+                    config["configurable"]["checkpoint_id"],
+                    cp["id"],
+                )
+                if tup.checkpoint["id"] == cp["id"]:
+                    config = tup.config  # the put went through, its writes not
+                    ref = memory.put(ref, cp, {"step": step}, cp["channel_versions"])
+                continue
+            ref = memory.put(ref, cp, {"step": step}, cp["channel_versions"])
+            memory.put_writes(ref, [("a", step), ("b", -step)], "t")
+            config = stored
+            ours = msaver.get_tuple(cfg(tid))
+            theirs = memory.get_tuple(cfg(tid))
+            assert ours is not None and theirs is not None
+            assert ours.checkpoint == theirs.checkpoint
+            assert ours.metadata == theirs.metadata
+            assert ours.pending_writes == theirs.pending_writes
+            seen["steps"] += 1
+            seen["reads"] += 1
+
+    def mover() -> None:
+        sleep(0.02)
+        migrate(nodes, slot, src, dst, 0.01)
+        done.append(True)
+
+    before = redirections(nodes)
+    gather(writer, mover)
+    replies = delta(redirections(nodes), before)
+    assert replies["MOVED"] > 0, replies  # the writer went on after the move
+    final = msaver.get_tuple(cfg(tid))
+    assert (
+        final is not None
+        and final.checkpoint["id"] == ((memory.get_tuple(cfg(tid))).checkpoint["id"])
+    )
+    assert keys_on(nodes[src], f"*{msaver.keys.thread_tag(tid)}*") == []
+    SUMMARY["writer"] = f"{seen}; causes {sorted(causes)}; replies {replies}"
