@@ -430,6 +430,7 @@ class Tally:
     rolled_back: int = 0
     refused: int = 0
     unfound: int = 0
+    example: str = ""
 
     def __str__(self) -> str:
         return (
@@ -439,7 +440,7 @@ class Tally:
             f"entries {self.entry_only}; hashes without registry "
             f"{self.hash_only}; evicted_keys {self.evicted}; delete_for_runs: "
             f"rolled back {self.rolled_back}, refused {self.refused}, not found "
-            f"{self.unfound}"
+            f"{self.unfound}" + (f"; e.g. {self.example}" if self.example else "")
         )
 
 
@@ -495,6 +496,7 @@ def test_graph_load_under_memory_pressure(
                     # the only error: the server refused a write (OOM)
                     tally.failed += 1
                     tally.causes.add(type(exc.__cause__).__name__)
+                    tally.example = tally.example or str(exc)
         tally.evicted = int(admin.info("stats")["evicted_keys"]) - evicted_before
         # from here on nothing is evicted: the checks see what eviction left
         admin.config_set("maxmemory", 0)
@@ -508,7 +510,6 @@ def test_graph_load_under_memory_pressure(
             s.setup()  # idempotent; writes the layout key again if evicted
             assert admin.get(s.keys.layout_key()) == b"1"
 
-        print(f"\n{evict_server.kind} {policy}: {tally}")
         assert tally.causes <= {"OutOfMemoryError"}, tally
         if policy in EVICTING:
             assert tally.evicted > 0, tally  # the load did put memory under pressure
