@@ -233,9 +233,17 @@ def test_a_thread_split_between_nodes_is_never_half_written(
         p: keys_on(n, f"*{msaver.keys.thread_tag(tid)}*") for p, n in nodes.items()
     }
 
-    # single-key reads: answered where the key is (ASK followed by redis-py)
+    # single-key reads: answered where the key is (ASK followed by redis-py),
+    # also with refresh_on_read (a pipeline of HGETALL and PEXPIREs)
+    refreshing = ShallowRedisSaver(
+        redis_client=msaver.client,
+        ttl={"default_ttl": 10, "refresh_on_read": True},
+        checkpoint_prefix=msaver.keys.checkpoint_prefix,
+        checkpoint_write_prefix=msaver.keys.entry_prefix,
+    )
     for ns in NAMESPACES:
         assert msaver.get_tuple(cfg(tid, ns)) == before[ns]
+        assert refreshing.get_tuple(cfg(tid, ns)) == before[ns]
     # scripts: refused (TRYAGAIN) until redis-py gives up; nothing changed
     cp = make_cp("during", 2)
     calls = {
