@@ -52,6 +52,7 @@ from langgraph.checkpoint.redis_shallow import (
     scripts,
 )
 from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
+from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
 from redis_server import RedisServer
 from tests._async.graph_support import interrupt_in
 
@@ -334,7 +335,7 @@ def test_an_evicted_layout_record_is_written_again_by_setup(
 ) -> None:
     saver.client.delete(saver.keys.layout_key())
     saver.setup()
-    assert saver.client.get(saver.keys.layout_key()) == b"1"
+    assert saver.client.get(saver.keys.layout_key()) == str(LAYOUT_VERSION).encode()
 
 
 def test_migration_from_a_source_that_lost_keys(
@@ -514,7 +515,7 @@ def test_graph_load_under_memory_pressure(
             assert {s.keys.index_name for s in savers} <= indexes
         for s in savers:
             s.setup()  # idempotent; writes the layout key again if evicted
-            assert admin.get(s.keys.layout_key()) == b"1"
+            assert admin.get(s.keys.layout_key()) == str(LAYOUT_VERSION).encode()
 
         assert tally.causes <= {"OutOfMemoryError"}, tally
         if policy in EVICTING:
