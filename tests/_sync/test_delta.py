@@ -216,3 +216,50 @@ def test_rollback_restores_the_history_with_the_checkpoint(
     after = (graph.get_state(config_of(thread_id))).values
     assert [m.id for m in after["messages"]][-3:] == ["r6", "u7", "r7"]
     assert len(after["messages"]) == 16
+
+
+def extend_in_place(state: list[Any], writes: list[Any]) -> list[Any]:
+    """A reducer that updates its state in place (allowed, if unusual)."""
+    for w in writes:
+        state.extend(w if isinstance(w, list) else [w])
+    return state
+
+
+def test_seeds_decoded_once_are_never_shared_with_a_reducer(
+    saver: ShallowRedisSaver, thread_id: str
+) -> None:
+    """The saver keeps the seed it decoded last (a long conversation would
+    otherwise decode its whole list every step); a reducer that extends the
+    list it is given in place must not change what the next read returns:
+    the same states as on ``InMemorySaver``, turn after turn."""
+    State = TypedDict(  # noqa: UP013
+        "State",
+        {
+            "items": Annotated[
+                list, delta.DeltaChannel(extend_in_place, snapshot_frequency=3)
+            ]
+        },
+    )
+    builder = StateGraph(State)
+    builder.add_node("step", lambda s: {"items": [len(s["items"])]})
+    builder.add_edge(START, "step")
+    builder.add_edge("step", END)
+
+    def scenario(cp: Any, config: Any) -> Any:
+        graph = builder.compile(checkpointer=cp)
+        return [
+            (graph.invoke({"items": [-1]}, config, durability="sync"))["items"]
+            for _ in range(10)
+        ]
+
+    seen = run_both(saver, thread_id, scenario)
+    assert seen[-1] == [x for i in range(10) for x in (-1, 2 * i + 1)]
+    # two reads of the same history: equal seeds, separate containers
+    config = config_of(thread_id)
+    stored = saver.get_tuple(config)
+    assert stored is not None
+    first = saver.get_delta_channel_history(config=stored.config, channels=["items"])
+    first["items"]["seed"].value.append("changed by the caller")
+    second = saver.get_delta_channel_history(config=stored.config, channels=["items"])
+    assert "changed by the caller" not in second["items"]["seed"].value
+    assert second["items"]["seed"].value == first["items"]["seed"].value[:-1]

@@ -54,6 +54,7 @@ The layout has a version, :data:`LAYOUT_VERSION`, stored on the server
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 import uuid
@@ -547,6 +548,8 @@ def read_delta_history(
     fields: Sequence[bytes] | Mapping[bytes, bytes],
     checkpoint_id: str | None,
     channels: Sequence[str],
+    seeds: SeedCache | None = None,
+    where: tuple[str, str] = ("", ""),
 ) -> dict[str, DeltaChannelHistory]:
     """``get_delta_channel_history`` of the stored checkpoint, from its
     namespace hash.
@@ -559,6 +562,10 @@ def read_delta_history(
     older than the seed. Within a checkpoint writes are in
     ``(task_path, task_id, idx)`` order. A ``checkpoint_id`` that is not the
     stored one gets no history (empty ``writes``, no ``seed``).
+
+    With ``seeds``, a seed whose stored bytes equal the ones decoded last
+    time for this thread (``where``: thread id and namespace) and channel is
+    not decoded again (see :class:`SeedCache`).
     """
     cp = _pairs(fields)
     result: dict[str, DeltaChannelHistory] = {ch: {"writes": []} for ch in channels}
@@ -570,8 +577,12 @@ def read_delta_history(
     for key, ch in by_key.items():
         seed_ids[ch] = cp.get(DELTA_SEED_ID + key) or b""
         blob = cp.get(DELTA_SEED + key)
-        if blob is not None:
+        if blob is None:
+            continue
+        if seeds is None:
             result[ch]["seed"] = load_typed(serde, blob)
+        else:
+            result[ch]["seed"] = seeds.load(serde, (*where, ch), blob)
     found: list[tuple[bytes, str, bytes, int, str, bytes]] = []
     for field, record in cp.items():
         if field[:1].isdigit():
@@ -661,3 +672,58 @@ class DeltaReads:
         if checkpoint_id is None:
             return None
         return self._items.pop((thread_id, ns, checkpoint_id), None)
+
+
+class SeedCache:
+    """The seeds of delta channels last decoded, by thread, namespace and
+    channel, so that a long conversation does not decode its whole message
+    list again on every step.
+
+    A seed is the channel's full value at its last snapshot; between
+    snapshots it does not change, and decoding it is most of what
+    ``get_delta_channel_history`` costs (6 ms for 600 chat messages, against
+    microseconds to compare its bytes). An entry is used only when the
+    stored bytes are byte-for-byte the ones it was decoded from, so what is
+    returned is always what is stored. Each read gets its own copy of the
+    value's container (list, dict, set; inside a ``_DeltaSnapshot`` too), so
+    a reducer that updates its state in place cannot change the cached
+    seed; the elements (messages) are shared, as the channel shares them
+    with the nodes. Bounded by entries (oldest dropped first).
+    """
+
+    __slots__ = ("_items", "_size")
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: dict[tuple[str, str, str], tuple[bytes, Any]] = {}
+        self._size = size
+
+    def load(
+        self, serde: SerializerProtocol, key: tuple[str, str, str], blob: bytes
+    ) -> Any:
+        """The seed decoded from ``blob`` (decoded again only when the bytes
+        differ from the last ones seen for ``key``)."""
+        hit = self._items.pop(key, None)
+        if hit is not None and hit[0] == blob:
+            value = hit[1]
+        else:
+            value = load_typed(serde, blob)
+        self._items[key] = (blob, value)
+        while len(self._items) > self._size:
+            try:
+                del self._items[next(iter(self._items))]
+            except (KeyError, RuntimeError, StopIteration):
+                break  # another thread changed it: it is bounded again soon
+        return _fresh_container(value)
+
+
+def _fresh_container(value: Any) -> Any:
+    """``value`` with its outer container copied (a ``_DeltaSnapshot`` is
+    a named tuple holding the value)."""
+    if isinstance(value, tuple) and hasattr(value, "_replace"):
+        inner = getattr(value, "value", None)
+        if isinstance(inner, (list, dict, set)):
+            return value._replace(value=copy.copy(inner))
+        return value
+    if isinstance(value, (list, dict, set)):
+        return copy.copy(value)
+    return value

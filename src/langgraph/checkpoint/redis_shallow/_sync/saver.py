@@ -163,6 +163,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self._search: bool | None = None
         self._layout_checked = False
         self._delta_reads = layout.DeltaReads()
+        self._seeds = layout.SeedCache()
         self._other_settings: dict[str, Any] = {
             "redis_url": redis_url,
             "connection_args": connection_args,
@@ -495,7 +496,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 "get_delta_channel_history", thread_id, ns
             ) as span:
                 fields = self._read_namespace(thread_id, ns, op, span)
-        return layout.read_delta_history(self.serde, fields, checkpoint_id, channels)
+        return layout.read_delta_history(
+            self.serde, fields, checkpoint_id, channels, self._seeds, (thread_id, ns)
+        )
 
     def _read_namespace(
         self, thread_id: str, ns: str, operation: str, span: Span
