@@ -9,6 +9,8 @@ from ops import OPS
 SAVERS = (
     "ours_async",
     "ours_sync",
+    "plain_async",
+    "plain_sync",
     "upstream_async",
     "upstream_sync",
     "memory_async",
@@ -17,6 +19,8 @@ SAVERS = (
 LABELS = {
     "ours_async": "ours async",
     "ours_sync": "ours sync",
+    "plain_async": "unc. async",
+    "plain_sync": "unc. sync",
     "upstream_async": "upstr async",
     "upstream_sync": "upstr sync",
     "memory_async": "InMem async",
@@ -135,6 +139,8 @@ def tables(res: dict[str, Any]) -> list[str]:
             "async: ours/InMem",
             "sync: ours/InMem",
             "ours async/sync",
+            "async: ours/unc.",
+            "sync: ours/unc.",
             "async: ours/floor",
             "sync: ours/floor",
         ]
@@ -150,12 +156,15 @@ def tables(res: dict[str, Any]) -> list[str]:
                     _x(_div(oa, median(res, n, "memory_async", op))),
                     _x(_div(os_, median(res, n, "memory_sync", op))),
                     _x(_div(oa, os_)),
+                    _x(_div(oa, median(res, n, "plain_async", op))),
+                    _x(_div(os_, median(res, n, "plain_sync", op))),
                     _x(_div(oa, floor_ms(res, n, op, "async"))),
                     _x(_div(os_, floor_ms(res, n, op, "sync"))),
                 ]
             )
         out += _table(
-            f"   ratios, N={n} (upstr best = faster of upstream async/sync)",
+            f"   ratios, N={n} (upstr best = faster of upstream async/sync; "
+            "unc. = ours with compression off)",
             header,
             rows,
         )
@@ -462,6 +471,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "<=",
                 1.1,
             )
+    _compression_targets(res, add)
     for n in sizes:
         for op in OPS:
             add(
@@ -473,8 +483,66 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _sent(res: dict[str, Any], n: str, saver: str, op: str) -> float | None:
+    try:
+        return float(res["ops"][n][saver][op]["bytes_sent"])
+    except KeyError:
+        return None
+
+
+def _compression_targets(res: dict[str, Any], add: Any) -> None:
+    """Issue #11's targets: ours (compressing) against ours with compression
+    off ("unc."), in the same run."""
+    for n, per in res["memory"].items():
+        if n != "200":
+            continue
+        state = res["sizes"][n]["state_bytes"]
+        for mode in ("async", "sync"):
+            m = per.get(f"ours_{mode}")
+            last = [k for k in m if k != "threads"][-1] if m else None
+            add(
+                f"memory N={n} after {last} step(s), ours {mode} / state (compressed)",
+                m[last]["key_usage_per_thread"] / state if m and last else None,
+                "<=",
+                0.5,
+            )
+    if "200" in res["ops"]:
+        for mode in ("async", "sync"):
+            add(
+                f"bytes sent per put N=200, ours {mode} / uncompressed",
+                _div(
+                    _sent(res, "200", f"ours_{mode}", "put"),
+                    _sent(res, "200", f"plain_{mode}", "put"),
+                ),
+                "<=",
+                0.5,
+            )
+            for op in ("put", "get_tuple"):
+                add(
+                    f"{op} N=200, ours {mode} / uncompressed (median)",
+                    _div(
+                        median(res, "200", f"ours_{mode}", op),
+                        median(res, "200", f"plain_{mode}", op),
+                    ),
+                    "<=",
+                    1.0,
+                )
+    if "10" in res["ops"]:
+        for op in OPS:
+            for mode in ("async", "sync"):
+                add(
+                    f"{op} N=10, ours {mode} / uncompressed (median)",
+                    _div(
+                        median(res, "10", f"ours_{mode}", op),
+                        median(res, "10", f"plain_{mode}", op),
+                    ),
+                    "<=",
+                    1.05,
+                )
+
+
 def target_lines(found: list[dict[str, Any]]) -> list[str]:
-    out = ["", "== Targets (issue #4), informational =="]
+    out = ["", "== Targets (issues #4 and #11), informational =="]
     for t in found:
         verdict = "SKIP" if t["ok"] is None else "PASS" if t["ok"] else "MISS"
         value = "n/a" if t["value"] is None else f"{t['value']:.2f}"

@@ -16,9 +16,9 @@ UPSTREAM_VERSION = "0.5.2"
 
 @dataclass
 class Entry:
-    key: str  # "ours_async", "upstream_sync", "memory_async", ...
+    key: str  # "ours_async", "plain_async", "upstream_sync", "memory_async", ...
     label: str
-    family: str  # "ours" | "upstream" | "memory"
+    family: str  # "ours" | "plain" (ours, compression off) | "upstream" | "memory"
     mode: str  # "async" | "sync"
     saver: Any
     counter: Counter | None = None
@@ -71,6 +71,42 @@ async def open_savers(url: str, with_upstream: bool) -> list[Entry]:
     saver.setup()
     entries.append(
         Entry("ours_sync", "ours sync", "ours", "sync", saver, counter, client)
+    )
+
+    # Ours with compression off: the same code storing every value plain,
+    # so one run shows what compression costs and saves.
+    client, counter = async_client(url)
+    saver = AsyncShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix="bench:pa:cp",
+        checkpoint_write_prefix="bench:pa:w",
+        compression=False,
+    )
+    await saver.asetup()
+    entries.append(
+        Entry(
+            "plain_async",
+            "uncompressed async",
+            "plain",
+            "async",
+            saver,
+            counter,
+            client,
+        )
+    )
+
+    client, counter = sync_client(url)
+    saver = ShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix="bench:ps:cp",
+        checkpoint_write_prefix="bench:ps:w",
+        compression=False,
+    )
+    saver.setup()
+    entries.append(
+        Entry(
+            "plain_sync", "uncompressed sync", "plain", "sync", saver, counter, client
+        )
     )
 
     if with_upstream:

@@ -22,29 +22,21 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
+import corpus
+
 MESSAGE_CHARS = 200
 TASK_PATH = "~__pregel_pull, a"
 
-_WORDS = (
-    "the saver keeps only latest checkpoint of each thread and namespace in "
-    "redis with its pending writes so that a graph can resume after a crash "
-    "while every read costs one round trip plus the serializer"
-).split()
-
 
 def text(rng: random.Random, chars: int = MESSAGE_CHARS) -> str:
-    """About ``chars`` characters of word salad (never compressible padding)."""
-    out: list[str] = []
-    size = 0
-    while size < chars:
-        word = rng.choice(_WORDS)
-        out.append(word)
-        size += len(word) + 1
-    return " ".join(out)[:chars]
+    """About ``chars`` characters of real English prose (``corpus.py``:
+    consecutive sentences of the standard library's docstrings)."""
+    return corpus.text(rng, chars)
 
 
 def messages(n: int, seed: int = 0) -> list[Any]:
-    """``n`` alternating Human/AI messages of about 200 characters."""
+    """``n`` alternating Human/AI messages of about 200 characters of
+    English text."""
     rng = random.Random(seed)
     return [
         (HumanMessage if i % 2 == 0 else AIMessage)(content=text(rng)) for i in range(n)

@@ -144,6 +144,7 @@ def test_constructors_take_the_same_arguments():
         "tracing",
         "trace_thread_ids",
         "tracer_provider",
+        "compression",
     ]
     f_a = inspect.signature(unwrap(vars(AsyncShallowRedisSaver)["from_conn_string"]))
     f_s = inspect.signature(unwrap(vars(ShallowRedisSaver)["from_conn_string"]))

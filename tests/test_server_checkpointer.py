@@ -8,6 +8,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
+    Compression,
     InvalidConfigError,
     StorageError,
     server_checkpointer,
@@ -24,6 +25,9 @@ ENV_NAMES = (
     "LANGGRAPH_REDIS_TTL_REFRESH_ON_READ",
     "LANGGRAPH_REDIS_CHECKPOINT_PREFIX",
     "LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX",
+    "LANGGRAPH_REDIS_COMPRESSION",
+    "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD",
+    "LANGGRAPH_REDIS_COMPRESSION_LEVEL",
 )
 
 
@@ -48,6 +52,9 @@ def test_every_variable() -> None:
             "LANGGRAPH_REDIS_TTL_REFRESH_ON_READ": "TRUE",
             "LANGGRAPH_REDIS_CHECKPOINT_PREFIX": "app:cp",
             "LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX": "app:w",
+            "LANGGRAPH_REDIS_COMPRESSION": "on",
+            "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD": "1024",
+            "LANGGRAPH_REDIS_COMPRESSION_LEVEL": "3",
         }
     )
     assert settings.saver_kwargs() == {
@@ -55,6 +62,7 @@ def test_every_variable() -> None:
         "ttl": {"default_ttl": 90, "refresh_on_read": True},
         "checkpoint_prefix": "app:cp",
         "checkpoint_write_prefix": "app:w",
+        "compression": Compression(threshold=1024, level=3),
     }
     ttl = settings_from_env({"LANGGRAPH_REDIS_TTL_MINUTES": "0.5"}).ttl
     assert ttl == {"default_ttl": 0.5, "refresh_on_read": False}

@@ -9,6 +9,7 @@ checkpointer for the LangGraph server (``langgraph.json``).
 
 from ._async.saver import AsyncShallowRedisSaver
 from ._sync.saver import ShallowRedisSaver
+from .compression import Compression
 from .config import TTLSettings
 from .errors import (
     DeleteRefusedError,
@@ -26,6 +27,7 @@ from .transfer import CopySummary
 
 __all__ = [
     "AsyncShallowRedisSaver",
+    "Compression",
     "CopySummary",
     "DeleteRefusedError",
     "InvalidConfigError",

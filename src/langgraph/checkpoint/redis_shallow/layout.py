@@ -72,6 +72,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from .compression import Compression
 from .errors import InvalidConfigError, StaleCheckpointError
 
 if TYPE_CHECKING:
@@ -113,16 +114,18 @@ DELTA_SEED_ID = b"dh"
 DELTA_SEED = b"ds"
 DELTA_WRITE = b"dw"
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 """Version of the storage layout this module reads and writes (see the
 module docstring and :mod:`.keys`). Bumped by any change that an older
 package could misread; docs/design.md ("Layout versions") has the rule.
-Version 2 added the delta history fields (``dh``, ``ds``, ``dw``)."""
+Version 2 added the delta history fields (``dh``, ``ds``, ``dw``), version
+3 compressed values (:mod:`.compression`)."""
 
-UPGRADES_IN_PLACE = ("1",)
+UPGRADES_IN_PLACE = ("1", "2")
 """Layout versions whose data is valid data of :data:`LAYOUT_VERSION` as
-it is (version 2 only added fields that version 1 never wrote): the saver
-records the new version over them instead of refusing."""
+it is (version 2 only added fields that version 1 never wrote, version 3
+only a form of value that neither wrote): the saver records the new
+version over them instead of refusing."""
 
 
 def upgrades_in_place(found: bytes | str | None) -> bool:
@@ -328,11 +331,14 @@ def build_put(
     ns_member: str,
     ttl_ms: int | None,
     search_entry: bool = True,
+    compression: Compression | None = None,
 ) -> PutPlan:
     """Serialize a ``put`` into the ARGV of the put script.
 
     ``search_entry=False`` (a server without Search) writes no search entry
-    and skips computing the metadata tokens.
+    and skips computing the metadata tokens. ``compression`` applies to the
+    channel values; the checkpoint and the metadata are stored plain (they
+    are small and do not grow with the thread).
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the entry flag, the
@@ -351,7 +357,7 @@ def build_put(
         if channel in new_versions:
             pairs.append(field)
             pairs.append(
-                dump_typed(serde, values[channel], f"channel {channel!r}")
+                dump_typed(serde, values[channel], f"channel {channel!r}", compression)
                 if channel in values
                 else EMPTY_BLOB
             )
@@ -396,8 +402,10 @@ def build_writes(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str,
+    compression: Compression | None = None,
 ) -> list[bytes]:
-    """Serialize ``put_writes`` into (mode, field, record) triples.
+    """Serialize ``put_writes`` into (mode, field, record) triples, each
+    value compressed per ``compression``.
 
     Mode ``n`` inserts if absent (regular writes); ``s`` overwrites (the
     special channels of ``WRITES_IDX_MAP``), as ``InMemorySaver`` does.
@@ -407,7 +415,9 @@ def build_writes(
     for i, (channel, value) in enumerate(writes):
         special = WRITES_IDX_MAP.get(channel)
         idx = i if special is None else special
-        blob = dump_typed(serde, value, f"the write to channel {channel!r}")
+        blob = dump_typed(
+            serde, value, f"the write to channel {channel!r}", compression
+        )
         out.append(b"n" if special is None else b"s")
         out.append(b"%s%s\x00%d" % (prefix, _utf8(task_id), idx))
         out.append(pack_write(task_path, channel, blob))
@@ -614,7 +624,9 @@ def read_delta_history(
 
 
 def build_delta_import(
-    serde: SerializerProtocol, history: Mapping[str, Mapping[str, Any]]
+    serde: SerializerProtocol,
+    history: Mapping[str, Mapping[str, Any]],
+    compression: Compression | None = None,
 ) -> list[bytes]:
     """Field/value pairs that store another saver's delta history (the reply
     of its ``get_delta_channel_history``) as this layout keeps it.
@@ -622,15 +634,17 @@ def build_delta_import(
     The writes carry no checkpoint ids there, so they are stored under the
     empty id with their position as task path: they sort first, in the
     order given, and the seed's checkpoint id is unknown (``dh`` empty).
+    Values are compressed per ``compression``, as ``put`` does.
     """
     out: list[bytes] = []
     for channel, entry in history.items():
         key = delta_key(channel)
         out += [DELTA_SEED_ID + key, b""]
         if "seed" in entry:
-            out += [DELTA_SEED + key, dump_typed(serde, entry["seed"], "a seed")]
+            seed = dump_typed(serde, entry["seed"], "a seed", compression)
+            out += [DELTA_SEED + key, seed]
         for i, (task_id, ch, value) in enumerate(entry.get("writes") or ()):
-            blob = dump_typed(serde, value, f"a write to channel {ch!r}")
+            blob = dump_typed(serde, value, f"a write to channel {ch!r}", compression)
             field = b"%s%s:%s%s\x00%d" % (
                 DELTA_WRITE,
                 key,

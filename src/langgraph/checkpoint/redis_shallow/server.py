@@ -23,6 +23,11 @@ Environment variables (an empty value counts as unset):
   (default ``lgshallow:cp``).
 - ``LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX``: prefix of the search entries
   (default ``lgshallow:w``).
+- ``LANGGRAPH_REDIS_COMPRESSION``: ``true`` or ``false`` (default ``true``):
+  whether large values are stored zstd-compressed.
+- ``LANGGRAPH_REDIS_COMPRESSION_THRESHOLD``, ``LANGGRAPH_REDIS_COMPRESSION_LEVEL``:
+  the smallest serialized value (bytes) that is compressed and the zstd
+  level (defaults: those of ``Compression``). Need compression on.
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ import math
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._async.saver import AsyncShallowRedisSaver
+from .compression import Compression
 from .errors import InvalidConfigError
 from .keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX, validate_prefixes
 
@@ -42,6 +48,9 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "ENV_CHECKPOINT_PREFIX",
     "ENV_CHECKPOINT_WRITE_PREFIX",
+    "ENV_COMPRESSION",
+    "ENV_COMPRESSION_LEVEL",
+    "ENV_COMPRESSION_THRESHOLD",
     "ENV_REDIS_URL",
     "ENV_TTL_MINUTES",
     "ENV_TTL_REFRESH_ON_READ",
@@ -60,6 +69,12 @@ ENV_TTL_REFRESH_ON_READ = "LANGGRAPH_REDIS_TTL_REFRESH_ON_READ"
 ENV_CHECKPOINT_PREFIX = "LANGGRAPH_REDIS_CHECKPOINT_PREFIX"
 #: Prefix of the search entries.
 ENV_CHECKPOINT_WRITE_PREFIX = "LANGGRAPH_REDIS_CHECKPOINT_WRITE_PREFIX"
+#: Whether large values are stored compressed (``true``/``false``).
+ENV_COMPRESSION = "LANGGRAPH_REDIS_COMPRESSION"
+#: The smallest serialized value, in bytes, that is compressed.
+ENV_COMPRESSION_THRESHOLD = "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD"
+#: The zstd level.
+ENV_COMPRESSION_LEVEL = "LANGGRAPH_REDIS_COMPRESSION_LEVEL"
 #: ``REDIS_URL`` when it is unset.
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 
@@ -77,12 +92,14 @@ class ServerSettings:
             expire.
         checkpoint_prefix: prefix of the checkpoint keys.
         checkpoint_write_prefix: prefix of the search entries.
+        compression: the saver's ``compression`` argument (``None``: off).
     """
 
     redis_url: str = DEFAULT_REDIS_URL
     ttl: dict[str, Any] | None = None
     checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX
     checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX
+    compression: Compression | None = field(default_factory=Compression)
 
     def saver_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``AsyncShallowRedisSaver``."""
@@ -91,6 +108,7 @@ class ServerSettings:
             "ttl": self.ttl,
             "checkpoint_prefix": self.checkpoint_prefix,
             "checkpoint_write_prefix": self.checkpoint_write_prefix,
+            "compression": self.compression,
         }
 
 
@@ -125,6 +143,39 @@ def _parse_bool(name: str, text: str) -> bool:
     raise InvalidConfigError(
         f"{name} must be true or false (1/0, yes/no, on/off), got {text!r}"
     )
+
+
+def _parse_int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidConfigError(f"{name} must be an integer, got {text!r}") from None
+
+
+def _compression_from_env(environ: Mapping[str, str]) -> Compression | None:
+    on_text = _get(environ, ENV_COMPRESSION)
+    on = _parse_bool(ENV_COMPRESSION, on_text) if on_text is not None else True
+    given = {
+        field: _parse_int(name, text)
+        for field, name in (
+            ("threshold", ENV_COMPRESSION_THRESHOLD),
+            ("level", ENV_COMPRESSION_LEVEL),
+        )
+        if (text := _get(environ, name)) is not None
+    }
+    if not on:
+        if given:
+            raise InvalidConfigError(
+                f"{ENV_COMPRESSION} is false but {ENV_COMPRESSION_THRESHOLD} or "
+                f"{ENV_COMPRESSION_LEVEL} is set: unset them or turn compression on"
+            )
+        return None
+    try:
+        return Compression(**given)
+    except InvalidConfigError as exc:
+        raise InvalidConfigError(
+            f"{ENV_COMPRESSION_THRESHOLD} / {ENV_COMPRESSION_LEVEL}: {exc}"
+        ) from None
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -164,7 +215,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSetting
             f"{ENV_CHECKPOINT_PREFIX}={prefix!r}, "
             f"{ENV_CHECKPOINT_WRITE_PREFIX}={write_prefix!r}: {exc}"
         ) from None
-    return ServerSettings(url, ttl, prefix, write_prefix)
+    compression = _compression_from_env(environ)
+    return ServerSettings(url, ttl, prefix, write_prefix, compression)
 
 
 @asynccontextmanager

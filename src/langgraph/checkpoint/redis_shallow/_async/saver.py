@@ -25,6 +25,7 @@ from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseE
 
 from .. import layout, scripts, transfer
 from .._io_async import AsyncRedis, OtherApi, RedisCluster, make_client
+from ..compression import Compression, parse_compression
 from ..config import (
     before_id_of,
     parse_cache_size,
@@ -123,6 +124,12 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             Off by default: thread ids can be personal data.
         tracer_provider: the OpenTelemetry ``TracerProvider`` for the
             spans; ``None``: the global one.
+        compression: ``True`` (the default) compresses channel values and
+            pending writes of 4 KiB (serialized) or more with zstd (level
+            1) when that makes them smaller; a
+            ``Compression(threshold=..., level=...)`` sets both; ``False``
+            or ``None`` stores every value plain. Values are read whatever
+            the setting, so it can change at any time.
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -144,8 +151,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         tracing: bool = True,
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
+        compression: bool | Compression | None = True,
     ) -> None:
         super().__init__(serde=serde)
+        self.compression = parse_compression(compression)
         parse_cache_size(key_cache_max_size, "key_cache_max_size")
         parse_cache_size(channel_cache_max_size, "channel_cache_max_size")
         for name, flag in (
@@ -172,6 +181,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "tracing": tracing,
             "trace_thread_ids": trace_thread_ids,
             "tracer_provider": tracer_provider,
+            "compression": compression,
         }
         if redis_client is not None:
             if redis_url is not None:
@@ -249,6 +259,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         tracing: bool = True,
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
+        compression: bool | Compression | None = True,
     ) -> AsyncIterator[AsyncShallowRedisSaver]:
         """Create a saver for the block, then close the clients it created.
 
@@ -269,6 +280,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             tracing=tracing,
             trace_thread_ids=trace_thread_ids,
             tracer_provider=tracer_provider,
+            compression=compression,
         )
         try:
             yield saver
@@ -558,6 +570,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 encode_namespace(ns),
                 self._ttl_ms,
                 self._search is not False,
+                self.compression,
             )
 
         plan = plan_for(new_versions)
@@ -607,7 +620,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if not writes:
             return
         args = layout.build_writes(
-            self.serde, checkpoint_id, writes, task_id, task_path
+            self.serde, checkpoint_id, writes, task_id, task_path, self.compression
         )
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         with self._telemetry.span("put_writes", thread_id, ns) as span:
@@ -1029,7 +1042,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             history = await source.aget_delta_channel_history(
                 config=tup.config, channels=channels
             )
-            args = layout.build_delta_import(self.serde, history)
+            args = layout.build_delta_import(self.serde, history, self.compression)
             with self._telemetry.span("put_delta_history", thread_id, ns) as span:
                 try:
                     await self._run(

@@ -27,6 +27,7 @@ from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseE
 
 from .. import layout, scripts, transfer
 from .._io_sync import OtherApi, Redis, RedisCluster, make_client
+from ..compression import Compression, parse_compression
 from ..config import (
     before_id_of,
     parse_cache_size,
@@ -125,6 +126,12 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             Off by default: thread ids can be personal data.
         tracer_provider: the OpenTelemetry ``TracerProvider`` for the
             spans; ``None``: the global one.
+        compression: ``True`` (the default) compresses channel values and
+            pending writes of 4 KiB (serialized) or more with zstd (level
+            1) when that makes them smaller; a
+            ``Compression(threshold=..., level=...)`` sets both; ``False``
+            or ``None`` stores every value plain. Values are read whatever
+            the setting, so it can change at any time.
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -146,8 +153,10 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         tracing: bool = True,
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
+        compression: bool | Compression | None = True,
     ) -> None:
         super().__init__(serde=serde)
+        self.compression = parse_compression(compression)
         parse_cache_size(key_cache_max_size, "key_cache_max_size")
         parse_cache_size(channel_cache_max_size, "channel_cache_max_size")
         for name, flag in (
@@ -174,6 +183,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "tracing": tracing,
             "trace_thread_ids": trace_thread_ids,
             "tracer_provider": tracer_provider,
+            "compression": compression,
         }
         if redis_client is not None:
             if redis_url is not None:
@@ -251,6 +261,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         tracing: bool = True,
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
+        compression: bool | Compression | None = True,
     ) -> Iterator[ShallowRedisSaver]:
         """Create a saver for the block, then close the clients it created.
 
@@ -271,6 +282,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             tracing=tracing,
             trace_thread_ids=trace_thread_ids,
             tracer_provider=tracer_provider,
+            compression=compression,
         )
         try:
             yield saver
@@ -560,6 +572,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 encode_namespace(ns),
                 self._ttl_ms,
                 self._search is not False,
+                self.compression,
             )
 
         plan = plan_for(new_versions)
@@ -609,7 +622,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if not writes:
             return
         args = layout.build_writes(
-            self.serde, checkpoint_id, writes, task_id, task_path
+            self.serde, checkpoint_id, writes, task_id, task_path, self.compression
         )
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
         with self._telemetry.span("put_writes", thread_id, ns) as span:
@@ -1026,7 +1039,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             history = source.get_delta_channel_history(
                 config=tup.config, channels=channels
             )
-            args = layout.build_delta_import(self.serde, history)
+            args = layout.build_delta_import(self.serde, history, self.compression)
             with self._telemetry.span("put_delta_history", thread_id, ns) as span:
                 try:
                     self._run(
