@@ -32,6 +32,7 @@ session was started with.
 from __future__ import annotations
 
 import operator
+import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ POLICIES = [
 EVICTING = {p for p in POLICIES if p != "noeviction"}
 THREADS = 80  # per run; half on the saver with a TTL
 TURNS = 3  # graph invocations per thread
-PAYLOAD = 3_000  # bytes each turn adds to a thread's state
+PAYLOAD = 3_000  # random bytes each turn adds to a thread's state
 HEADROOM = {"modules": 1_500_000, "plain": 900_000}
 """maxmemory: used memory after setup plus this many bytes, about half of
 what the load stores (a thread is about 22 KB, and with Search its rollback
@@ -82,7 +83,7 @@ class Notes(TypedDict, total=False):
     """A growing state: a log of what ran and a payload per turn."""
 
     log: Annotated[list[str], operator.add]
-    notes: Annotated[list[str], operator.add]
+    notes: Annotated[list[bytes], operator.add]
     ask: bool
 
 
@@ -92,7 +93,10 @@ def notes_graph(checkpointer: Any) -> Any:
 
     def work(state: Notes) -> Notes:
         turn = state["log"][-1]
-        return {"log": [f"work:{turn}"], "notes": [turn.ljust(PAYLOAD, ".")]}
+        # random bytes: the saver's compression leaves them as they are, so
+        # the load puts as much in Redis as it says
+        payload = random.Random(turn).randbytes(PAYLOAD)
+        return {"log": [f"work:{turn}"], "notes": [payload]}
 
     def gate(state: Notes, config: RunnableConfig) -> Notes:
         if state.get("ask"):
