@@ -449,15 +449,15 @@ async def test_an_unknown_layout_is_refused_before_anything_is_written(
 async def test_setup_records_the_layout_version(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis
 ):
-    assert await aclient.get(asaver.keys.layout_key()) == b"3"
+    assert await aclient.get(asaver.keys.layout_key()) == b"2"
 
 
 async def test_layout_1_is_upgraded_in_place(
     redis_url: str, prefix: str, aclient: AsyncRedis, thread_id: str
 ):
-    # layout 2 only added the delta history fields, which layout 1 never
-    # wrote, and layout 3 compressed values: data of layout 1 is data of
-    # layout 3 as it is
+    # layout 2 only added the delta history fields and compressed values,
+    # which layout 1 never wrote: data of layout 1 is data of layout 2 as it
+    # is
     kwargs = {
         "checkpoint_prefix": f"{prefix}:cp",
         "checkpoint_write_prefix": f"{prefix}:w",
@@ -466,7 +466,7 @@ async def test_layout_1_is_upgraded_in_place(
     async with AsyncShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         cp = empty_checkpoint()
         await saver.aput(cfg(thread_id), cp, {}, {})
-        assert await aclient.get(f"{prefix}:cp:layout") == b"3"
+        assert await aclient.get(f"{prefix}:cp:layout") == b"2"
         await saver.adelete_thread(thread_id)
     await aclient.delete(f"{prefix}:cp:layout")
 

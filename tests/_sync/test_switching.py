@@ -444,15 +444,15 @@ def test_an_unknown_layout_is_refused_before_anything_is_written(
 
 
 def test_setup_records_the_layout_version(saver: ShallowRedisSaver, client: Redis):
-    assert client.get(saver.keys.layout_key()) == b"3"
+    assert client.get(saver.keys.layout_key()) == b"2"
 
 
 def test_layout_1_is_upgraded_in_place(
     redis_url: str, prefix: str, client: Redis, thread_id: str
 ):
-    # layout 2 only added the delta history fields, which layout 1 never
-    # wrote, and layout 3 compressed values: data of layout 1 is data of
-    # layout 3 as it is
+    # layout 2 only added the delta history fields and compressed values,
+    # which layout 1 never wrote: data of layout 1 is data of layout 2 as it
+    # is
     kwargs = {
         "checkpoint_prefix": f"{prefix}:cp",
         "checkpoint_write_prefix": f"{prefix}:w",
@@ -461,7 +461,7 @@ def test_layout_1_is_upgraded_in_place(
     with ShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         cp = empty_checkpoint()
         saver.put(cfg(thread_id), cp, {}, {})
-        assert client.get(f"{prefix}:cp:layout") == b"3"
+        assert client.get(f"{prefix}:cp:layout") == b"2"
         saver.delete_thread(thread_id)
     client.delete(f"{prefix}:cp:layout")
 

@@ -114,18 +114,17 @@ DELTA_SEED_ID = b"dh"
 DELTA_SEED = b"ds"
 DELTA_WRITE = b"dw"
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 2
 """Version of the storage layout this module reads and writes (see the
 module docstring and :mod:`.keys`). Bumped by any change that an older
 package could misread; docs/design.md ("Layout versions") has the rule.
-Version 2 added the delta history fields (``dh``, ``ds``, ``dw``), version
-3 compressed values (:mod:`.compression`)."""
+Version 2 added the delta history fields (``dh``, ``ds``, ``dw``) and
+compressed values (:mod:`.compression`)."""
 
-UPGRADES_IN_PLACE = ("1", "2")
+UPGRADES_IN_PLACE = ("1",)
 """Layout versions whose data is valid data of :data:`LAYOUT_VERSION` as
-it is (version 2 only added fields that version 1 never wrote, version 3
-only a form of value that neither wrote): the saver records the new
-version over them instead of refusing."""
+it is (version 2 only added fields and a form of value that version 1 never
+wrote): the saver records the new version over them instead of refusing."""
 
 
 def upgrades_in_place(found: bytes | str | None) -> bool:
