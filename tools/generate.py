@@ -82,6 +82,8 @@ REPLACEMENTS: dict[str, str] = {
     "acopy_thread": "copy_thread",
     "adelete_for_runs": "delete_for_runs",
     "acopy_from": "copy_from",
+    "adump_thread": "dump_thread",
+    "arestore_thread": "restore_thread",
     # LangGraph graph API used by the tests
     "aget_state": "get_state",
     "aupdate_state": "update_state",

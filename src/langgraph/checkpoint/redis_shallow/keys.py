@@ -128,6 +128,11 @@ def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
         )
 
 
+def _glob_escape(text: str) -> str:
+    """``text`` with Redis glob characters escaped, for ``SCAN MATCH``."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
 class Keys:
     """Builds the keys of one saver (one pair of prefixes)."""
 
@@ -191,6 +196,21 @@ class Keys:
     def base(self, thread_id: str, checkpoint_ns: str) -> str:
         """Key of the rollback base of (thread, ns)."""
         return self.for_namespace(thread_id, checkpoint_ns)[0] + BASE_SUFFIX
+
+    def registry_pattern(self) -> str:
+        """``SCAN MATCH`` pattern of this saver's registries, one per thread.
+
+        ``CP:{*}`` matches no other key of the saver: an encoded namespace
+        never ends with ``}`` and the layout key has no ``{``.
+        """
+        return _glob_escape(self.checkpoint_prefix) + ":{*}"
+
+    def split_registry(self, key: str | bytes) -> str:
+        """The thread id of a registry key (see :meth:`registry`)."""
+        if isinstance(key, bytes):
+            key = key.decode()
+        tag = key[len(self.checkpoint_prefix) + 2 : -1]  # between "CP:{" and "}"
+        return "" if tag == "%" else unquote(tag, errors="surrogatepass")
 
     def split_entry(self, key: str | bytes) -> tuple[str, str]:
         """``(thread_id, checkpoint_ns)`` of a search entry key."""

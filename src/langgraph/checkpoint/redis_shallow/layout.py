@@ -59,7 +59,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -83,11 +83,13 @@ __all__ = [
     "LAYOUT_VERSION",
     "DeltaReads",
     "PutPlan",
+    "StoredNamespace",
     "build_delta_import",
     "build_put",
     "build_writes",
     "delta_channels",
     "delta_key",
+    "entry_fields",
     "filter_tokens",
     "filter_tokens_any",
     "has_delta_fields",
@@ -99,6 +101,7 @@ __all__ = [
     "read_delta_history",
     "read_tuple",
     "retarget",
+    "rows",
     "run_token",
     "superseded",
     "upgrades_in_place",
@@ -740,3 +743,40 @@ def _fresh_container(value: Any) -> Any:
     if isinstance(value, (list, dict, set)):
         return copy.copy(value)
     return value
+class StoredNamespace(NamedTuple):
+    """One namespace of a thread exactly as stored (for backups).
+
+    ``fields`` is the namespace hash (the checkpoint and its pending writes),
+    ``entry`` its search entry (empty without Search), ``base`` its rollback
+    base (usually empty); each maps field names to values, bytes as stored.
+    """
+
+    checkpoint_ns: str
+    fields: dict[bytes, bytes]
+    entry: dict[bytes, bytes]
+    base: dict[bytes, bytes]
+
+
+def rows(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+    """A hash as a dict, from an ``HGETALL`` reply (flat list or dict)."""
+    return dict(_pairs(flat))
+
+
+def entry_fields(
+    serde: SerializerProtocol, fields: Mapping[bytes, bytes]
+) -> list[bytes]:
+    """The search entry of a namespace hash that has none (flat field/value
+    list; empty if the hash holds no checkpoint), as ``put`` would write it
+    except ``solo``, which is left empty: who wrote the earlier checkpoints
+    is not known, so ``delete_for_runs`` never deletes such a namespace
+    outright. Decodes the metadata, so it needs the serde that wrote it."""
+    raw_id = fields.get(ID)
+    if raw_id is None:
+        return []
+    meta = load_typed(serde, fields[METADATA])
+    return [
+        ID, raw_id,
+        ENTRY_TOKENS, metadata_tokens(meta).encode(),
+        b"solo", b"",
+        b"run", run_token(meta).encode(),
+    ]  # fmt: skip

@@ -20,6 +20,7 @@ __all__ = [
     "ALL",
     "DELETE_IF_TOKEN",
     "DELETE_THREAD",
+    "DUMP_THREAD",
     "PRUNE_KEEP_LATEST",
     "PUT",
     "PUT_DELTA",
@@ -400,8 +401,10 @@ return removed
 # KEYS: target registry set, guard (never
 # exists, see above). ARGV: namespace hash key base, search entry key
 # base, ttl_ms (0: none), rollback base suffix, then per namespace: member,
-# n, n namespace hash field/value items, m, m search entry field/value items.
-# Replaces the whole target thread (its rollback bases are dropped).
+# and three field/value lists, each as its length n and n items: the
+# namespace hash, the search entry, the rollback base (empty lists write
+# nothing). Replaces the whole target thread (its old namespaces, entries
+# and rollback bases are dropped first).
 WRITE_THREAD = Script(
     "write_thread",
     _MEMBERS
@@ -414,9 +417,9 @@ local ttl = tonumber(ARGV[3])
 local i = 5
 while i <= #ARGV do
   local m = ARGV[i]
-  local targets = {ARGV[1] .. m, ARGV[2] .. m}
+  local targets = {ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4]}
   i = i + 1
-  for t = 1, 2 do
+  for t = 1, 3 do
     local n = tonumber(ARGV[i])
     for j = i + 1, i + n, 1000 do
       redis.call('HSET', targets[t], unpack(ARGV, j, math.min(j + 999, i + n)))
@@ -428,6 +431,25 @@ while i <= #ARGV do
 end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 0
+""",
+)
+
+# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
+# rollback base suffix. Returns {member, namespace hash fields, search entry
+# fields, rollback base fields, ...} for every namespace of the thread, as
+# stored, seen at one instant (for backups; reads refresh no TTL).
+DUMP_THREAD = Script(
+    "dump_thread",
+    """
+local out = {}
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local hk = ARGV[1] .. m
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGETALL', hk)
+  out[#out + 1] = redis.call('HGETALL', ARGV[2] .. m)
+  out[#out + 1] = redis.call('HGETALL', hk .. ARGV[3])
+end
+return out
 """,
 )
 
@@ -520,5 +542,6 @@ ALL = (
     PRUNE_KEEP_LATEST,
     WRITE_THREAD,
     DELETE_IF_TOKEN,
+    DUMP_THREAD,
 )
 """Every script, for ``setup`` to load."""

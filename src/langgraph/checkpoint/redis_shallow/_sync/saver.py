@@ -886,6 +886,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 for flat in layout.retarget(self.serde, fields, entry, dst):
                     args.append(len(flat))
                     args.extend(flat)
+                args.append(0)  # no rollback base: the copy starts its own runs
             self._before_write("copy_thread", span)
             try:
                 self._run(
@@ -896,6 +897,86 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 )
             except RedisError as exc:
                 raise StorageError("copy_thread", dst, exc) from exc
+
+    def dump_thread(self, thread_id: str) -> Sequence[layout.StoredNamespace]:
+        """Every namespace of the thread exactly as stored, for backups.
+
+        One round trip, one instant: the namespace hashes (checkpoint and
+        pending writes, values as the serde wrote them, so encrypted values
+        stay encrypted), their search entries and rollback bases. An empty
+        list for a thread that does not exist. Reads refresh no TTL.
+        """
+        tid = parse_thread_id(thread_id, "dump_thread")
+        with self._telemetry.span("dump_thread", tid) as span:
+            try:
+                reply = self._run(
+                    scripts.DUMP_THREAD,
+                    (self.keys.registry(tid),),
+                    (
+                        self.keys.namespace_base(tid),
+                        self.keys.entry_base(tid),
+                        BASE_SUFFIX,
+                    ),
+                    span,
+                )
+            except RedisError as exc:
+                raise StorageError("dump_thread", tid, exc) from exc
+        return [
+            layout.StoredNamespace(
+                decode_namespace(reply[i]),
+                layout.rows(reply[i + 1]),
+                layout.rows(reply[i + 2]),
+                layout.rows(reply[i + 3]),
+            )
+            for i in range(0, len(reply), 4)
+        ]
+
+    def restore_thread(
+        self, thread_id: str, namespaces: Sequence[layout.StoredNamespace]
+    ) -> None:
+        """Make the thread hold exactly ``namespaces`` (from ``adump_thread``).
+
+        Replaces whatever the thread held, in one atomic round trip (plus a
+        check of the server's modules on first use); the keys get the saver's
+        TTL. Bytes are written as given. On a server with Search, a namespace
+        without a search entry (dumped where there was no Search) gets one
+        built from its metadata, which the saver's serde must be able to
+        read; on a server without Search, entries and rollback bases are
+        left out, as the saver never writes them there. An empty list
+        deletes the thread.
+        """
+        op = "restore_thread"
+        tid = parse_thread_id(thread_id, op)
+        with self._telemetry.span("restore_thread", tid) as span:
+            if self._search is None:
+                try:
+                    self._search = self._detect_search(span)
+                except RedisError as exc:
+                    raise StorageError(op, tid, exc) from exc
+            args: list[Any] = [
+                self.keys.namespace_base(tid),
+                self.keys.entry_base(tid),
+                self._ttl_ms,
+                BASE_SUFFIX,
+            ]
+            for stored in namespaces:
+                entry: list[bytes] = []
+                base: list[bytes] = []
+                if self._search:
+                    entry = [x for kv in stored.entry.items() for x in kv]
+                    if not entry:
+                        entry = layout.entry_fields(self.serde, stored.fields)
+                    base = [x for kv in stored.base.items() for x in kv]
+                hash_fields = [x for kv in stored.fields.items() for x in kv]
+                args.append(encode_namespace(stored.checkpoint_ns))
+                for flat in (hash_fields, entry, base):
+                    args.append(len(flat))
+                    args.extend(flat)
+            self._before_write(op, span)
+            try:
+                self._run(scripts.WRITE_THREAD, (self.keys.registry(tid),), args, span)
+            except RedisError as exc:
+                raise StorageError(op, tid, exc) from exc
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Undo what these runs wrote (LangGraph server's rollback).
