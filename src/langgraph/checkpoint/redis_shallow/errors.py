@@ -10,6 +10,7 @@ original exception as ``__cause__``.
 from __future__ import annotations
 
 __all__ = [
+    "BackupFormatError",
     "DeleteRefusedError",
     "InvalidConfigError",
     "LayoutVersionError",
@@ -85,6 +86,12 @@ class StaleCheckpointError(ShallowRedisError, ValueError):
             "'checkpoint_id' from the config (for example "
             f"{{'configurable': {{'thread_id': {thread_id!r}}}}})."
         )
+
+
+class BackupFormatError(ShallowRedisError, ValueError):
+    """A file is not a backup this version can read (see :mod:`.backup`):
+    not an export at all, an unknown format version or storage layout, or
+    a damaged or truncated record. The message names the file and line."""
 
 
 class DeleteRefusedError(ShallowRedisError, RuntimeError):

@@ -83,6 +83,7 @@ __all__ = [
     "LAYOUT_VERSION",
     "DeltaReads",
     "PutPlan",
+    "RawNamespace",
     "StoredNamespace",
     "build_delta_import",
     "build_put",
@@ -103,6 +104,7 @@ __all__ = [
     "retarget",
     "rows",
     "run_token",
+    "split_fields",
     "superseded",
     "upgrades_in_place",
     "value_field",
@@ -780,3 +782,54 @@ def entry_fields(
         b"solo", b"",
         b"run", run_token(meta).encode(),
     ]  # fmt: skip
+
+
+class RawNamespace(NamedTuple):
+    """A namespace hash taken apart without decoding any value (for ``show``).
+
+    ``values`` are ``(channel, version, field, blob)`` of the channel value
+    fields; ``writes`` are ``(checkpoint_id, task_id, idx, field, record)``
+    of every pending write the hash holds (the stored checkpoint's and any
+    other's: the parent's, or writes that raced ahead of their ``put``).
+    """
+
+    checkpoint_id: str | None
+    checkpoint: bytes | None
+    metadata: bytes | None
+    values: list[tuple[str, str, bytes, bytes]]
+    writes: list[tuple[str, str, int, bytes, bytes]]
+
+
+def split_fields(fields: Mapping[bytes, bytes]) -> RawNamespace:
+    """Take a namespace hash apart into its checkpoint's and writes' fields."""
+    values: list[tuple[str, str, bytes, bytes]] = []
+    writes: list[tuple[str, str, int, bytes, bytes]] = []
+    for name, value in fields.items():
+        if name[:1].isdigit():  # <len>:<checkpoint id><task id>\0<idx>
+            length, _, rest = name.partition(b":")
+            raw_id = rest[: int(length)]
+            task, _, idx = rest[int(length) :].rpartition(b"\x00")
+            writes.append(
+                (
+                    raw_id.decode("utf-8", "surrogatepass"),
+                    task.decode("utf-8", "surrogatepass"),
+                    int(idx),
+                    name,
+                    value,
+                )
+            )
+        elif name.startswith(b"v:"):  # v:<len(channel)>:<channel>:<version>
+            text = name.decode("utf-8", "surrogatepass")
+            size, _, tail = text[2:].partition(":")
+            channel, version = tail[: int(size)], tail[int(size) + 1 :]
+            values.append((channel, version, name, value))
+    writes.sort(key=lambda w: (w[0], w[1], w[2]))
+    values.sort()
+    stored_id = fields.get(ID)
+    return RawNamespace(
+        None if stored_id is None else stored_id.decode("utf-8", "surrogatepass"),
+        fields.get(CHECKPOINT),
+        fields.get(METADATA),
+        values,
+        writes,
+    )

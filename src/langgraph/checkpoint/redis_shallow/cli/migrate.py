@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from .. import migration
 from .._sync.saver import ShallowRedisSaver
 from ..errors import InvalidConfigError, ShallowRedisError, UpstreamSourceError
-from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
+from ._common import url_of
 
 __all__ = ["Summary", "add_parser", "format_summary", "migrate_threads", "run"]
 
@@ -42,10 +42,13 @@ Progress = Callable[[int, int], None]
 found, then after each thread."""
 
 
-def add_parser(commands: Any) -> None:
-    """Register ``migrate`` and its options on the subparsers ``commands``."""
+def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``migrate`` and its options on the subparsers ``commands``
+    (``parents`` bring the global options: ``--checkpoint-prefix`` and
+    ``--checkpoint-write-prefix`` are the target saver's)."""
     p = commands.add_parser(
         "migrate",
+        parents=parents,
         help="copy the threads of langgraph-checkpoint-redis 0.5.2 into this saver",
         description=(
             "Copy every thread stored by langgraph-checkpoint-redis 0.5.2 (its "
@@ -64,20 +67,9 @@ def add_parser(commands: Any) -> None:
     )
     p.add_argument(
         "--to",
-        required=True,
         metavar="TARGET_URL",
         help="URL of the Redis to copy into (may be the same server); also "
-        "redis+sentinel://host:port/service/db",
-    )
-    p.add_argument(
-        "--checkpoint-prefix",
-        default=DEFAULT_CHECKPOINT_PREFIX,
-        help="checkpoint_prefix of the target saver (default: %(default)s)",
-    )
-    p.add_argument(
-        "--checkpoint-write-prefix",
-        default=DEFAULT_WRITE_PREFIX,
-        help="checkpoint_write_prefix of the target saver (default: %(default)s)",
+        "redis+sentinel://host:port/service/db (default: the global --url)",
     )
     p.add_argument(
         "--upstream-checkpoint-prefix",
@@ -458,10 +450,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _usage(f"bad --from-upstream URL {args.from_upstream!r}: {exc}")
     saver: ShallowRedisSaver | None = None
+    target = args.to or url_of(args)
     try:
         try:
             saver = ShallowRedisSaver(
-                args.to,
+                target,
                 checkpoint_prefix=args.checkpoint_prefix,
                 checkpoint_write_prefix=args.checkpoint_write_prefix,
             )
@@ -484,7 +477,7 @@ def run(args: argparse.Namespace) -> int:
                 saver.setup()
         except (RedisError, ShallowRedisError) as exc:
             print(
-                f"migrate: error: cannot use the target {args.to}: {exc}",
+                f"migrate: error: cannot use the target {target}: {exc}",
                 file=sys.stderr,
             )
             return 1
