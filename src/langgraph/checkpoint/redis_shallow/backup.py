@@ -61,6 +61,9 @@ FORMAT = "langgraph-checkpoint-redis-shallow-backup"
 VERSION = 1
 """The version of the file format this module writes and reads."""
 
+HEADER_LIMIT = 65536
+"""Characters read at most for the header line."""
+
 
 @dataclass(frozen=True)
 class Header:
@@ -215,10 +218,17 @@ class Reader:
 
     def _next(self) -> Any:
         """The next line's JSON, or ``None`` at the end of the file."""
+        first = self.line_no == 0
         try:
-            line = self.stream.readline()
+            # a header is short: a file without a newline early on is not ours
+            line = self.stream.readline(HEADER_LIMIT if first else -1)
         except (UnicodeDecodeError, OSError, EOFError) as exc:
             # binary data, a broken or truncated gzip stream
+            if first:
+                raise BackupFormatError(
+                    f"{self.name} is not an export of langgraph-checkpoint-redis-"
+                    f"shallow (it cannot be read as text: {type(exc).__name__})"
+                ) from exc
             raise BackupFormatError(
                 f"{self.name} cannot be read as a backup (line {self.line_no + 1}): "
                 f"{type(exc).__name__}: {exc}"
