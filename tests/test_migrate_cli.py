@@ -12,6 +12,7 @@ import io
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ import redis
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, migration
 from langgraph.checkpoint.redis_shallow.cli import main
 from langgraph.checkpoint.redis_shallow.cli import migrate as migrate_cmd
+from tests.cli_support import saver_on
 from tests.upstream_data import (
     KINDS,
     drop_upstream,
@@ -30,77 +32,82 @@ from tests.upstream_data import (
 )
 
 
+@dataclass
+class Migrate:
+    """One test's migration: upstream data under its prefixes on the
+    session's server, our saver (``target``) on ``{prefix}:cp`` /
+    ``{prefix}:w``, and the command line between them."""
+
+    url: str
+    prefix: str
+    target: ShallowRedisSaver
+    client: redis.Redis
+    capsys: pytest.CaptureFixture[str]
+    cleanup: list[str] = field(default_factory=list)
+    """Thread ids whose upstream keys are dropped after the test."""
+
+    def run(self, *extra: str, target: str | None = None) -> int:
+        """``migrate`` from the test's upstream prefixes into its saver."""
+        return migrate_cli(self.url, self.prefix, *extra, target=target)
+
+    def output(self) -> pytest.CaptureResult[str]:
+        """stdout and stderr since the last call (``.out``, ``.err``)."""
+        return self.capsys.readouterr()
+
+    def dataset(self, per_kind: dict[str, int]) -> dict[str, list[str]]:
+        """Write bulk threads of each upstream kind; their ids by kind."""
+        ids = {
+            kind: [f"{kind}-{i}-{uuid.uuid4().hex[:8]}" for i in range(n)]
+            for kind, n in per_kind.items()
+        }
+        write_bulk(self.url, self.prefix, ids)
+        self.cleanup += all_ids(ids)
+        return ids
+
+    def source_state(self, thread_ids: list[str]) -> dict[bytes, Any]:
+        """Every upstream key of the test with its DUMP (to prove nothing
+        changed)."""
+        cp, wp = upstream_prefixes(self.prefix)
+        keys: set[bytes] = set()
+        patterns = [f"{cp}*", f"{wp}*"] + [f"write_*:{t}:*" for t in thread_ids]
+        for pattern in patterns:
+            keys.update(self.client.scan_iter(match=pattern, count=1000))
+        return {k: self.client.dump(k) for k in sorted(keys)}
+
+    def assert_refused(self) -> None:
+        """On a server without RedisJSON: migrate refuses the source (exit 2)."""
+        assert self.run() == 2
+        err = self.output().err
+        assert "no RedisJSON module" in err and "RediSearch" in err, err
+
+
 @pytest.fixture
-def target(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
-    """Our saver on the test's prefixes; its keys and index dropped after."""
-    with ShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    ) as saver:
-        yield saver
-        keys = list(saver.client.scan_iter(match=f"{prefix}:*", count=1000))
-        for i in range(0, len(keys), 1000):
-            saver.client.unlink(*keys[i : i + 1000])
+def case(
+    redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Migrate]:
+    """The test's migration, on any server."""
+    with saver_on(redis_url, prefix) as target:
+        client = redis.Redis.from_url(redis_url)
+        migrate = Migrate(redis_url, prefix, target, client, capsys)
         try:
-            saver.client.execute_command("FT.DROPINDEX", saver.keys.index_name)
-        except redis.ResponseError:
-            pass
+            yield migrate
+        finally:
+            drop_upstream(redis_url, prefix, migrate.cleanup)
+            client.close()
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client of the session's server."""
-    c = redis.Redis.from_url(redis_url)
-    yield c
-    c.close()
-
-
-def refused_here(
-    has_search: bool, redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
-) -> bool:
-    """On a plain server, assert the clear refusal (exit 2) and return True."""
-    if has_search:
-        return False
-    assert migrate_cli(redis_url, prefix) == 2
-    err = capsys.readouterr().err
-    assert "no RedisJSON module" in err and "RediSearch" in err, err
-    return True
-
-
-def dataset(
-    redis_url: str, prefix: str, per_kind: dict[str, int]
-) -> dict[str, list[str]]:
-    """Write bulk threads of each upstream kind; their ids by kind."""
-    ids = {
-        kind: [f"{kind}-{i}-{uuid.uuid4().hex[:8]}" for i in range(n)]
-        for kind, n in per_kind.items()
-    }
-    write_bulk(redis_url, prefix, ids)
-    return ids
-
-
-@pytest.fixture
-def cleanup(redis_url: str, prefix: str) -> Iterator[list[str]]:
-    """Thread ids appended here have their upstream keys dropped after."""
-    ids: list[str] = []
-    yield ids
-    drop_upstream(redis_url, prefix, ids)
+def up(case: Migrate, has_search: bool) -> Migrate:
+    """The test's migration on a server that holds upstream data (RedisJSON);
+    on a plain server the test is skipped once the refusal is asserted."""
+    if not has_search:
+        case.assert_refused()
+        pytest.skip("no RedisJSON here: migrate refuses the source (asserted)")
+    return case
 
 
 def all_ids(ids: dict[str, list[str]]) -> list[str]:
     return [t for kind in KINDS for t in ids.get(kind, [])]
-
-
-def source_state(
-    client: redis.Redis, prefix: str, thread_ids: list[str]
-) -> dict[bytes, Any]:
-    """Every upstream key of the test with its DUMP (to prove nothing changed)."""
-    cp, wp = upstream_prefixes(prefix)
-    keys: set[bytes] = set()
-    for pattern in [f"{cp}*", f"{wp}*"] + [f"write_*:{t}:*" for t in thread_ids]:
-        keys.update(client.scan_iter(match=pattern, count=1000))
-    return {k: client.dump(k) for k in sorted(keys)}
 
 
 def summary_value(out: str, label: str) -> str:
@@ -111,24 +118,13 @@ def summary_value(out: str, label: str) -> str:
 
 
 def test_bulk_1000_threads(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    client: redis.Redis,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(
-        redis_url, prefix, {"sync_shallow": 400, "async_shallow": 300, "full": 300}
-    )
-    cleanup += all_ids(ids)
-    before = source_state(client, prefix, all_ids(ids))
+    ids = up.dataset({"sync_shallow": 400, "async_shallow": 300, "full": 300})
+    before = up.source_state(all_ids(ids))
 
-    assert migrate_cli(redis_url, prefix) == 0
-    out, err = capsys.readouterr()
+    assert up.run() == 0
+    out, err = up.output()
     assert "1000 of 1000 threads" in out
     assert (
         summary_value(out, "threads")
@@ -147,13 +143,13 @@ def test_bulk_1000_threads(
     assert "migrate: 1000/1000 threads" in err
     assert "\r" not in err
     # the source is untouched
-    assert source_state(client, prefix, all_ids(ids)) == before
+    assert up.source_state(all_ids(ids)) == before
 
     # what upstream's get_tuple returns is what ours returns, minus stale writes
     for kind in KINDS:
         for tid in ids[kind][:3]:
-            theirs = upstream_tuple(kind, redis_url, prefix, tid)
-            ours = target.get_tuple(
+            theirs = upstream_tuple(kind, up.url, up.prefix, tid)
+            ours = up.target.get_tuple(
                 {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
             )
             assert ours is not None
@@ -178,20 +174,11 @@ class Stop(BaseException):
 
 
 def test_interrupted_run_finishes_on_the_next(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    client: redis.Redis,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 20))
-    cleanup += all_ids(ids)
-    cp, wp = upstream_prefixes(prefix)
+    ids = up.dataset(dict.fromkeys(KINDS, 20))
+    cp, wp = upstream_prefixes(up.prefix)
     prefixes = migration.UpstreamPrefixes(cp, wp)
 
     # 1: stopped from the progress callback after 25 threads
@@ -200,7 +187,7 @@ def test_interrupted_run_finishes_on_the_next(
             raise Stop
 
     with pytest.raises(Stop):
-        migrate_cmd.migrate_threads(client, target, prefixes, progress=stop_at_25)
+        migrate_cmd.migrate_threads(up.client, up.target, prefixes, progress=stop_at_25)
 
     # 2: killed between a put and its put_writes (a crash mid-thread)
     calls = {"n": 0}
@@ -213,41 +200,33 @@ def test_interrupted_run_finishes_on_the_next(
         real(self, *args, **kwargs)
 
     monkeypatch.setattr(ShallowRedisSaver, "put_writes", dying_put_writes)
-    target.setup()
+    up.target.setup()
     with pytest.raises(Stop):
-        migrate_cmd.migrate_threads(client, target, prefixes)
+        migrate_cmd.migrate_threads(up.client, up.target, prefixes)
     monkeypatch.undo()
 
     # 3: the same command again finishes; 27 threads were complete already
-    assert migrate_cli(redis_url, prefix) == 0
-    out = capsys.readouterr().out
+    assert up.run() == 0
+    out = up.output().out
     assert (
         summary_value(out, "threads")
         == "60 done: 33 copied, 27 already migrated; 0 failed"
     )
     # every thread once: its checkpoint and exactly its 2 writes
     for tid in all_ids(ids):
-        got = target.get_tuple(
+        got = up.target.get_tuple(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
         )
         assert got is not None and len(got.pending_writes) == 2
-    assert migrate_cli(redis_url, prefix) == 0
-    assert "0 copied, 60 already migrated" in capsys.readouterr().out
+    assert up.run() == 0
+    assert "0 copied, 60 already migrated" in up.output().out
 
 
 def test_thread_changed_during_the_run(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 2))
-    cleanup += all_ids(ids)
+    ids = up.dataset(dict.fromkeys(KINDS, 2))
     once = ids["sync_shallow"][0]  # changes once, right after it was read
     always = ids["full"][0]  # changes after every read
     real = migration.read_thread
@@ -258,109 +237,88 @@ def test_thread_changed_during_the_run(
         if tid == always or (tid == once and not racing_read.done):  # type: ignore[attr-defined]
             racing_read.done = True  # type: ignore[attr-defined]
             kind = "full" if tid == always else "sync_shallow"
-            write_bulk(redis_url, prefix, {kind: [tid]})  # a newer checkpoint
+            write_bulk(up.url, up.prefix, {kind: [tid]})  # a newer checkpoint
         return data
 
     racing_read.done = False  # type: ignore[attr-defined]
     monkeypatch.setattr(migration, "read_thread", racing_read)
-    assert migrate_cli(redis_url, prefix) == 1
-    out = capsys.readouterr().out
+    assert up.run() == 1
+    out = up.output().out
     assert (
         summary_value(out, "threads")
         == "5 done: 5 copied, 0 already migrated; 1 failed"
     )
     assert f"thread {always!r}: changed on the source during the migration" in out
     # the thread that changed once was copied in its newest state
-    newest = upstream_tuple("sync_shallow", redis_url, prefix, once)
-    ours = target.get_tuple({"configurable": {"thread_id": once, "checkpoint_ns": ""}})
+    newest = upstream_tuple("sync_shallow", up.url, up.prefix, once)
+    ours = up.target.get_tuple(
+        {"configurable": {"thread_id": once, "checkpoint_ns": ""}}
+    )
     assert ours is not None and ours.checkpoint["id"] == newest.checkpoint["id"]
 
 
 def test_delete_source_deletes_verified_threads_only(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    client: redis.Redis,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 3))
-    cleanup += all_ids(ids)
+    ids = up.dataset(dict.fromkeys(KINDS, 3))
     kept = ids["async_shallow"][1]
     # the application already went on with our saver on this thread
-    target.setup()
-    theirs = upstream_tuple("async_shallow", redis_url, prefix, kept)
+    up.target.setup()
+    theirs = upstream_tuple("async_shallow", up.url, up.prefix, kept)
     newer = dict(theirs.checkpoint, id="ffffffff-ffff-6fff-8fff-ffffffffffff")
-    target.put(
+    up.target.put(
         {"configurable": {"thread_id": kept, "checkpoint_ns": ""}},
         newer,  # type: ignore[arg-type]
         theirs.metadata,
         dict(newer["channel_versions"]),
     )
-    assert migrate_cli(redis_url, prefix, "--delete-source") == 1
-    out = capsys.readouterr().out
+    assert up.run("--delete-source") == 1
+    out = up.output().out
     assert "source deleted    8 threads" in out
     assert f"thread {kept!r}: the target holds a newer checkpoint" in out
-    cp, wp = upstream_prefixes(prefix)
-    left = migration.discover(client, migration.UpstreamPrefixes(cp, wp))
+    cp, wp = upstream_prefixes(up.prefix)
+    left = migration.discover(up.client, migration.UpstreamPrefixes(cp, wp))
     assert list(left) == [kept]
     for tid in all_ids(ids):
-        registries = list(client.scan_iter(match=f"write_*:{tid}:*"))
+        registries = list(up.client.scan_iter(match=f"write_*:{tid}:*"))
         assert bool(registries) == (tid == kept), tid
-    remaining = source_state(client, prefix, all_ids(ids))
+    remaining = up.source_state(all_ids(ids))
     assert remaining and all(kept.encode() in k for k in remaining)
     # the deleted threads are in the target
     for tid in all_ids(ids):
-        assert target.get_tuple(
+        assert up.target.get_tuple(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
         )
 
 
 def test_dry_run_and_thread_filter_write_nothing(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    client: redis.Redis,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 2))
-    cleanup += all_ids(ids)
-    before = source_state(client, prefix, all_ids(ids))
-    assert migrate_cli(redis_url, prefix, "--dry-run", "--delete-source") == 0
-    out = capsys.readouterr().out
+    ids = up.dataset(dict.fromkeys(KINDS, 2))
+    before = up.source_state(all_ids(ids))
+    assert up.run("--dry-run", "--delete-source") == 0
+    out = up.output().out
     assert "dry run, nothing written" in out and "6 of 6 threads" in out
     assert summary_value(out, "writes kept") == "12"
-    assert list(client.scan_iter(match=f"{prefix}:*")) == []
-    assert source_state(client, prefix, all_ids(ids)) == before
+    assert list(up.client.scan_iter(match=f"{up.prefix}:*")) == []
+    assert up.source_state(all_ids(ids)) == before
 
     one, two = ids["full"][0], ids["sync_shallow"][1]
-    assert migrate_cli(redis_url, prefix, "--thread-id", one, "--thread-id", two) == 0
-    assert "2 of 2 threads" in capsys.readouterr().out
+    assert up.run("--thread-id", one, "--thread-id", two) == 0
+    assert "2 of 2 threads" in up.output().out
     for tid in all_ids(ids):
-        got = target.get_tuple(
+        got = up.target.get_tuple(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
         )
         assert (got is not None) == (tid in (one, two))
-    assert migrate_cli(redis_url, prefix, "--thread-id", "no-such-thread") == 1
-    assert "thread 'no-such-thread': not found on the source" in capsys.readouterr().out
-    assert migrate_cli(redis_url, prefix, "--limit", "1") == 0
-    assert "1 of 1 threads" in capsys.readouterr().out
+    assert up.run("--thread-id", "no-such-thread") == 1
+    assert "thread 'no-such-thread': not found on the source" in up.output().out
+    assert up.run("--limit", "1") == 0
+    assert "1 of 1 threads" in up.output().out
 
 
 def test_values_come_across_as_upstream_returns_them(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
 ) -> None:
     """Upstream's JSON step already changed some types; they stay changed."""
     import datetime
@@ -371,10 +329,8 @@ def test_values_come_across_as_upstream_returns_them(
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.redis.shallow import ShallowRedisSaver as Upstream
 
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
     tid = f"values-{uuid.uuid4().hex}"
-    cleanup.append(tid)
+    up.cleanup.append(tid)
     values = {
         "when": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
         "naive": datetime.datetime(2026, 1, 2, 3, 4, 5),
@@ -393,24 +349,28 @@ def test_values_come_across_as_upstream_returns_them(
     cp = empty_checkpoint()
     cp["channel_values"] = values
     cp["channel_versions"] = {k: "1" for k in values}
-    ucp, uwp = upstream_prefixes(prefix)
+    ucp, uwp = upstream_prefixes(up.prefix)
     with Upstream.from_conn_string(
-        redis_url, checkpoint_prefix=ucp, checkpoint_write_prefix=uwp
-    ) as up:
-        up.setup()
-        config = up.put(
+        up.url, checkpoint_prefix=ucp, checkpoint_write_prefix=uwp
+    ) as source:
+        source.setup()
+        config = source.put(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}},
             cp,
             {"source": "input", "step": -1, "parents": {}},
             dict(cp["channel_versions"]),
         )
-        up.put_writes(
+        source.put_writes(
             config, [("when", values["when"]), ("price", values["price"])], "t1"
         )
-        theirs = up.get_tuple({"configurable": {"thread_id": tid, "checkpoint_ns": ""}})
+        theirs = source.get_tuple(
+            {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
+        )
     assert theirs is not None
-    assert migrate_cli(redis_url, prefix) == 0
-    ours = target.get_tuple({"configurable": {"thread_id": tid, "checkpoint_ns": ""}})
+    assert up.run() == 0
+    ours = up.target.get_tuple(
+        {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
+    )
     assert ours is not None
     assert ours.checkpoint["channel_values"] == theirs.checkpoint["channel_values"]
     assert ours.pending_writes == theirs.pending_writes
@@ -435,12 +395,11 @@ def test_values_come_across_as_upstream_returns_them(
 
 
 def test_usage_errors(
-    redis_url: str,
-    prefix: str,
-    client: redis.Redis,
+    case: Migrate,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    redis_url, prefix, client = case.url, case.prefix, case.client
     with pytest.raises(SystemExit) as exc:
         main(["migrate", "--from-upstream", redis_url, "--to", redis_url, "--bogus"])
     assert exc.value.code == 2
@@ -496,12 +455,10 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
     assert "migrate" in capsys.readouterr().out
 
 
-def test_plain_server_is_refused_as_source(
-    redis_url: str, has_search: bool, prefix: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_plain_server_is_refused_as_source(case: Migrate, has_search: bool) -> None:
     if has_search:
         pytest.skip("the session's server has the modules; the plain run covers this")
-    assert refused_here(has_search, redis_url, prefix, capsys)
+    case.assert_refused()
 
 
 class Tty(io.StringIO):
@@ -531,21 +488,14 @@ def test_progress_bar_on_a_terminal_log_lines_otherwise() -> None:
 
 
 def test_full_saver_without_its_key_registry(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Writes of a full saver that kept no ``write_keys_zset`` are found by
-    their key prefix (upstream's own get_tuple fails on such data with an
+    their key up.prefix (upstream's own get_tuple fails on such data with an
     AttributeError in its fallback; the writes are those it was given)."""
     from langgraph.checkpoint.redis import RedisSaver
 
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
     real_setup = RedisSaver.setup
 
     def setup_without_registry(self: Any) -> None:
@@ -553,15 +503,13 @@ def test_full_saver_without_its_key_registry(
         self._key_registry = None
 
     monkeypatch.setattr(RedisSaver, "setup", setup_without_registry)
-    ids = dataset(redis_url, prefix, {"full": 2})
-    cleanup += all_ids(ids)
-    client = target.client
-    assert not list(client.scan_iter(match=f"write_keys_zset:{ids['full'][0]}:*"))
-    assert migrate_cli(redis_url, prefix) == 0
-    out = capsys.readouterr().out
+    ids = up.dataset({"full": 2})
+    assert not list(up.client.scan_iter(match=f"write_keys_zset:{ids['full'][0]}:*"))
+    assert up.run() == 0
+    out = up.output().out
     assert summary_value(out, "writes kept") == "4"
     for tid in ids["full"]:
-        ours = target.get_tuple(
+        ours = up.target.get_tuple(
             {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
         )
         assert ours is not None
@@ -572,18 +520,10 @@ def test_full_saver_without_its_key_registry(
 
 
 def test_ctrl_c_prints_what_was_done(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    target: ShallowRedisSaver,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
+    up: Migrate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 2))
-    cleanup += all_ids(ids)
+    up.dataset(dict.fromkeys(KINDS, 2))
 
     def printer(stream: Any) -> Any:
         def show(done: int, total: int) -> None:
@@ -593,13 +533,13 @@ def test_ctrl_c_prints_what_was_done(
         return show
 
     monkeypatch.setattr(migrate_cmd, "_progress_printer", printer)
-    assert migrate_cli(redis_url, prefix) == 1
-    out, err = capsys.readouterr()
+    assert up.run() == 1
+    out, err = up.output()
     assert "2 of 6 threads" in out and "2 copied" in out
     assert "interrupted; run the same command again to finish" in err
     monkeypatch.undo()
-    assert migrate_cli(redis_url, prefix) == 0
-    out = capsys.readouterr().out
+    assert up.run() == 0
+    out = up.output().out
     assert (
         summary_value(out, "threads")
         == "6 done: 4 copied, 2 already migrated; 0 failed"
