@@ -545,3 +545,100 @@ def test_percentile_and_stats() -> None:
     assert inventory.parse_filter_value("3") == 3
     assert inventory.parse_filter_value('"3"') == "3"
     assert inventory.parse_filter_value("loop") == "loop"
+
+
+# -- the ACL of docs/operations.md, with real restricted users ----------------------
+
+OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+
+ACL_RUNS = {
+    "`stats`, `threads`": [["stats"], ["threads"]],
+    "`show`": [["show", "acl-a"]],
+    "`delete THREAD`": [["delete", "acl-a", "--yes"]],
+    "`delete --run-id`": [["delete", "--run-id", "run-1", "--yes"]],
+    "`prune`": [["prune", "acl-b"], ["prune", "--all"]],
+    "`export`": [
+        ["export", "acl-b", "--out", "{tmp}/one.jsonl"],
+        ["export", "--out", "{tmp}/all.jsonl"],
+    ],
+    "`import`": [["import", "{tmp}/all.jsonl", "--replace"]],
+}
+
+
+def documented_acl() -> dict[str, tuple[list[str], list[str]]]:
+    """The rules (always, with Search) of each row of the ACL table."""
+    text = OPERATIONS.read_text()
+    table = text[text.index("<!-- acl:start -->") : text.index("<!-- acl:end -->")]
+    rows = {}
+    for line in table.splitlines()[3:]:
+        cells = [c.strip() for c in line.replace("\\|", "\x00").strip("|").split("|")]
+        command, always, search = (c.replace("\x00", "|") for c in cells)
+        rows[command] = (always.strip("`").split(), search.strip("`").split())
+    return rows
+
+
+def test_the_documented_acl_is_enough(
+    cli: Cli,
+    saver: ShallowRedisSaver,
+    has_search: bool,
+    server_kind: str,
+    tmp_path: Path,
+) -> None:
+    """Each command, run as a user with exactly the documented rules, works
+    and the server refuses it nothing (but CLIENT SETINFO, which redis-py
+    does without; MODULE LIST, after which the saver asks FT._LIST)."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    if server_kind == "external":
+        pytest.skip("creates ACL users: only on the servers the tests start")
+    rows = documented_acl()
+    assert set(rows) == set(ACL_RUNS)
+    admin = saver.client
+    cp, wp = prefixes(cli.prefix)
+    for command, runs in ACL_RUNS.items():
+        chat(saver, "acl-a", "hi")
+        chat(saver, "acl-b", "hi", "again")
+        saver.put(cfg("acl-r", ""), empty_checkpoint(), {"run_id": "run-1"}, {})
+        always, search = rows[command]
+        rules = [f"~{cp}:*", f"~{wp}:*", "resetchannels", "-@all", *always]
+        rules += search if has_search else []
+        user, password = "u" + uuid.uuid4().hex[:10], uuid.uuid4().hex
+        admin.execute_command(
+            "ACL", "SETUSER", user, "reset", "on", f">{password}", *rules
+        )
+        try:
+            admin.acl_log_reset()
+            scheme, rest = cli.url.split("://", 1)
+            url = f"{scheme}://{user}:{password}@{rest}"
+            for argv in runs:
+                argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+                r = cli(*argv, url=url)
+                if command == "`delete --run-id`" and not has_search:
+                    assert r.status == 1 and "needs the Redis Search module" in r.err
+                else:
+                    assert r.status == 0, (command, argv, r.err)
+            denied = {
+                e.get("object") for e in admin.acl_log() if e.get("username") == user
+            }
+            assert denied <= {"client|setinfo", "module|list", "client", "module"}, (
+                command,
+                denied,
+            )
+        finally:
+            admin.execute_command("ACL", "DELUSER", user)
+
+    # one rule less: refused, said plainly, exit 1
+    always, _ = rows["`show`"]
+    user, password = "u" + uuid.uuid4().hex[:10], uuid.uuid4().hex
+    rules = [f"~{cp}:*", f"~{wp}:*", "resetchannels", "-@all"]
+    rules += [r for r in always if r != "+hgetall"]
+    admin.execute_command("ACL", "SETUSER", user, "reset", "on", f">{password}", *rules)
+    try:
+        scheme, rest = cli.url.split("://", 1)
+        r = cli("show", "acl-a", url=f"{scheme}://{user}:{password}@{rest}")
+        assert r.status == 1
+        assert f"redis://{user}:***@" in r.err and password not in r.err
+        assert "refused a command to this user" in r.err and "hgetall" in r.err
+        assert "docs/operations.md" in r.err, r.err
+    finally:
+        admin.execute_command("ACL", "DELUSER", user)

@@ -117,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ShallowRedisError, RedisError) as exc:
         cause = _cause(exc)
         url = redact(url_of(args))
-        if isinstance(cause, NoPermissionError):
+        # inside a script the refusal is a plain ResponseError ("ACL failure
+        # in script: User u has no permissions to run the 'hgetall' command")
+        if isinstance(cause, NoPermissionError) or "no permissions" in str(cause):
             why = (
                 f"the server at {url} refused a command to this user: {cause} "
                 "(the ACL each command needs: docs/operations.md)"

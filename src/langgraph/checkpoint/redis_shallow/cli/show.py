@@ -94,14 +94,27 @@ def _message(value: Any) -> dict[str, Any] | None:
     return out
 
 
+def _interrupt(value: Any) -> tuple[Any, str] | None:
+    """``(value, id)`` of a LangGraph ``Interrupt``; ``None`` otherwise."""
+    from langgraph.types import Interrupt
+
+    if isinstance(value, Interrupt):
+        return value.value, str(value.id)
+    return None
+
+
 def _jsonable(value: Any) -> Any:
-    """A JSON form of a decoded value: messages as role and text, plain
-    containers kept, anything else as its ``repr``."""
+    """A JSON form of a decoded value: messages as role and text, interrupts
+    as their value and id, plain containers kept, anything else as its
+    ``repr``."""
     if isinstance(value, _Undecodable):
         return {"undecodable": value.type_name, "error": value.error}
     msg = _message(value)
     if msg is not None:
         return msg
+    intr = _interrupt(value)
+    if intr is not None:
+        return {"interrupt": _jsonable(intr[0]), "id": intr[1]}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -119,6 +132,11 @@ def _text(value: Any, full: bool) -> list[str]:
             "give the saver's serde with --serde>"
         ]
     items = value if isinstance(value, (list, tuple)) else [value]
+    intrs = [_interrupt(v) for v in items]
+    if items and all(i is not None for i in intrs):
+        return [
+            _cut(f"interrupt {i[1]}: {i[0]!r}", full) for i in intrs if i is not None
+        ]
     msgs = [_message(v) for v in items]
     if items and all(m is not None for m in msgs):
         lines = []
