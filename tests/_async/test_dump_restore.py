@@ -1,0 +1,78 @@
+"""``dump_thread`` / ``restore_thread``: a thread as stored, and back (the
+backups of the command line's ``export`` / ``import``)."""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import empty_checkpoint
+
+from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.layout import StoredNamespace
+from tests._io_async import RoundTrips
+
+
+def _config(thread_id: str, ns: str = "") -> dict:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+async def _thread(saver: AsyncShallowRedisSaver, thread_id: str) -> None:
+    for ns in ("", "child:1"):
+        cp = empty_checkpoint()
+        cp["channel_values"] = {"messages": ["hi", ns], "n": 1}
+        cp["channel_versions"] = {"messages": 1, "n": 1}
+        stored = await saver.aput(
+            _config(thread_id, ns),
+            cp,
+            {"run_id": "r1", "step": 1},
+            {"messages": 1, "n": 1},
+        )
+        await saver.aput_writes(stored, [("messages", "w"), ("n", 2)], "task")
+
+
+async def _everything(saver: AsyncShallowRedisSaver, thread_id: str) -> list:
+    return [t async for t in saver.alist({"configurable": {"thread_id": thread_id}})]
+
+
+async def test_dump_delete_restore_gives_the_same_thread(
+    counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
+):
+    saver, trips = counted
+    await _thread(saver, thread_id)
+    before = await _everything(saver, thread_id)
+    trips.reset()
+    dumped = await saver.adump_thread(thread_id)
+    assert trips.count == 1
+    assert sorted(s.checkpoint_ns for s in dumped) == ["", "child:1"]
+    assert all(isinstance(s, StoredNamespace) and s.fields for s in dumped)
+    await saver.adelete_thread(thread_id)
+    assert await saver.adump_thread(thread_id) == []
+    trips.reset()
+    await saver.arestore_thread(thread_id, dumped)
+    assert trips.count == 1
+    assert await _everything(saver, thread_id) == before
+    assert await saver.adump_thread(thread_id) == dumped
+    await saver.adelete_thread(thread_id)
+    assert await _everything(saver, thread_id) == []
+
+
+async def test_restore_replaces_the_thread_and_builds_missing_entries(
+    asaver: AsyncShallowRedisSaver, thread_id: str, has_search: bool
+):
+    await _thread(asaver, thread_id)
+    dumped = await asaver.adump_thread(thread_id)
+    root = next(s for s in dumped if s.checkpoint_ns == "")
+    # as dumped where there was no Search: no entry, no rollback base
+    bare = [StoredNamespace(root.checkpoint_ns, root.fields, {}, {})]
+    await asaver.arestore_thread(thread_id, bare)
+    after = await asaver.adump_thread(thread_id)
+    assert [s.checkpoint_ns for s in after] == [""]  # the child is gone
+    assert after[0].fields == root.fields
+    if has_search:
+        assert after[0].entry[b"id"] == root.entry[b"id"]
+        assert after[0].entry[b"mt"] == root.entry[b"mt"]
+        assert after[0].entry[b"solo"] == b""
+        found = [t async for t in asaver.alist(None, filter={"run_id": "r1"})]
+        assert [t.config["configurable"]["thread_id"] for t in found] == [thread_id]
+    else:
+        assert after[0].entry == {}
+    await asaver.arestore_thread(thread_id, [])
+    assert await asaver.adump_thread(thread_id) == []

@@ -1,0 +1,80 @@
+# This file is generated from tests/_async/test_dump_restore.py by tools/generate.py (unasync).
+# Do not edit it by hand: change the async source and run `nox -s generate`.
+"""``dump_thread`` / ``restore_thread``: a thread as stored, and back (the
+backups of the command line's ``export`` / ``import``)."""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import empty_checkpoint
+
+from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.layout import StoredNamespace
+from tests._io_sync import RoundTrips
+
+
+def _config(thread_id: str, ns: str = "") -> dict:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+def _thread(saver: ShallowRedisSaver, thread_id: str) -> None:
+    for ns in ("", "child:1"):
+        cp = empty_checkpoint()
+        cp["channel_values"] = {"messages": ["hi", ns], "n": 1}
+        cp["channel_versions"] = {"messages": 1, "n": 1}
+        stored = saver.put(
+            _config(thread_id, ns),
+            cp,
+            {"run_id": "r1", "step": 1},
+            {"messages": 1, "n": 1},
+        )
+        saver.put_writes(stored, [("messages", "w"), ("n", 2)], "task")
+
+
+def _everything(saver: ShallowRedisSaver, thread_id: str) -> list:
+    return [t for t in saver.list({"configurable": {"thread_id": thread_id}})]
+
+
+def test_dump_delete_restore_gives_the_same_thread(
+    counted: tuple[ShallowRedisSaver, RoundTrips], thread_id: str
+):
+    saver, trips = counted
+    _thread(saver, thread_id)
+    before = _everything(saver, thread_id)
+    trips.reset()
+    dumped = saver.dump_thread(thread_id)
+    assert trips.count == 1
+    assert sorted(s.checkpoint_ns for s in dumped) == ["", "child:1"]
+    assert all(isinstance(s, StoredNamespace) and s.fields for s in dumped)
+    saver.delete_thread(thread_id)
+    assert saver.dump_thread(thread_id) == []
+    trips.reset()
+    saver.restore_thread(thread_id, dumped)
+    assert trips.count == 1
+    assert _everything(saver, thread_id) == before
+    assert saver.dump_thread(thread_id) == dumped
+    saver.delete_thread(thread_id)
+    assert _everything(saver, thread_id) == []
+
+
+def test_restore_replaces_the_thread_and_builds_missing_entries(
+    saver: ShallowRedisSaver, thread_id: str, has_search: bool
+):
+    _thread(saver, thread_id)
+    dumped = saver.dump_thread(thread_id)
+    root = next(s for s in dumped if s.checkpoint_ns == "")
+    # as dumped where there was no Search: no entry, no rollback base
+    bare = [StoredNamespace(root.checkpoint_ns, root.fields, {}, {})]
+    saver.restore_thread(thread_id, bare)
+    after = saver.dump_thread(thread_id)
+    assert [s.checkpoint_ns for s in after] == [""]  # the child is gone
+    assert after[0].fields == root.fields
+    if has_search:
+        assert after[0].entry[b"id"] == root.entry[b"id"]
+        assert after[0].entry[b"mt"] == root.entry[b"mt"]
+        assert after[0].entry[b"solo"] == b""
+        found = [t for t in saver.list(None, filter={"run_id": "r1"})]
+        assert [t.config["configurable"]["thread_id"] for t in found] == [thread_id]
+    else:
+        assert after[0].entry == {}
+    saver.restore_thread(thread_id, [])
+    assert saver.dump_thread(thread_id) == []
