@@ -372,4 +372,6 @@ def build(session: nox.Session) -> None:
         " 'from', m.version('langgraph-checkpoint-redis-shallow'))",
         external=True,
     )
+    # the console script the wheel declares ([project.scripts])
+    session.run(str(bindir / "lgshallow"), "--help", external=True, silent=True)
     session.run(python, "-m", "pip", "list", "--format=freeze", external=True)
