@@ -320,6 +320,7 @@ def test_round_trip_under_a_graph(
     r = cli("--json", "export", *threads[:2], "--out", str(out))
     assert r.status == 0, r.err
     assert r.json()["threads"] == 2 and r.json()["namespaces"] == 4
+    assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip, as the name says
     r = cli("export", threads[2], "--out", str(tmp_path / "one.jsonl"))
     assert r.status == 0 and "exported 1 thread(s), 2 namespace(s)" in r.out
     assert not list(tmp_path.glob("*.partial"))

@@ -96,13 +96,14 @@ def _pairs(fields: dict[bytes, bytes]) -> list[list[str]]:
     return [[_b64(k), _b64(v)] for k, v in fields.items()]
 
 
-def open_for_writing(path: str) -> TextIO:
-    """A text stream to write a backup to: ``-`` is stdout, ``*.gz`` gzip."""
+def open_for_writing(path: str, name: str | None = None) -> TextIO:
+    """A text stream to write a backup to: ``-`` is stdout; gzip-compressed
+    when ``name`` (the file's final name, default ``path``) ends in ``.gz``."""
     import sys
 
     if path == "-":
         return sys.stdout
-    if path.endswith(".gz"):
+    if (name or path).endswith(".gz"):
         return gzip.open(path, "wt", encoding="utf-8", newline="\n")
     return open(path, "w", encoding="utf-8", newline="\n")
 

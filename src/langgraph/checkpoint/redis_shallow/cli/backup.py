@@ -111,7 +111,7 @@ def run_export(args: argparse.Namespace) -> int:
         header = backup.Header(saver.keys.checkpoint_prefix, saver.keys.entry_prefix)
         to_stdout = args.out == "-"
         partial = args.out if to_stdout else args.out + ".partial"
-        stream = backup.open_for_writing(partial)
+        stream = backup.open_for_writing(partial, args.out)
         ok = False
         try:
             writer = backup.Writer(stream, header)
