@@ -3,6 +3,7 @@ backups of the command line's ``export`` / ``import``)."""
 
 from __future__ import annotations
 
+import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
@@ -76,3 +77,29 @@ async def test_restore_replaces_the_thread_and_builds_missing_entries(
         assert after[0].entry == {}
     await asaver.arestore_thread(thread_id, [])
     assert await asaver.adump_thread(thread_id) == []
+
+
+async def test_rollback_base_survives_dump_and_restore(
+    asaver: AsyncShallowRedisSaver, thread_id: str, has_search: bool
+):
+    """A run's rollback (delete_for_runs) works on a restored thread as on
+    the original: the base a run started from is dumped and restored."""
+    if not has_search:
+        pytest.skip("rollback bases and delete_for_runs exist only with Search")
+    config = _config(thread_id)
+    cp1 = empty_checkpoint()
+    cp1["channel_values"] = {"n": 1}
+    cp1["channel_versions"] = {"n": 1}
+    stored = await asaver.aput(config, cp1, {"run_id": "run-1"}, {"n": 1})
+    cp2 = empty_checkpoint()
+    cp2["channel_values"] = {"n": 2}
+    cp2["channel_versions"] = {"n": 2}
+    await asaver.aput(stored, cp2, {"run_id": "run-2"}, {"n": 2})
+    dumped = await asaver.adump_thread(thread_id)
+    assert dumped[0].base  # run-2 started over run-1's checkpoint
+    await asaver.adelete_thread(thread_id)
+    await asaver.arestore_thread(thread_id, dumped)
+    await asaver.adelete_for_runs(["run-2"])
+    back = await asaver.aget_tuple(config)
+    assert back is not None and back.checkpoint["id"] == cp1["id"]
+    assert back.checkpoint["channel_values"] == {"n": 1}
