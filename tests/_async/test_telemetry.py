@@ -187,6 +187,20 @@ async def test_a_span_per_operation(
     assert tel.TARGET_THREAD_ID not in span.attributes
 
     traced.reset()
+    dumped = await saver.adump_thread(thread_id)
+    span = traced.only("dump_thread")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+
+    traced.reset()
+    await saver.arestore_thread(thread_id, dumped)
+    span = traced.only("restore_thread")
+    _check_common(span, redis_url, prefix)
+    _check_counts(span, traced.trips)
+    assert span.attributes[tel.ROUND_TRIPS] == 1
+
+    traced.reset()
     await saver.aprune([thread_id, thread_id + "-copy"])
     span = traced.only("prune")
     _check_common(span, redis_url, prefix)

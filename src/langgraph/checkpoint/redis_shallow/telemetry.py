@@ -16,7 +16,8 @@ A span, kind ``CLIENT``, is named ``"<operation> <checkpoint prefix>"``
 - ``db.system.name`` (``"redis"``), ``db.operation.name`` (the saver's
   operation, the same for both APIs: ``put``, ``put_writes``,
   ``get_tuple``, ``list``, ``delete_thread``, ``copy_thread``, ``prune``,
-  ``delete_for_runs``, ``copy_from``, ``setup``;
+  ``delete_for_runs``, ``copy_from``, ``setup``, ``dump_thread``,
+  ``restore_thread``;
   ``get_delta_channel_history`` when it reads, not when it is answered from
   the preceding ``get_tuple``'s read; ``put_delta_history``, the step of
   ``copy_from`` that stores a ``DeltaChannel``'s history), ``db.collection.name``
