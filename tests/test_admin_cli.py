@@ -367,6 +367,7 @@ def test_export_all_to_other_prefixes_and_stdout(
     redis_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     chat(saver, "x1", "a")
     chat(saver, "x2", "b")
@@ -392,6 +393,12 @@ def test_export_all_to_other_prefixes_and_stdout(
     r = cli("export", "x1", "--out", "-")
     assert r.status == 0 and "exported 1 thread(s)" in r.err
     assert json.loads(r.out.splitlines()[0])["format"] == backup.FORMAT
+    # and back from stdin
+    saver.delete_thread("x1")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(r.out))
+    r = cli("import", "-")
+    assert r.status == 0 and r.out.startswith("imported stdin: 1 thread(s) restored")
+    assert saver.get_tuple(cfg("x1")) is not None
 
 
 def test_import_refuses_what_is_not_an_export(
