@@ -118,8 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cause = _cause(exc)
         url = redact(url_of(args))
         # inside a script the refusal is a plain ResponseError ("ACL failure
-        # in script: User u has no permissions to run the 'hgetall' command")
-        if isinstance(cause, NoPermissionError) or "no permissions" in str(cause):
+        # in script: User u has no permissions to run the 'hgetall' command";
+        # Redis 6.2: "The user executing the script can't run this command")
+        text = str(cause)
+        if isinstance(cause, NoPermissionError) or (
+            "no permissions" in text or "can't run this command" in text
+        ):
             why = (
                 f"the server at {url} refused a command to this user: {cause} "
                 "(the ACL each command needs: docs/operations.md)"
