@@ -24,6 +24,7 @@ from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, backup, inventory
 from langgraph.checkpoint.redis_shallow.cli._common import Progress
+from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
 from tests.cli_support import Cli, cfg, messages_of, prefixes, review_graph, saver_on
 
 
@@ -377,7 +378,7 @@ def test_export_all_to_other_prefixes_and_stdout(
     lines = out.read_text().splitlines()
     header, end = json.loads(lines[0]), json.loads(lines[-1])
     assert header["format"] == backup.FORMAT and header["version"] == 1
-    assert header["layout_version"] == 1
+    assert header["layout_version"] == LAYOUT_VERSION
     assert header["checkpoint_prefix"] == prefixes(cli.prefix)[0]
     assert end == {"end": True, "threads": 2, "namespaces": 4}
     assert sorted(json.loads(line)["thread"] for line in lines[1:-1]) == ["x1", "x2"]

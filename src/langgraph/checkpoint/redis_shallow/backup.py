@@ -19,7 +19,8 @@ encrypted and nothing is decoded on the way. Keys are not in the file:
 thread ids and namespaces are, and ``import`` builds the keys for its own
 prefixes (:mod:`.keys`), so a backup can be restored under other prefixes.
 ``layout_version`` is the storage layout of the fields
-(:data:`.layout.LAYOUT_VERSION`); a reader refuses another.
+(:data:`.layout.LAYOUT_VERSION`); a reader refuses any it cannot use as
+it is (:data:`.layout.UPGRADES_IN_PLACE` lists the older ones it can).
 
 Why this shape: one line per thread streams (a writer holds one thread, a
 reader reads one line at a time) and makes every thread an atomic unit of
@@ -43,7 +44,12 @@ from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
 from .errors import BackupFormatError
-from .layout import LAYOUT_VERSION, StoredNamespace
+from .layout import (
+    LAYOUT_VERSION,
+    UPGRADES_IN_PLACE,
+    StoredNamespace,
+    upgrades_in_place,
+)
 
 __all__ = [
     "FORMAT",
@@ -198,16 +204,19 @@ class Reader:
                 "only (upgrade the package to read newer backups)"
             )
         layout_version = first.get("layout_version")
-        if layout_version != LAYOUT_VERSION:
+        if not isinstance(layout_version, int) or not (
+            layout_version == LAYOUT_VERSION or upgrades_in_place(str(layout_version))
+        ):
             raise BackupFormatError(
                 f"{name} holds storage layout {layout_version!r}; this version "
-                f"writes layout {LAYOUT_VERSION} only"
+                f"reads layout {LAYOUT_VERSION} and the layouts it upgrades in "
+                f"place ({', '.join(UPGRADES_IN_PLACE)}) only"
             )
         try:
             self.header = Header(
                 checkpoint_prefix=str(first["checkpoint_prefix"]),
                 checkpoint_write_prefix=str(first["checkpoint_write_prefix"]),
-                layout_version=LAYOUT_VERSION,
+                layout_version=layout_version,
                 version=VERSION,
                 created=str(first.get("created", "")),
             )

@@ -768,19 +768,22 @@ def entry_fields(
     serde: SerializerProtocol, fields: Mapping[bytes, bytes]
 ) -> list[bytes]:
     """The search entry of a namespace hash that has none (flat field/value
-    list; empty if the hash holds no checkpoint), as ``put`` would write it
-    except ``solo``, which is left empty: who wrote the earlier checkpoints
-    is not known, so ``delete_for_runs`` never deletes such a namespace
-    outright. Decodes the metadata, so it needs the serde that wrote it."""
+    list; empty if the hash holds no checkpoint), as ``put`` would write it.
+    ``run`` and ``solo`` come from the hash where it keeps them; else the run
+    is the metadata's and ``solo`` is left empty (who wrote the earlier
+    checkpoints is not known, so ``delete_for_runs`` never deletes such a
+    namespace outright). Decodes the metadata, so it needs the serde that
+    wrote it."""
     raw_id = fields.get(ID)
     if raw_id is None:
         return []
     meta = load_typed(serde, fields[METADATA])
+    run = fields.get(b"run")
     return [
         ID, raw_id,
         ENTRY_TOKENS, metadata_tokens(meta).encode(),
-        b"solo", b"",
-        b"run", run_token(meta).encode(),
+        b"solo", fields.get(b"solo", b""),
+        b"run", run_token(meta).encode() if run is None else run,
     ]  # fmt: skip
 
 

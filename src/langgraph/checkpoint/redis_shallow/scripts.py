@@ -398,13 +398,12 @@ return removed
 """,
 )
 
-# KEYS: target registry set, guard (never
-# exists, see above). ARGV: namespace hash key base, search entry key
-# base, ttl_ms (0: none), rollback base suffix, then per namespace: member,
-# and three field/value lists, each as its length n and n items: the
-# namespace hash, the search entry, the rollback base (empty lists write
-# nothing). Replaces the whole target thread (its old namespaces, entries
-# and rollback bases are dropped first).
+# KEYS: target registry set, guard (never exists, see above). ARGV:
+# namespace hash key base, search entry key base, ttl_ms (0: none), rollback
+# base suffix, then per namespace: member and three field/value lists, each
+# as its length n and n items: the namespace hash, the search entry, the
+# rollback base (empty lists write nothing). Replaces the whole target
+# thread (its old namespaces, entries and rollback bases are dropped first).
 WRITE_THREAD = Script(
     "write_thread",
     _MEMBERS
@@ -434,20 +433,27 @@ return 0
 """,
 )
 
-# KEYS: registry set. ARGV: namespace hash key base, search entry key base,
-# rollback base suffix. Returns {member, namespace hash fields, search entry
-# fields, rollback base fields, ...} for every namespace of the thread, as
-# stored, seen at one instant (for backups; reads refresh no TTL).
+# KEYS: registry set, guard (never exists, see above). ARGV: namespace hash
+# key base, search entry key base, rollback base suffix. Returns {member,
+# namespace hash fields, search entry fields, rollback base fields, ...} for
+# every namespace of the thread that holds a hash or a base (the root
+# namespace even if its registry entry is gone), as stored, seen at one
+# instant (for backups; reads refresh no TTL).
 DUMP_THREAD = Script(
     "dump_thread",
-    """
+    _MEMBERS
+    + """
 local out = {}
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(members(KEYS[1])) do
   local hk = ARGV[1] .. m
-  out[#out + 1] = m
-  out[#out + 1] = redis.call('HGETALL', hk)
-  out[#out + 1] = redis.call('HGETALL', ARGV[2] .. m)
-  out[#out + 1] = redis.call('HGETALL', hk .. ARGV[3])
+  local fields = redis.call('HGETALL', hk)
+  local base = redis.call('HGETALL', hk .. ARGV[3])
+  if #fields > 0 or #base > 0 then
+    out[#out + 1] = m
+    out[#out + 1] = fields
+    out[#out + 1] = redis.call('HGETALL', ARGV[2] .. m)
+    out[#out + 1] = base
+  end
 end
 return out
 """,

@@ -913,7 +913,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 reply = await self._run(
                     scripts.DUMP_THREAD,
-                    (self.keys.registry(tid),),
+                    (self.keys.registry(tid), self.keys.guard(tid)),
                     (
                         self.keys.namespace_base(tid),
                         self.keys.entry_base(tid),
@@ -977,7 +977,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             await self._before_write(op, span)
             try:
                 await self._run(
-                    scripts.WRITE_THREAD, (self.keys.registry(tid),), args, span
+                    scripts.WRITE_THREAD,
+                    (self.keys.registry(tid), self.keys.guard(tid)),
+                    args,
+                    span,
                 )
             except RedisError as exc:
                 raise StorageError(op, tid, exc) from exc

@@ -911,7 +911,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 reply = self._run(
                     scripts.DUMP_THREAD,
-                    (self.keys.registry(tid),),
+                    (self.keys.registry(tid), self.keys.guard(tid)),
                     (
                         self.keys.namespace_base(tid),
                         self.keys.entry_base(tid),
@@ -974,7 +974,12 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     args.extend(flat)
             self._before_write(op, span)
             try:
-                self._run(scripts.WRITE_THREAD, (self.keys.registry(tid),), args, span)
+                self._run(
+                    scripts.WRITE_THREAD,
+                    (self.keys.registry(tid), self.keys.guard(tid)),
+                    args,
+                    span,
+                )
             except RedisError as exc:
                 raise StorageError(op, tid, exc) from exc
 
