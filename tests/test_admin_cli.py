@@ -24,6 +24,7 @@ from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, backup, inventory
 from langgraph.checkpoint.redis_shallow.cli._common import Progress
+from langgraph.checkpoint.redis_shallow.compression import is_envelope
 from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
 from tests.cli_support import Cli, cfg, messages_of, prefixes, review_graph, saver_on
 
@@ -175,6 +176,19 @@ def test_show(cli: Cli, saver: ShallowRedisSaver) -> None:
     root_fields = next(s.fields for s in stored if s.checkpoint_ns == "")
     assert root["bytes"] == sum(len(k) + len(v) for k, v in root_fields.items())
     assert messages["bytes"] < root["bytes"]
+
+    # a value stored compressed (4 KiB or more) is shown as any other
+    chat(saver, "big", "y" * 5000)
+    assert any(
+        is_envelope(v)
+        for s in saver.dump_thread("big")
+        for k, v in s.fields.items()
+        if k.startswith(b"v:8:messages:")
+    )
+    r = cli("show", "big")
+    assert r.status == 0 and "      [human] " + "y" * 200 in r.out
+    assert "(5008 characters; --full shows all)" in r.out
+    assert "y" * 5000 in cli("show", "big", "--full").out
 
     only = cli("--json", "show", "s", "--ns", sub["checkpoint_ns"]).json()
     assert [n["checkpoint_ns"] for n in only["namespaces"]] == [sub["checkpoint_ns"]]

@@ -745,6 +745,8 @@ def _fresh_container(value: Any) -> Any:
     if isinstance(value, (list, dict, set)):
         return copy.copy(value)
     return value
+
+
 class StoredNamespace(NamedTuple):
     """One namespace of a thread exactly as stored (for backups).
 

@@ -17,6 +17,7 @@ from typing import Any
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .. import layout
+from ..compression import decompress_envelope, is_envelope
 from ..serialization import EMPTY_BLOB, load_typed, unpack_write
 from ._common import EXIT_OK, NotFound, emit, open_saver, size
 
@@ -60,12 +61,22 @@ class _Undecodable:
         self.error = error
 
 
+def _type_name(blob: bytes) -> str:
+    """The serde's type tag of a typed blob (inside a compressed envelope
+    too), for messages."""
+    try:
+        if is_envelope(blob):
+            return decompress_envelope(blob)[0]
+    except Exception:  # a damaged envelope: say what it is
+        return "compressed envelope"
+    return blob.split(b"\x00", 1)[0].decode("utf-8", "replace")
+
+
 def _decode(serde: SerializerProtocol, blob: bytes) -> Any:
-    type_name = blob.split(b"\x00", 1)[0].decode("utf-8", "replace")
     try:
         return load_typed(serde, blob)
     except Exception as exc:  # the serde may raise anything
-        return _Undecodable(type_name, f"{type(exc).__name__}: {exc}")
+        return _Undecodable(_type_name(blob), f"{type(exc).__name__}: {exc}")
 
 
 def _message(value: Any) -> dict[str, Any] | None:
