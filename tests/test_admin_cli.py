@@ -143,7 +143,7 @@ def test_threads(cli: Cli, saver: ShallowRedisSaver, has_search: bool) -> None:
 # -- show ------------------------------------------------------------------------
 
 
-def test_show(cli: Cli, saver: ShallowRedisSaver) -> None:
+def test_show(cli: Cli, saver: ShallowRedisSaver, has_search: bool) -> None:
     chat(saver, "s", "order 1234 arrived broken")
     r = cli("show", "s")
     assert r.status == 0, r.err
@@ -175,6 +175,18 @@ def test_show(cli: Cli, saver: ShallowRedisSaver) -> None:
     stored = saver.dump_thread("s")
     root_fields = next(s.fields for s in stored if s.checkpoint_ns == "")
     assert root["bytes"] == sum(len(k) + len(v) for k, v in root_fields.items())
+    # every field is in one of the parts shown
+    parts = (
+        root["checkpoint_bytes"]
+        + root["metadata_bytes"]
+        + len(b"id") + len(root["checkpoint_id"])
+        + sum(c["bytes"] for c in root["channels"])
+        + sum(w["bytes"] for w in root["pending_writes"])
+        + root["other_writes"]["bytes"]
+        + root["other_fields"]["bytes"]
+    )  # fmt: skip
+    assert parts == root["bytes"]
+    assert root["other_fields"]["count"] == (2 if has_search else 0)  # run, solo
     assert messages["bytes"] < root["bytes"]
 
     # a value stored compressed (4 KiB or more) is shown as any other

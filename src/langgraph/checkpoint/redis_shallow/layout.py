@@ -795,7 +795,9 @@ class RawNamespace(NamedTuple):
     ``values`` are ``(channel, version, field, blob)`` of the channel value
     fields; ``writes`` are ``(checkpoint_id, task_id, idx, field, record)``
     of every pending write the hash holds (the stored checkpoint's and any
-    other's: the parent's, or writes that raced ahead of their ``put``).
+    other's: the parent's, or writes that raced ahead of their ``put``);
+    ``other`` the remaining fields (the run markers ``run`` and ``solo``,
+    delta channel history ``dh``/``ds``/``dw``).
     """
 
     checkpoint_id: str | None
@@ -803,12 +805,14 @@ class RawNamespace(NamedTuple):
     metadata: bytes | None
     values: list[tuple[str, str, bytes, bytes]]
     writes: list[tuple[str, str, int, bytes, bytes]]
+    other: list[tuple[bytes, bytes]]
 
 
 def split_fields(fields: Mapping[bytes, bytes]) -> RawNamespace:
     """Take a namespace hash apart into its checkpoint's and writes' fields."""
     values: list[tuple[str, str, bytes, bytes]] = []
     writes: list[tuple[str, str, int, bytes, bytes]] = []
+    other: list[tuple[bytes, bytes]] = []
     for name, value in fields.items():
         if name[:1].isdigit():  # <len>:<checkpoint id><task id>\0<idx>
             length, _, rest = name.partition(b":")
@@ -828,6 +832,8 @@ def split_fields(fields: Mapping[bytes, bytes]) -> RawNamespace:
             size, _, tail = text[2:].partition(":")
             channel, version = tail[: int(size)], tail[int(size) + 1 :]
             values.append((channel, version, name, value))
+        elif name not in (ID, CHECKPOINT, METADATA):
+            other.append((name, value))
     writes.sort(key=lambda w: (w[0], w[1], w[2]))
     values.sort()
     stored_id = fields.get(ID)
@@ -837,4 +843,5 @@ def split_fields(fields: Mapping[bytes, bytes]) -> RawNamespace:
         fields.get(METADATA),
         values,
         writes,
+        sorted(other),
     )

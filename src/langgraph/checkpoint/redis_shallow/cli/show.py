@@ -218,6 +218,10 @@ def _namespace(
         )
     ns["pending_writes"] = writes
     ns["other_writes"] = {"count": other, "bytes": other_bytes}
+    ns["other_fields"] = {
+        "count": len(raw.other),
+        "bytes": sum(len(k) + len(v) for k, v in raw.other),
+    }
     ns["rollback_base_fields"] = len(stored.base)
     return ns
 
@@ -272,6 +276,12 @@ def _lines(thread_id: str, ns: dict[str, Any], full: bool) -> list[str]:
             f"  + {other['count']} writes of other checkpoints "
             f"({size(other['bytes'])}; the parent's, or ahead of their put; "
             "get_tuple does not return them)"
+        )
+    if ns["other_fields"]["count"]:
+        lines.append(
+            f"  + {ns['other_fields']['count']} other field(s) "
+            f"({size(ns['other_fields']['bytes'])}: run markers, delta channel "
+            "history)"
         )
     if ns["rollback_base_fields"]:
         lines.append(
