@@ -81,6 +81,13 @@ plain.
 Everything else — every public operation, graphs, round trips, TTL, faults,
 cluster, Sentinel, ACL, conformance — runs on every server."""
 SERVER_SUITE = [f"--ignore={path}" for path in SERVER_INDEPENDENT]
+FAILOVER_TESTS = ["tests/_async/test_failover.py", "tests/_sync/test_failover.py"]
+"""Failover under load (Sentinel and Cluster topologies of their own, ~80 s
+per variant): run in the ``FAILOVER_KIND`` session only, left out of the
+others (``lowest`` and ``latest`` included), since every session would
+start the same processes."""
+FAILOVER_KIND = "plain"
+NO_FAILOVER = [f"--ignore={path}" for path in FAILOVER_TESTS]
 PYTEST = ["pytest", "-q", "-rsxX", "-p", "no:cacheprovider"]
 RESULTS_DIR = ".matrix-results"
 UV = "uv|venv"  # uv when installed, else venv + pip
@@ -170,6 +177,8 @@ def tests(session: nox.Session) -> None:
     kinds = os.environ.get("NOX_REDIS_KINDS", ",".join(SERVER_KINDS)).split(",")
     for kind in kinds:
         scope = [] if kind in FULL_SUITE_KINDS else SERVER_SUITE
+        if kind != FAILOVER_KIND:
+            scope = [*scope, *NO_FAILOVER]
         _pytest(session, _label(session, kind), kind, *scope, *session.posargs)
 
 
@@ -263,7 +272,9 @@ def lowest(session: nox.Session) -> None:
     path.write_text("\n".join(pins) + "\n")
     session.log("constraints: " + ", ".join(pins))
     _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
-    _pytest(session, _label(session, "lowest"), "modules", *session.posargs)
+    _pytest(
+        session, _label(session, "lowest"), "modules", *NO_FAILOVER, *session.posargs
+    )
 
 
 @nox.session(python=LATEST_PYTHON, venv_backend=UV, reuse_venv=False)
@@ -271,7 +282,9 @@ def latest(session: nox.Session) -> None:
     """The whole suite with the newest versions of every dependency, on the
     newest Python, in a fresh venv."""
     _install_tests(session)
-    _pytest(session, _label(session, "latest"), "modules", *session.posargs)
+    _pytest(
+        session, _label(session, "latest"), "modules", *NO_FAILOVER, *session.posargs
+    )
 
 
 @nox.session(python=False)

@@ -110,6 +110,29 @@ def has_search(redis_url: str) -> bool:
         client.close()
 
 
+@pytest.fixture(scope="session")
+def replicated(plain_kind: str) -> Any:
+    """``(primary, replica)``: two servers of the session's binary started for
+    the tests of ``wait_for_replicas``, the replica in sync; stopped by pid
+    at the end of the session."""
+    with RedisServer(kind=plain_kind) as primary:
+        assert primary.port is not None
+        with RedisServer(
+            kind=plain_kind, extra_args=["--replicaof", "127.0.0.1", str(primary.port)]
+        ) as replica:
+            client = redis.Redis(port=primary.port)
+            try:
+                deadline = time.monotonic() + 15
+                while client.info("replication").get("slave0", {}).get("state") != (
+                    "online"
+                ):
+                    assert time.monotonic() < deadline, "the replica did not connect"
+                    time.sleep(0.02)
+            finally:
+                client.close()
+            yield primary, replica
+
+
 @pytest.fixture
 def prefix() -> str:
     """A key prefix no other test uses."""

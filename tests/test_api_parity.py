@@ -145,6 +145,9 @@ def test_constructors_take_the_same_arguments():
         "trace_thread_ids",
         "tracer_provider",
         "compression",
+        "wait_for_replicas",
+        "wait_timeout",
+        "wait_for_aof",
     ]
     f_a = inspect.signature(unwrap(vars(AsyncShallowRedisSaver)["from_conn_string"]))
     f_s = inspect.signature(unwrap(vars(ShallowRedisSaver)["from_conn_string"]))

@@ -447,7 +447,9 @@ class RedisServer:
 
 class SentinelServer:
     """A Redis Sentinel process (``redis-server <conf> --sentinel``) owned by
-    this object, monitoring one primary as ``service`` with quorum 1.
+    this object, monitoring one primary as ``service`` (quorum 1 unless
+    ``quorum`` says otherwise; ``down_after_ms`` and ``failover_timeout_ms``
+    set Sentinel's ``down-after-milliseconds`` and ``failover-timeout``).
 
     ``start()`` returns once ``SENTINEL get-master-addr-by-name`` answers;
     ``stop()`` ends it by its pid (SIGTERM, SIGKILL after 5 s) and removes
@@ -463,8 +465,14 @@ class SentinelServer:
         binary: str | None = None,
         tls: dict[str, str] | None = None,
         kind: str = "plain",
+        quorum: int = 1,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int | None = None,
     ) -> None:
         self.primary_port = primary_port
+        self.quorum = quorum
+        self.down_after_ms = down_after_ms
+        self.failover_timeout_ms = failover_timeout_ms
         self.service = service
         self.binary = binary
         self.kind = kind
@@ -501,8 +509,16 @@ class SentinelServer:
                 listen + "bind 127.0.0.1\n"
                 f"dir {self.dir}\n"
                 "logfile sentinel.log\n"
-                f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 1\n"
-                f"sentinel down-after-milliseconds {self.service} 1000\n"
+                f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} "
+                f"{self.quorum}\n"
+                f"sentinel down-after-milliseconds {self.service} "
+                f"{self.down_after_ms}\n"
+                + (
+                    f"sentinel failover-timeout {self.service} "
+                    f"{self.failover_timeout_ms}\n"
+                    if self.failover_timeout_ms is not None
+                    else ""
+                )
             )
         self.process = subprocess.Popen(
             [self.binary or server_binary(self.kind), conf, "--sentinel"],

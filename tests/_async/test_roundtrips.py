@@ -6,6 +6,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
+from redis_server import RedisServer
 from tests._async.graph_support import config_of
 from tests._io_async import RoundTrips, counting_client
 
@@ -169,3 +170,50 @@ async def test_checkpoint_and_history_in_one_round_trip(
     state = await graph.aget_state(config)
     assert trips.count == 1
     assert len(state.values["messages"]) == 6
+
+
+async def test_waiting_for_replicas_keeps_one_round_trip_per_write(
+    replicated: tuple[RedisServer, RedisServer], prefix: str, thread_id: str
+):
+    # the write and its WAIT go in one pipeline: the counts above hold;
+    # after SCRIPT FLUSH the NOSCRIPT fallback resends both (two, as above)
+    client, trips = counting_client(replicated[0].url)
+    saver = AsyncShallowRedisSaver(
+        redis_client=client,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+        wait_for_replicas=1,
+    )
+    await saver.asetup()
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    cp = _checkpoint(10)
+
+    trips.reset()
+    stored = await saver.aput(config, cp, {"step": 1}, cp["channel_versions"])
+    assert trips.count == 1
+    trips.reset()
+    await saver.aput_writes(stored, [("messages", 1), ("x", 2)], "task")
+    assert trips.count == 1
+    trips.reset()
+    await saver.acopy_thread(thread_id, thread_id + "-copy")
+    assert trips.count == 2  # read the source, write the target
+    trips.reset()
+    await saver.aprune([thread_id, thread_id + "-copy"], strategy="keep_latest")
+    assert trips.count == 2  # one per thread
+    trips.reset()
+    await saver.adelete_thread(thread_id + "-copy")
+    assert trips.count == 1
+
+    await client.script_flush()
+    cp2 = _checkpoint(10)
+    trips.reset()
+    stored = await saver.aput(stored, cp2, {"step": 2}, cp2["channel_versions"])
+    assert trips.count == 2
+    tup = await saver.aget_tuple(config)
+    assert tup is not None and tup.checkpoint["id"] == cp2["id"]
+    cp3 = _checkpoint(10)
+    trips.reset()
+    await saver.aput(stored, cp3, {"step": 3}, cp3["channel_versions"])
+    assert trips.count == 1  # EVAL loaded the script again
+    await saver.adelete_thread(thread_id)
+    await client.aclose()

@@ -8,6 +8,7 @@ API, served by the generated sync saver on a sync client.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -22,6 +23,7 @@ from langgraph.checkpoint.base import (
 )
 from redis import ConnectionPool, Redis
 from redis import connection as sync_connection
+from redis.asyncio import ConnectionPool as AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
@@ -46,8 +48,12 @@ __all__ = [
     "OtherApi",
     "RedisCluster",
     "SentinelPrimary",
+    "close_node_clients",
     "make_client",
     "other_client",
+    "refresh_cluster",
+    "sleep",
+    "write_pipeline",
 ]
 
 
@@ -116,6 +122,51 @@ def _sentinel_client(url: str, args: dict[str, Any]) -> AsyncRedis:
     )
     client.owned_sentinel = sentinel
     return cast(SentinelPrimary, client)
+
+
+def write_pipeline(
+    client: AsyncRedis | RedisCluster, key: str, node_clients: dict[str, AsyncRedis]
+) -> Any:
+    """A non-transactional pipeline whose commands all go, on one
+    connection, to the server that holds ``key``: the client's server (a
+    Sentinel client's current primary), or on a cluster the primary of
+    ``key``'s slot, so that a ``WAIT`` after a write runs where it ran.
+
+    On a cluster the pipeline belongs to a plain client of that node, made
+    on first use and kept in ``node_clients`` (close them with
+    :func:`close_node_clients`); it follows no redirection.
+    """
+    if not isinstance(client, RedisCluster):
+        return client.pipeline(transaction=False)
+    node = client.get_node_from_key(key)
+    assert node is not None  # only with replica=True
+    node_client = node_clients.get(node.name)
+    if node_client is None:
+        pool = AsyncConnectionPool(
+            connection_class=node.connection_class, **node.connection_kwargs
+        )
+        node_client = node_clients[node.name] = AsyncRedis(connection_pool=pool)
+    return node_client.pipeline(transaction=False)
+
+
+async def refresh_cluster(client: AsyncRedis | RedisCluster) -> None:
+    """Read a cluster's slots and nodes again (after a failover or a moved
+    slot); nothing for another client."""
+    if isinstance(client, RedisCluster):
+        await client.nodes_manager.initialize()
+
+
+async def close_node_clients(node_clients: dict[str, AsyncRedis]) -> None:
+    """Close the node clients :func:`write_pipeline` made, and forget them."""
+    clients = list(node_clients.values())
+    node_clients.clear()
+    for node_client in clients:
+        await node_client.aclose()
+
+
+async def sleep(seconds: float) -> None:
+    """Wait ``seconds`` (without blocking the event loop)."""
+    await asyncio.sleep(seconds)
 
 
 _OTHER_LOCK = threading.Lock()

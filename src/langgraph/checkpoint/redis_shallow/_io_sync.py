@@ -9,6 +9,7 @@ saver on an async client.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,8 +50,12 @@ __all__ = [
     "Redis",
     "RedisCluster",
     "SentinelPrimary",
+    "close_node_clients",
     "make_client",
     "other_client",
+    "refresh_cluster",
+    "sleep",
+    "write_pipeline",
 ]
 
 
@@ -119,6 +124,44 @@ def _sentinel_client(url: str, args: dict[str, Any]) -> Redis:
     )
     client.owned_sentinel = sentinel
     return cast(SentinelPrimary, client)
+
+
+def write_pipeline(
+    client: Redis | RedisCluster, key: str, node_clients: dict[str, Redis]
+) -> Any:
+    """A non-transactional pipeline whose commands all go, on one
+    connection, to the server that holds ``key``: the client's server (a
+    Sentinel client's current primary), or on a cluster the primary of
+    ``key``'s slot, so that a ``WAIT`` after a write runs where it ran.
+
+    On a cluster the pipeline belongs to the cluster client's own client of
+    that node (``node_clients`` stays empty: the cluster client owns it); it
+    follows no redirection.
+    """
+    if not isinstance(client, RedisCluster):
+        return client.pipeline(transaction=False)
+    node = cast(Any, client).get_node_from_key(key)
+    return client.get_redis_connection(node).pipeline(transaction=False)
+
+
+def refresh_cluster(client: Redis | RedisCluster) -> None:
+    """Read a cluster's slots and nodes again (after a failover or a moved
+    slot); nothing for another client."""
+    if isinstance(client, RedisCluster):
+        client.nodes_manager.initialize()
+
+
+def close_node_clients(node_clients: dict[str, Redis]) -> None:
+    """Close the node clients :func:`write_pipeline` made, and forget them."""
+    clients = list(node_clients.values())
+    node_clients.clear()
+    for node_client in clients:
+        node_client.close()
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds``."""
+    time.sleep(seconds)
 
 
 _OTHER_LOCK = threading.Lock()

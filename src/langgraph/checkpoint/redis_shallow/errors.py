@@ -14,6 +14,7 @@ __all__ = [
     "DeleteRefusedError",
     "InvalidConfigError",
     "LayoutVersionError",
+    "ReplicationError",
     "SearchUnavailableError",
     "SerializationError",
     "ShallowRedisError",
@@ -150,6 +151,54 @@ class StorageError(ShallowRedisError, RuntimeError):
         self.thread_id = thread_id
         where = f" on thread {thread_id!r}" if thread_id is not None else ""
         super().__init__(f"{operation}{where} failed: {type(cause).__name__}: {cause}")
+
+
+class ReplicationError(ShallowRedisError, RuntimeError):
+    """A write is on the primary but not yet on enough replicas.
+
+    Raised by a saver made with ``wait_for_replicas`` (or ``wait_for_aof``)
+    when, within ``wait_timeout``, fewer replicas acknowledged the write than
+    required (or the append-only file was not synced). The write itself
+    succeeded and is not undone: the primary holds it and readers see it,
+    but if the primary fails before a replica has it, a failover can lose
+    it. Every write of the saver is idempotent, so the caller may retry the
+    operation (it is then written and waited for again), carry on and
+    accept the risk, or stop.
+
+    Attributes:
+        acknowledged: replicas that acknowledged the write in time.
+        required: replicas the saver was told to wait for.
+        aof_synced: ``None`` without ``wait_for_aof``; else whether the
+            primary's append-only file had the write on disk in time.
+        timeout: the ``wait_timeout`` in seconds.
+    """
+
+    def __init__(
+        self,
+        acknowledged: int,
+        required: int,
+        timeout: float,
+        aof_synced: bool | None = None,
+    ) -> None:
+        self.acknowledged = acknowledged
+        self.required = required
+        self.timeout = timeout
+        self.aof_synced = aof_synced
+        problems = []
+        if acknowledged < required:
+            problems.append(
+                f"only {acknowledged} of the {required} replicas required "
+                "(wait_for_replicas) acknowledged it"
+            )
+        if aof_synced is False:
+            problems.append("the primary's append-only file did not sync it")
+        super().__init__(
+            "the write is on the primary but not yet durable: "
+            + " and ".join(problems)
+            + f" within {timeout:g} s (wait_timeout). It was not undone; a "
+            "failover before the replicas catch up can lose it. Retrying the "
+            "operation is safe (writes are idempotent)."
+        )
 
 
 class UpstreamSourceError(ShallowRedisError, RuntimeError):

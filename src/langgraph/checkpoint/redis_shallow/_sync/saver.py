@@ -23,10 +23,30 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from redis.exceptions import NoScriptError, ReadOnlyError, RedisError, ResponseError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    NoScriptError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import layout, scripts, transfer
-from .._io_sync import OtherApi, Redis, RedisCluster, make_client
+from .._io_sync import (
+    OtherApi,
+    Redis,
+    RedisCluster,
+    close_node_clients,
+    make_client,
+    refresh_cluster,
+    sleep,
+    write_pipeline,
+)
 from ..compression import Compression, parse_compression
 from ..config import (
     before_id_of,
@@ -35,6 +55,7 @@ from ..config import (
     parse_ttl,
     target_of,
 )
+from ..durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from ..errors import (
     DeleteRefusedError,
     InvalidConfigError,
@@ -65,6 +86,16 @@ from ..telemetry import (
 __all__ = ["ShallowRedisSaver"]
 
 _PAGE = 100
+_CLUSTER_ATTEMPTS = 4
+"""Tries of a durable write on a cluster whose node moved or went away."""
+_REROUTE = (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    TryAgainError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 
 class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
@@ -132,6 +163,23 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             ``Compression(threshold=..., level=...)`` sets both; ``False``
             or ``None`` stores every value plain. Values are read whatever
             the setting, so it can change at any time.
+        wait_for_replicas: replicas that must acknowledge each write before
+            it returns (0, the default: none). Redis replicates
+            asynchronously, so by default a write the primary acknowledged
+            is lost if the primary dies before a replica has it, and a
+            failover then resumes the thread from an older checkpoint.
+            Above 0, every write (``put``, ``put_writes``, ``delete_thread``,
+            ``copy_thread``, ``prune``, ``delete_for_runs``, ``copy_from``,
+            the layout upgrade and the ``migrate`` command's writes) is
+            followed by ``WAIT`` in the same round trip, on the same
+            connection (on a cluster, to the primary of the thread's slot),
+            and raises ``ReplicationError`` when fewer replicas acknowledged
+            it within ``wait_timeout``.
+        wait_timeout: seconds a write waits for its replicas (default 1.0).
+            Keep the client's ``socket_timeout`` above it.
+        wait_for_aof: also wait until the append-only file holds the write,
+            on the primary and on ``wait_for_replicas`` replicas
+            (``WAITAOF``, Redis >= 7.2, with ``appendonly yes``).
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -154,9 +202,16 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
         compression: bool | Compression | None = True,
+        wait_for_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        wait_for_aof: bool = False,
     ) -> None:
         super().__init__(serde=serde)
         self.compression = parse_compression(compression)
+        self._durability = parse_durability(
+            wait_for_replicas, wait_timeout, wait_for_aof
+        )
+        self._node_clients: dict[str, Redis] = {}
         parse_cache_size(key_cache_max_size, "key_cache_max_size")
         parse_cache_size(channel_cache_max_size, "channel_cache_max_size")
         for name, flag in (
@@ -184,6 +239,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "trace_thread_ids": trace_thread_ids,
             "tracer_provider": tracer_provider,
             "compression": compression,
+            "wait_for_replicas": wait_for_replicas,
+            "wait_timeout": wait_timeout,
+            "wait_for_aof": wait_for_aof,
         }
         if redis_client is not None:
             if redis_url is not None:
@@ -262,6 +320,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         trace_thread_ids: bool = False,
         tracer_provider: Any = None,
         compression: bool | Compression | None = True,
+        wait_for_replicas: int = 0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        wait_for_aof: bool = False,
     ) -> Iterator[ShallowRedisSaver]:
         """Create a saver for the block, then close the clients it created.
 
@@ -283,6 +344,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             trace_thread_ids=trace_thread_ids,
             tracer_provider=tracer_provider,
             compression=compression,
+            wait_for_replicas=wait_for_replicas,
+            wait_timeout=wait_timeout,
+            wait_for_aof=wait_for_aof,
         )
         try:
             yield saver
@@ -313,6 +377,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         API's calls, if any were made.
         """
         try:
+            close_node_clients(self._node_clients)
             if self._owns_client:
                 self._client.close()
         finally:
@@ -440,7 +505,13 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         keys: Sequence[str],
         args: Sequence[Any],
         span: Span,
+        *,
+        write: bool = True,
     ) -> Any:
+        if write and self._durability.enabled:
+            reply = self._run_durably(script, keys, args, span)
+            span.response(reply)
+            return reply
         try:
             span.request(script.sha, keys, args)
             reply = self._client.evalsha(script.sha, len(keys), *keys, *args)
@@ -454,6 +525,42 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             reply = self._client.eval(script.source, len(keys), *keys, *args)
         span.response(reply)
         return reply
+
+    def _run_durably(
+        self,
+        script: scripts.Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        span: Span,
+    ) -> Any:
+        """The script, then ``WAIT`` (or ``WAITAOF``), in one pipeline on one
+        connection to the server that holds ``keys`` (see ``wait_for_replicas``).
+
+        On a cluster the pipeline goes to the slot's primary itself; when
+        that node is gone or no longer holds the slot, the slots are read
+        again and the write is sent again (writes are idempotent)."""
+        attempts = _CLUSTER_ATTEMPTS if isinstance(self._client, RedisCluster) else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                pipe = write_pipeline(self._client, keys[0], self._node_clients)
+                for command, body in (("EVALSHA", script.sha), ("EVAL", script.source)):
+                    span.request(body, keys, args)
+                    pipe.execute_command(command, body, len(keys), *keys, *args)
+                    pipe.execute_command(*self._durability.command)
+                    replies = pipe.execute(raise_on_error=False)
+                    if not isinstance(replies[0], NoScriptError):
+                        break
+                    logger.info(
+                        "script %s is not in the server's script cache "
+                        "(NOSCRIPT); sending it with EVAL",
+                        script.name,
+                    )
+                return self._durability.result(replies)
+            except _REROUTE:
+                if attempt == attempts:
+                    raise
+                refresh_cluster(self._client)
+                sleep(0.1 * 2**attempt)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Return the stored checkpoint of the config's thread and namespace.
@@ -674,6 +781,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     BASE_SUFFIX,
                 ),
                 span,
+                write=False,
             )
         except RedisError as exc:
             raise StorageError(operation, thread_id, exc) from exc
@@ -1031,6 +1139,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                             ),
                             (mode, encode_namespace(ns), *tokens),
                             span,
+                            write=mode == "delete",
                         )
                     except RedisError as exc:
                         raise StorageError(op, thread_id, exc) from exc
