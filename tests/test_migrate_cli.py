@@ -291,6 +291,45 @@ def test_delete_source_deletes_verified_threads_only(
         )
 
 
+def test_writes_wait_for_the_targets_replicas(
+    redis_url: str,
+    has_search: bool,
+    prefix: str,
+    replicated: Any,
+    cleanup: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the target: a primary with one replica; with --wait-for-replicas 1
+    # every copied thread is on the replica when the command returns
+    if refused_here(has_search, redis_url, prefix, capsys):
+        return
+    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 1))
+    cleanup += all_ids(ids)
+    primary, replica = replicated
+    args = ("--wait-for-replicas", "1", "--wait-timeout", "2")
+    assert migrate_cli(redis_url, prefix, *args, target=primary.url) == 0
+    assert "3 of 3 threads" in capsys.readouterr().out
+    with ShallowRedisSaver.from_conn_string(
+        replica.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    ) as on_replica:
+        for tid in all_ids(ids):
+            config = {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
+            assert on_replica.get_tuple(config) is not None
+    assert migrate_cli(redis_url, prefix, "--wait-for-replicas", "2",
+                       "--wait-timeout", "0.05", target=primary.url) == 0  # fmt: skip
+    # a second run: already migrated, nothing written, nothing waited for
+    assert "already migrated" in capsys.readouterr().out
+    with ShallowRedisSaver.from_conn_string(
+        primary.url,
+        checkpoint_prefix=f"{prefix}:cp",
+        checkpoint_write_prefix=f"{prefix}:w",
+    ) as on_primary:
+        for tid in all_ids(ids):
+            on_primary.delete_thread(tid)
+
+
 def test_dry_run_and_thread_filter_write_nothing(
     up: Migrate,
 ) -> None:
@@ -413,6 +452,8 @@ def test_usage_errors(
 
     assert main(["migrate", "--from-upstream", "http://x", "--to", redis_url]) == 2
     assert "bad --from-upstream URL 'http://x'" in capsys.readouterr().err
+    assert migrate_cli(redis_url, prefix, "--wait-for-replicas", "-1") == 2
+    assert "wait_for_replicas must be an int >= 0" in capsys.readouterr().err
     assert main(["migrate", "--from-upstream", redis_url, "--to", "http://x"]) == 2
     assert "cannot use redis_url 'http://x'" in capsys.readouterr().err
     assert migrate_cli(redis_url, prefix, "--checkpoint-prefix", "a{b}") == 2
@@ -448,6 +489,7 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
         "--from-upstream", "--to", "--checkpoint-prefix", "--checkpoint-write-prefix",
         "--upstream-checkpoint-prefix", "--upstream-checkpoint-write-prefix",
         "--thread-id", "--dry-run", "--delete-source", "--limit",
+        "--wait-for-replicas", "--wait-timeout",
     ):  # fmt: skip
         assert option in out
     with pytest.raises(SystemExit):
