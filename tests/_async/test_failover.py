@@ -104,8 +104,9 @@ async def saver_on(
         await client.aclose()
 
 
-def thread_ids(saver: AsyncShallowRedisSaver) -> list[str]:
-    """Thread ids, ``WRITERS_PER_SHARD`` on each cluster slot range."""
+def thread_ids(saver: AsyncShallowRedisSaver) -> list[tuple[str, int]]:
+    """``(thread id, slot range)``: ``WRITERS_PER_SHARD`` on each cluster
+    slot range."""
     found: dict[int, list[str]] = {0: [], 1: [], 2: []}
     while any(len(ids) < WRITERS_PER_SHARD for ids in found.values()):
         tid = "fo-" + uuid.uuid4().hex[:12]
@@ -113,7 +114,7 @@ def thread_ids(saver: AsyncShallowRedisSaver) -> list[str]:
         shard = 0 if slot <= 5460 else 1 if slot <= 10922 else 2
         if len(found[shard]) < WRITERS_PER_SHARD:
             found[shard].append(tid)
-    return [tid for ids in found.values() for tid in ids]
+    return [(tid, shard) for shard, ids in found.items() for tid in ids]
 
 
 def cfg(thread_id: str) -> Any:
@@ -126,7 +127,8 @@ class Round:
 
     stop: bool = False
     killed_at: float | None = None
-    restarted_at: float | None = None
+    shard: int | None = None
+    """The cluster slot range whose primary was killed (Sentinel: None)."""
 
 
 @dataclass
@@ -135,12 +137,12 @@ class Writer:
     ``[thread id, k]`` and gets one pending write with the same value."""
 
     thread_id: str
+    shard: int
     step: int = 0
     acked: int = -1
     writes_acked: int = -1
     attempts: int = 0
     failures: int = 0
-    failed_at: float | None = None
     recovered_at: float | None = None
     last_ok: float = 0.0
     checkpoint: Any = None
@@ -158,6 +160,7 @@ class Writer:
             k = self.step
             cp = self._checkpoint()
             self.attempts += 1
+            started = time.monotonic()
             try:
                 stored = await saver.aput(
                     cfg(self.thread_id), cp, {"step": k}, {"a": k + 1}
@@ -167,15 +170,14 @@ class Writer:
                 self.writes_acked = k
             except (StorageError, ReplicationError):
                 self.failures += 1
-                if state.killed_at is not None and self.failed_at is None:
-                    self.failed_at = time.monotonic()
                 await sleep(0.02)
                 continue
             self.step += 1
             self.checkpoint = None
             self.last_ok = time.monotonic()
-            if self.failed_at is not None and self.recovered_at is None:
-                self.recovered_at = self.last_ok
+            killed_at = state.killed_at
+            if killed_at is not None and started > killed_at and not self.recovered_at:
+                self.recovered_at = self.last_ok  # first write begun after the kill
 
     async def check(self, saver: AsyncShallowRedisSaver) -> int:
         """Assert the thread is whole and its own; the acknowledged
@@ -199,8 +201,20 @@ class Writer:
         # what the thread holds now is the base of the next round
         self.acked = stored
         self.writes_acked = stored if has_writes else -1
-        self.failed_at = self.recovered_at = None
+        self.recovered_at = None
         return lost
+
+
+async def retried(operation: Callable[[], Any], attempts: int = 20) -> Any:
+    """``await operation()``, again after a ``StorageError`` (connections
+    to a demoted primary are dropped one at a time as they are used)."""
+    for attempt in range(attempts):
+        try:
+            return await operation()
+        except StorageError:
+            if attempt == attempts - 1:
+                raise
+            await sleep(0.1)
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
@@ -217,11 +231,14 @@ async def kill_and_recover(topology: Any, writers: list[Writer], state: Round) -
         await sleep(LOAD_BEFORE)
         topology.kill_primary()
         state.killed_at = time.monotonic()
+        state.shard = getattr(topology, "killed_shard", None)
         await until(topology.promoted, "a replica promoted")
         topology.restart_killed()
         restarted_at = time.monotonic()
         await until(
-            lambda: all(w.last_ok > restarted_at for w in writers),
+            lambda: all(
+                w.last_ok > restarted_at and w.recovered_at is not None for w in writers
+            ),
             "every writer wrote again after the failover",
         )
         await sleep(LOAD_AFTER)
@@ -250,8 +267,9 @@ class Tally:
             f"FAILOVER {name}: {self.failovers} failovers, {self.attempted} "
             f"checkpoints attempted, {self.acknowledged} acknowledged, "
             f"{self.failed} failed attempts, {self.lost} acknowledged-then-lost; "
-            "kill to the first write of a writer that failed: "
-            f"{ms(self.first_write)}; to the last one's: {ms(self.all_writers)}"
+            "kill to the first write begun after it, of the first writer of "
+            f"the killed primary: {ms(self.first_write)}; of the last one: "
+            f"{ms(self.all_writers)}"
         )
 
 
@@ -263,7 +281,7 @@ async def test_writes_carry_on_through_failovers(
     async with saver_on(
         topology, wait_for_replicas=wait_for_replicas, wait_timeout=0.5
     ) as saver:
-        writers = [Writer(tid) for tid in thread_ids(saver)]
+        writers = [Writer(tid, shard) for tid, shard in thread_ids(saver)]
         for _ in range(ROUNDS):
             topology.wait_healthy()
             state = Round()
@@ -277,9 +295,8 @@ async def test_writes_carry_on_through_failovers(
             recovered = [
                 w.recovered_at - killed_at
                 for w in writers
-                if w.recovered_at is not None
+                if w.recovered_at is not None and state.shard in (None, w.shard)
             ]
-            assert recovered, "no writer failed: the kill went unnoticed"
             tally.failovers += 1
             tally.first_write.append(min(recovered))
             tally.all_writers.append(max(recovered))
@@ -298,7 +315,7 @@ async def test_writes_carry_on_through_failovers(
             assert tally.lost == 0
         topology.wait_healthy()
         for writer in writers:
-            await saver.adelete_thread(writer.thread_id)
+            await retried(lambda w=writer: saver.adelete_thread(w.thread_id))
 
 
 async def test_graph_interrupted_by_a_failover_resumes(topology: Any) -> None:
