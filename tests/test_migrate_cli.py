@@ -291,43 +291,24 @@ def test_delete_source_deletes_verified_threads_only(
         )
 
 
-def test_writes_wait_for_the_targets_replicas(
-    redis_url: str,
-    has_search: bool,
-    prefix: str,
-    replicated: Any,
-    cleanup: list[str],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_writes_wait_for_the_targets_replicas(up: Migrate, replicated: Any) -> None:
     # the target: a primary with one replica; with --wait-for-replicas 1
     # every copied thread is on the replica when the command returns
-    if refused_here(has_search, redis_url, prefix, capsys):
-        return
-    ids = dataset(redis_url, prefix, dict.fromkeys(KINDS, 1))
-    cleanup += all_ids(ids)
+    ids = up.dataset(dict.fromkeys(KINDS, 1))
     primary, replica = replicated
     args = ("--wait-for-replicas", "1", "--wait-timeout", "2")
-    assert migrate_cli(redis_url, prefix, *args, target=primary.url) == 0
-    assert "3 of 3 threads" in capsys.readouterr().out
+    assert up.run(*args, target=primary.url) == 0
+    assert "3 of 3 threads" in up.output().out
     with ShallowRedisSaver.from_conn_string(
         replica.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        checkpoint_prefix=f"{up.prefix}:cp",
+        checkpoint_write_prefix=f"{up.prefix}:w",
     ) as on_replica:
         for tid in all_ids(ids):
             config = {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
             assert on_replica.get_tuple(config) is not None
-    assert migrate_cli(redis_url, prefix, "--wait-for-replicas", "2",
-                       "--wait-timeout", "0.05", target=primary.url) == 0  # fmt: skip
-    # a second run: already migrated, nothing written, nothing waited for
-    assert "already migrated" in capsys.readouterr().out
-    with ShallowRedisSaver.from_conn_string(
-        primary.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    ) as on_primary:
-        for tid in all_ids(ids):
-            on_primary.delete_thread(tid)
+    with saver_on(primary.url, up.prefix):
+        pass  # its keys on the primary are dropped on exit
 
 
 def test_dry_run_and_thread_filter_write_nothing(

@@ -1028,6 +1028,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         BASE_SUFFIX,
                     ),
                     span,
+                    write=False,
                 )
             except RedisError as exc:
                 raise StorageError("adump_thread", tid, exc) from exc

@@ -1026,6 +1026,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         BASE_SUFFIX,
                     ),
                     span,
+                    write=False,
                 )
             except RedisError as exc:
                 raise StorageError("dump_thread", tid, exc) from exc
