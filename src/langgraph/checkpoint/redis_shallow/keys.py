@@ -160,6 +160,17 @@ class Keys:
         """Search entry key of the thread, minus the encoded namespace."""
         return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
 
+    def thread_script_keys(self, thread_id: str) -> tuple[str, str]:
+        """The keys a script that goes through the thread's namespaces
+        declares: the registry and the :meth:`guard`."""
+        return self.registry(thread_id), self.guard(thread_id)
+
+    def thread_bases(self, thread_id: str) -> tuple[str, str]:
+        """The namespace hash and search entry key bases of the thread
+        (:meth:`namespace_base`, :meth:`entry_base`), which such a script
+        completes with each encoded namespace."""
+        return self.namespace_base(thread_id), self.entry_base(thread_id)
+
     def guard(self, thread_id: str) -> str:
         """A key of the thread that nothing ever writes: the scripts that
         build the keys of a thread's namespaces at run time (from its

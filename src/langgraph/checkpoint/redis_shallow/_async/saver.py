@@ -751,12 +751,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 await self._run(
                     scripts.DELETE_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
-                    (
-                        self.keys.namespace_base(tid),
-                        self.keys.entry_base(tid),
-                        BASE_SUFFIX,
-                    ),
+                    self.keys.thread_script_keys(tid),
+                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
                     span,
                 )
             except RedisError as exc:
@@ -771,10 +767,9 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         try:
             reply = await self._run(
                 scripts.READ_THREAD,
-                (self.keys.registry(thread_id), self.keys.guard(thread_id)),
+                self.keys.thread_script_keys(thread_id),
                 (
-                    self.keys.namespace_base(thread_id),
-                    self.keys.entry_base(thread_id),
+                    *self.keys.thread_bases(thread_id),
                     self._read_ttl_ms,
                     BASE_SUFFIX,
                 ),
@@ -959,12 +954,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 try:
                     await self._run(
                         script,
-                        (self.keys.registry(tid), self.keys.guard(tid)),
-                        (
-                            self.keys.namespace_base(tid),
-                            self.keys.entry_base(tid),
-                            BASE_SUFFIX,
-                        ),
+                        self.keys.thread_script_keys(tid),
+                        (*self.keys.thread_bases(tid), BASE_SUFFIX),
                         span,
                     )
                 except RedisError as exc:
@@ -984,8 +975,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if src == dst:
             return
         args: list[Any] = [
-            self.keys.namespace_base(dst),
-            self.keys.entry_base(dst),
+            *self.keys.thread_bases(dst),
             self._ttl_ms,
             BASE_SUFFIX,
         ]
@@ -1001,7 +991,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 await self._run(
                     scripts.WRITE_THREAD,
-                    (self.keys.registry(dst), self.keys.guard(dst)),
+                    self.keys.thread_script_keys(dst),
                     args,
                     span,
                 )
@@ -1021,12 +1011,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 reply = await self._run(
                     scripts.DUMP_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
-                    (
-                        self.keys.namespace_base(tid),
-                        self.keys.entry_base(tid),
-                        BASE_SUFFIX,
-                    ),
+                    self.keys.thread_script_keys(tid),
+                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
                     span,
                     write=False,
                 )
@@ -1065,8 +1051,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 except RedisError as exc:
                     raise StorageError(op, tid, exc) from exc
             args: list[Any] = [
-                self.keys.namespace_base(tid),
-                self.keys.entry_base(tid),
+                *self.keys.thread_bases(tid),
                 self._ttl_ms,
                 BASE_SUFFIX,
             ]
@@ -1087,7 +1072,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 await self._run(
                     scripts.WRITE_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
+                    self.keys.thread_script_keys(tid),
                     args,
                     span,
                 )

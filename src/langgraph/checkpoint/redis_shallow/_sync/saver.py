@@ -753,12 +753,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 self._run(
                     scripts.DELETE_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
-                    (
-                        self.keys.namespace_base(tid),
-                        self.keys.entry_base(tid),
-                        BASE_SUFFIX,
-                    ),
+                    self.keys.thread_script_keys(tid),
+                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
                     span,
                 )
             except RedisError as exc:
@@ -773,10 +769,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         try:
             reply = self._run(
                 scripts.READ_THREAD,
-                (self.keys.registry(thread_id), self.keys.guard(thread_id)),
+                self.keys.thread_script_keys(thread_id),
                 (
-                    self.keys.namespace_base(thread_id),
-                    self.keys.entry_base(thread_id),
+                    *self.keys.thread_bases(thread_id),
                     self._read_ttl_ms,
                     BASE_SUFFIX,
                 ),
@@ -957,12 +952,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 try:
                     self._run(
                         script,
-                        (self.keys.registry(tid), self.keys.guard(tid)),
-                        (
-                            self.keys.namespace_base(tid),
-                            self.keys.entry_base(tid),
-                            BASE_SUFFIX,
-                        ),
+                        self.keys.thread_script_keys(tid),
+                        (*self.keys.thread_bases(tid), BASE_SUFFIX),
                         span,
                     )
                 except RedisError as exc:
@@ -982,8 +973,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if src == dst:
             return
         args: list[Any] = [
-            self.keys.namespace_base(dst),
-            self.keys.entry_base(dst),
+            *self.keys.thread_bases(dst),
             self._ttl_ms,
             BASE_SUFFIX,
         ]
@@ -999,7 +989,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 self._run(
                     scripts.WRITE_THREAD,
-                    (self.keys.registry(dst), self.keys.guard(dst)),
+                    self.keys.thread_script_keys(dst),
                     args,
                     span,
                 )
@@ -1019,12 +1009,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 reply = self._run(
                     scripts.DUMP_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
-                    (
-                        self.keys.namespace_base(tid),
-                        self.keys.entry_base(tid),
-                        BASE_SUFFIX,
-                    ),
+                    self.keys.thread_script_keys(tid),
+                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
                     span,
                     write=False,
                 )
@@ -1063,8 +1049,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 except RedisError as exc:
                     raise StorageError(op, tid, exc) from exc
             args: list[Any] = [
-                self.keys.namespace_base(tid),
-                self.keys.entry_base(tid),
+                *self.keys.thread_bases(tid),
                 self._ttl_ms,
                 BASE_SUFFIX,
             ]
@@ -1085,7 +1070,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             try:
                 self._run(
                     scripts.WRITE_THREAD,
-                    (self.keys.registry(tid), self.keys.guard(tid)),
+                    self.keys.thread_script_keys(tid),
                     args,
                     span,
                 )
