@@ -28,6 +28,10 @@ ENV_NAMES = (
     "LANGGRAPH_REDIS_COMPRESSION",
     "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD",
     "LANGGRAPH_REDIS_COMPRESSION_LEVEL",
+    "LANGGRAPH_REDIS_WAIT_FOR_REPLICAS",
+    "LANGGRAPH_REDIS_WAIT_TIMEOUT",
+    "LANGGRAPH_REDIS_WAIT_FOR_AOF",
+    "LANGGRAPH_REDIS_TRACE_THREAD_IDS",
 )
 
 
@@ -55,6 +59,10 @@ def test_every_variable() -> None:
             "LANGGRAPH_REDIS_COMPRESSION": "on",
             "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD": "1024",
             "LANGGRAPH_REDIS_COMPRESSION_LEVEL": "3",
+            "LANGGRAPH_REDIS_WAIT_FOR_REPLICAS": "2",
+            "LANGGRAPH_REDIS_WAIT_TIMEOUT": "0.25",
+            "LANGGRAPH_REDIS_WAIT_FOR_AOF": "yes",
+            "LANGGRAPH_REDIS_TRACE_THREAD_IDS": "true",
         }
     )
     assert settings.saver_kwargs() == {
@@ -63,6 +71,10 @@ def test_every_variable() -> None:
         "checkpoint_prefix": "app:cp",
         "checkpoint_write_prefix": "app:w",
         "compression": Compression(threshold=1024, level=3),
+        "wait_for_replicas": 2,
+        "wait_timeout": 0.25,
+        "wait_for_aof": True,
+        "trace_thread_ids": True,
     }
     ttl = settings_from_env({"LANGGRAPH_REDIS_TTL_MINUTES": "0.5"}).ttl
     assert ttl == {"default_ttl": 0.5, "refresh_on_read": False}
@@ -75,6 +87,37 @@ def test_every_variable() -> None:
             "default_ttl": 5,
             "refresh_on_read": value,
         }
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"LANGGRAPH_REDIS_WAIT_FOR_REPLICAS": "one"}, "WAIT_FOR_REPLICAS"),
+        ({"LANGGRAPH_REDIS_WAIT_FOR_REPLICAS": "-1"}, "WAIT_FOR_REPLICAS"),
+        ({"LANGGRAPH_REDIS_WAIT_TIMEOUT": "2"}, "WAIT_TIMEOUT is set"),
+        (
+            {
+                "LANGGRAPH_REDIS_WAIT_FOR_REPLICAS": "1",
+                "LANGGRAPH_REDIS_WAIT_TIMEOUT": "soon",
+            },
+            "WAIT_TIMEOUT",
+        ),
+        (
+            {
+                "LANGGRAPH_REDIS_WAIT_FOR_REPLICAS": "1",
+                "LANGGRAPH_REDIS_WAIT_TIMEOUT": "0",
+            },
+            "wait_timeout",
+        ),
+        ({"LANGGRAPH_REDIS_WAIT_FOR_AOF": "maybe"}, "WAIT_FOR_AOF"),
+        ({"LANGGRAPH_REDIS_TRACE_THREAD_IDS": "2"}, "TRACE_THREAD_IDS"),
+    ],
+)
+def test_bad_durability_and_tracing_values_name_the_variable(
+    env: dict[str, str], names: str
+) -> None:
+    with pytest.raises(InvalidConfigError, match=names):
+        settings_from_env(env)
 
 
 @pytest.mark.parametrize(

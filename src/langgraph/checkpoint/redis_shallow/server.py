@@ -28,6 +28,16 @@ Environment variables (an empty value counts as unset):
 - ``LANGGRAPH_REDIS_COMPRESSION_THRESHOLD``, ``LANGGRAPH_REDIS_COMPRESSION_LEVEL``:
   the smallest serialized value (bytes) that is compressed and the zstd
   level (defaults: those of ``Compression``). Need compression on.
+- ``LANGGRAPH_REDIS_WAIT_FOR_REPLICAS``: an integer >= 0 (default 0): every
+  write returns only once that many replicas hold it (the saver's
+  ``wait_for_replicas``); ``LANGGRAPH_REDIS_WAIT_TIMEOUT``: how long a write
+  waits for them, in seconds (default 1); ``LANGGRAPH_REDIS_WAIT_FOR_AOF``:
+  ``true`` or ``false`` (default ``false``): wait for the append-only file
+  too (Redis 7.2 and later). The two need ``..._WAIT_FOR_REPLICAS`` above 0
+  or ``..._WAIT_FOR_AOF`` on.
+- ``LANGGRAPH_REDIS_TRACE_THREAD_IDS``: ``true`` or ``false`` (default
+  ``false``): put thread ids on the OpenTelemetry spans and in the log
+  (they can be personal data).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from typing import Any
 
 from ._async.saver import AsyncShallowRedisSaver
 from .compression import Compression
+from .durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from .errors import InvalidConfigError
 from .keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX, validate_prefixes
 
@@ -52,8 +63,12 @@ __all__ = [
     "ENV_COMPRESSION_LEVEL",
     "ENV_COMPRESSION_THRESHOLD",
     "ENV_REDIS_URL",
+    "ENV_TRACE_THREAD_IDS",
     "ENV_TTL_MINUTES",
     "ENV_TTL_REFRESH_ON_READ",
+    "ENV_WAIT_FOR_AOF",
+    "ENV_WAIT_FOR_REPLICAS",
+    "ENV_WAIT_TIMEOUT",
     "ServerSettings",
     "server_checkpointer",
     "settings_from_env",
@@ -75,6 +90,14 @@ ENV_COMPRESSION = "LANGGRAPH_REDIS_COMPRESSION"
 ENV_COMPRESSION_THRESHOLD = "LANGGRAPH_REDIS_COMPRESSION_THRESHOLD"
 #: The zstd level.
 ENV_COMPRESSION_LEVEL = "LANGGRAPH_REDIS_COMPRESSION_LEVEL"
+#: Replicas that must acknowledge each write.
+ENV_WAIT_FOR_REPLICAS = "LANGGRAPH_REDIS_WAIT_FOR_REPLICAS"
+#: Seconds a write waits for its replicas.
+ENV_WAIT_TIMEOUT = "LANGGRAPH_REDIS_WAIT_TIMEOUT"
+#: Whether writes also wait for the append-only file (``true``/``false``).
+ENV_WAIT_FOR_AOF = "LANGGRAPH_REDIS_WAIT_FOR_AOF"
+#: Whether spans and log records carry thread ids (``true``/``false``).
+ENV_TRACE_THREAD_IDS = "LANGGRAPH_REDIS_TRACE_THREAD_IDS"
 #: ``REDIS_URL`` when it is unset.
 DEFAULT_REDIS_URL = "redis://localhost:6379"
 
@@ -93,6 +116,10 @@ class ServerSettings:
         checkpoint_prefix: prefix of the checkpoint keys.
         checkpoint_write_prefix: prefix of the search entries.
         compression: the saver's ``compression`` argument (``None``: off).
+        wait_for_replicas: the saver's ``wait_for_replicas``.
+        wait_timeout: the saver's ``wait_timeout`` (seconds).
+        wait_for_aof: the saver's ``wait_for_aof``.
+        trace_thread_ids: the saver's ``trace_thread_ids``.
     """
 
     redis_url: str = DEFAULT_REDIS_URL
@@ -100,6 +127,10 @@ class ServerSettings:
     checkpoint_prefix: str = DEFAULT_CHECKPOINT_PREFIX
     checkpoint_write_prefix: str = DEFAULT_WRITE_PREFIX
     compression: Compression | None = field(default_factory=Compression)
+    wait_for_replicas: int = 0
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    wait_for_aof: bool = False
+    trace_thread_ids: bool = False
 
     def saver_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``AsyncShallowRedisSaver``."""
@@ -109,6 +140,10 @@ class ServerSettings:
             "checkpoint_prefix": self.checkpoint_prefix,
             "checkpoint_write_prefix": self.checkpoint_write_prefix,
             "compression": self.compression,
+            "wait_for_replicas": self.wait_for_replicas,
+            "wait_timeout": self.wait_timeout,
+            "wait_for_aof": self.wait_for_aof,
+            "trace_thread_ids": self.trace_thread_ids,
         }
 
 
@@ -178,6 +213,33 @@ def _compression_from_env(environ: Mapping[str, str]) -> Compression | None:
         ) from None
 
 
+def _durability_from_env(environ: Mapping[str, str]) -> tuple[int, float, bool]:
+    replicas_text = _get(environ, ENV_WAIT_FOR_REPLICAS)
+    timeout_text = _get(environ, ENV_WAIT_TIMEOUT)
+    aof_text = _get(environ, ENV_WAIT_FOR_AOF)
+    replicas = _parse_int(ENV_WAIT_FOR_REPLICAS, replicas_text) if replicas_text else 0
+    aof = _parse_bool(ENV_WAIT_FOR_AOF, aof_text) if aof_text else False
+    timeout: float = DEFAULT_WAIT_TIMEOUT
+    if timeout_text is not None:
+        if not replicas and not aof:
+            raise InvalidConfigError(
+                f"{ENV_WAIT_TIMEOUT} is set but writes wait for nothing: set "
+                f"{ENV_WAIT_FOR_REPLICAS} above 0 or {ENV_WAIT_FOR_AOF}=true"
+            )
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            raise InvalidConfigError(
+                f"{ENV_WAIT_TIMEOUT} must be a number of seconds, got {timeout_text!r}"
+            ) from None
+    try:
+        parse_durability(replicas, timeout, aof)
+    except InvalidConfigError as exc:
+        names = f"{ENV_WAIT_FOR_REPLICAS} / {ENV_WAIT_TIMEOUT} / {ENV_WAIT_FOR_AOF}"
+        raise InvalidConfigError(f"{names}: {exc}") from None
+    return replicas, timeout, aof
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSettings:
     """Read and validate the saver's options from environment variables.
 
@@ -216,7 +278,12 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSetting
             f"{ENV_CHECKPOINT_WRITE_PREFIX}={write_prefix!r}: {exc}"
         ) from None
     compression = _compression_from_env(environ)
-    return ServerSettings(url, ttl, prefix, write_prefix, compression)
+    replicas, timeout, aof = _durability_from_env(environ)
+    trace_text = _get(environ, ENV_TRACE_THREAD_IDS)
+    trace = _parse_bool(ENV_TRACE_THREAD_IDS, trace_text) if trace_text else False
+    return ServerSettings(
+        url, ttl, prefix, write_prefix, compression, replicas, timeout, aof, trace
+    )
 
 
 @asynccontextmanager
