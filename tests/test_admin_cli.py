@@ -288,6 +288,44 @@ def test_delete(
     assert r.status == 2 and "name the threads" in r.err
 
 
+def test_writes_wait_for_replicas(
+    replicated: Any, prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--wait-for-replicas``: a command's writes return once the replica
+    has them; asking for more replicas than there are fails with exit 1,
+    saying the write is on the primary only."""
+    primary, replica = replicated
+    cli = Cli(primary.url, prefix, capsys)
+    cp, wp = prefixes(prefix)
+    with (
+        saver_on(primary.url, prefix) as s,
+        ShallowRedisSaver.from_conn_string(
+            replica.url, checkpoint_prefix=cp, checkpoint_write_prefix=wp
+        ) as on_replica,
+    ):
+        for tid in ("w1", "w2"):
+            s.put(cfg(tid, ""), _checkpoint(), {}, {})
+        r = cli("--wait-for-replicas", "1", "delete", "w1", "--yes")
+        assert r.status == 0, r.err
+        # no sleep: the command returned after the replica acknowledged
+        assert on_replica.get_tuple(cfg("w1")) is None
+        assert on_replica.get_tuple(cfg("w2")) is not None
+        r = cli(
+            "delete", "w2", "--yes", "--wait-for-replicas", "2", "--wait-timeout", "0.1"
+        )
+        assert r.status == 1
+        assert "replica" in r.err, r.err
+        assert s.get_tuple(cfg("w2")) is None  # on the primary all the same
+        r = cli("--wait-for-replicas", "-1", "stats")
+        assert r.status == 2 and "wait_for_replicas" in r.err
+
+
+def _checkpoint() -> Any:
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    return empty_checkpoint()
+
+
 def test_delete_run(cli: Cli, saver: ShallowRedisSaver, has_search: bool) -> None:
     from langgraph.checkpoint.base import empty_checkpoint
 

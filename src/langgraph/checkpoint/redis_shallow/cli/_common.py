@@ -1,8 +1,9 @@
 """What every command shares: global options, the saver, errors, output.
 
 Global options (``--url``, ``--checkpoint-prefix``,
-``--checkpoint-write-prefix``, ``--serde``, ``--json``) may be given before
-the command or after it, as with pip.
+``--checkpoint-write-prefix``, ``--serde``, ``--wait-for-replicas``,
+``--wait-timeout``, ``--json``) may be given before the command or after
+it, as with pip.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .._sync.saver import ShallowRedisSaver
+from ..durability import DEFAULT_WAIT_TIMEOUT
 from ..errors import InvalidConfigError
 from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
 
@@ -123,6 +125,24 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         "JsonPlusSerializer, the saver's default)",
     )
     group.add_argument(
+        "--wait-for-replicas",
+        type=int,
+        default=default(0),
+        metavar="N",
+        help="commands that write (delete, prune, import, migrate) wait after "
+        "each write until N replicas have it (the saver's wait_for_replicas; "
+        "a write not acknowledged in time fails the command, exit status 1; "
+        "default: 0, no waiting)",
+    )
+    group.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=default(DEFAULT_WAIT_TIMEOUT),
+        metavar="SECONDS",
+        help="how long each write waits for its replicas "
+        f"(default: {DEFAULT_WAIT_TIMEOUT:g})",
+    )
+    group.add_argument(
         "--json",
         action="store_true",
         default=default(False),
@@ -183,6 +203,8 @@ def open_saver(
             checkpoint_write_prefix=args.checkpoint_write_prefix,
             serde=serde,
             ttl=None if ttl_minutes is None else {"default_ttl": ttl_minutes},
+            wait_for_replicas=args.wait_for_replicas,
+            wait_timeout=args.wait_timeout,
         )
     except InvalidConfigError as exc:
         raise UsageError(str(exc).replace(url_of(args), redact(url_of(args)))) from exc

@@ -26,7 +26,6 @@ from redis.exceptions import RedisError
 
 from .. import migration
 from .._sync.saver import ShallowRedisSaver
-from ..durability import DEFAULT_WAIT_TIMEOUT
 from ..errors import InvalidConfigError, ShallowRedisError, UpstreamSourceError
 from ._common import url_of
 
@@ -104,22 +103,6 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         type=_positive,
         metavar="N",
         help="stop after N threads (run again to go on)",
-    )
-    p.add_argument(
-        "--wait-for-replicas",
-        type=int,
-        default=0,
-        metavar="N",
-        help="after each write, wait until N replicas of the target have it "
-        "(the saver's wait_for_replicas; a thread whose writes are not "
-        "acknowledged in time fails and is copied again on the next run)",
-    )
-    p.add_argument(
-        "--wait-timeout",
-        type=float,
-        default=DEFAULT_WAIT_TIMEOUT,
-        metavar="SECONDS",
-        help="how long each write waits for them (default: %(default)s)",
     )
     p.set_defaults(run=run)
 
