@@ -81,13 +81,14 @@ plain.
 Everything else — every public operation, graphs, round trips, TTL, faults,
 cluster, Sentinel, ACL, conformance — runs on every server."""
 SERVER_SUITE = [f"--ignore={path}" for path in SERVER_INDEPENDENT]
-FAILOVER_TESTS = ["tests/_async/test_failover.py", "tests/_sync/test_failover.py"]
-"""Failover under load (Sentinel and Cluster topologies of their own, ~80 s
-per variant): run in the ``FAILOVER_KIND`` session only, left out of the
-others (``lowest`` and ``latest`` included), since every session would
-start the same processes."""
-FAILOVER_KIND = "plain"
-NO_FAILOVER = [f"--ignore={path}" for path in FAILOVER_TESTS]
+TOPOLOGY_KIND = "modules"
+"""The one ``tests`` kind that runs the tests marked ``topology``: failover
+under load (Sentinel and Cluster of their own, ~70 s per variant), the
+LangGraph load under each eviction policy (servers of its own, ~50 s) and
+slot migration (a cluster of its own, ~10 s per variant). They start the
+same processes whatever the session's server, so the other kinds, ``lowest``
+and ``latest`` leave them out (``NO_TOPOLOGY``)."""
+NO_TOPOLOGY = ["-m", "not topology"]
 PYTEST = ["pytest", "-q", "-rsxX", "-p", "no:cacheprovider"]
 RESULTS_DIR = ".matrix-results"
 UV = "uv|venv"  # uv when installed, else venv + pip
@@ -177,8 +178,8 @@ def tests(session: nox.Session) -> None:
     kinds = os.environ.get("NOX_REDIS_KINDS", ",".join(SERVER_KINDS)).split(",")
     for kind in kinds:
         scope = [] if kind in FULL_SUITE_KINDS else SERVER_SUITE
-        if kind != FAILOVER_KIND:
-            scope = [*scope, *NO_FAILOVER]
+        if kind != TOPOLOGY_KIND:
+            scope = [*scope, *NO_TOPOLOGY]
         _pytest(session, _label(session, kind), kind, *scope, *session.posargs)
 
 
@@ -273,7 +274,7 @@ def lowest(session: nox.Session) -> None:
     session.log("constraints: " + ", ".join(pins))
     _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
     _pytest(
-        session, _label(session, "lowest"), "modules", *NO_FAILOVER, *session.posargs
+        session, _label(session, "lowest"), "modules", *NO_TOPOLOGY, *session.posargs
     )
 
 
@@ -283,7 +284,7 @@ def latest(session: nox.Session) -> None:
     newest Python, in a fresh venv."""
     _install_tests(session)
     _pytest(
-        session, _label(session, "latest"), "modules", *NO_FAILOVER, *session.posargs
+        session, _label(session, "latest"), "modules", *NO_TOPOLOGY, *session.posargs
     )
 
 

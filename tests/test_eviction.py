@@ -400,18 +400,8 @@ def test_migration_from_a_source_that_lost_keys(
 # -- servers -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def once(server_kind: str) -> None:
-    """Skip unless this is the one session that runs the dedicated-server tests."""
-    if server_kind not in ("modules", "external"):
-        pytest.skip(
-            "starts its own servers: runs in the modules session only "
-            f"(this one is {server_kind})"
-        )
-
-
 @pytest.fixture(scope="module", params=["modules", "plain"])
-def evict_server(request: pytest.FixtureRequest, once: None) -> Iterator[RedisServer]:
+def evict_server(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
     """A server of its own per kind (with and without Search), reused by
     every policy (each run flushes it and sets its policy and limit)."""
     with RedisServer(kind=request.param) as srv:
@@ -470,6 +460,7 @@ def saver_on(url: str, prefix: str, ttl: bool) -> ShallowRedisSaver:
     return saver
 
 
+@pytest.mark.topology
 @pytest.mark.parametrize("policy", POLICIES)
 def test_graph_load_under_memory_pressure(
     evict_server: RedisServer, policy: str

@@ -19,8 +19,9 @@ older than what the thread holds afterwards was lost. With
 
 ``FAILOVER_ROUNDS`` (default 1) sets the failovers per test; the long run is
 ``FAILOVER_ROUNDS=20 pytest tests/_async/test_failover.py -s --redis-kind
-plain`` (see docs/reliability.md). These tests start their own servers and
-run in the ``plain`` session only (noxfile.py ``FAILOVER_TESTS``).
+plain`` (see docs/reliability.md). These tests start their own servers: they
+are marked ``topology``, which nox runs in one session only (noxfile.py
+``TOPOLOGY_KIND``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from langgraph.checkpoint.redis_shallow import (
 from tests._async.graph_support import approval_graph, check_approval, run_both
 from tests._io_async import RedisCluster, run_concurrently, sleep
 from tests.failover_support import SETTLE_TIMEOUT, ClusterTopology, SentinelTopology
+
+pytestmark = pytest.mark.topology
 
 ROUNDS = int(os.environ.get("FAILOVER_ROUNDS", "1"))
 WRITERS_PER_SHARD = 2

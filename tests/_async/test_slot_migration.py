@@ -58,15 +58,12 @@ MIGRATED: set[int] = set()  # slots this module moved (their owner changed)
 SUMMARY: dict[str, str] = {}
 
 
+pytestmark = pytest.mark.topology
+
+
 @pytest.fixture(scope="module", autouse=True)
-def once(server_kind: str) -> Iterator[None]:
-    """Skip unless this is the one session that runs the dedicated-server
-    tests; print what the writers saw."""
-    if server_kind not in ("modules", "external"):
-        pytest.skip(
-            "starts its own cluster: runs in the modules session only "
-            f"(this one is {server_kind})"
-        )
+def summary() -> Iterator[None]:
+    """Print what the writers saw."""
     yield
     for name, line in SUMMARY.items():
         print(f"\n[slot migration] {name}: {line}")
