@@ -72,15 +72,22 @@ SERVER_INDEPENDENT = [
     "tests/_sync/test_load.py",
     "tests/test_langgraph_server.py",
 ]
-"""Left out of ``SERVER_SUITE``: input validation that raises before any I/O,
+"""Left out of ``SERVER_SUITE``: the generated sync variant of the per-saver
+tests (``tests/_sync``: it sends the same scripts and commands as the async
+variant it is generated from, so a server's differences show in either; both
+variants run on ``FULL_SUITE_KINDS``, on every Python and in ``lowest`` and
+``latest``), input validation that raises before any I/O,
 the API and bridging checks (no server), the load/soak tests (pool and
 concurrency behaviour of the client, ~45 s) and the LangGraph server test
 (two ``langgraph dev`` processes, ~30 s; it exercises the server's use of
 the saver, which the other tests cover per server), run on modules and
 plain.
 Everything else — every public operation, graphs, round trips, TTL, faults,
-cluster, Sentinel, ACL, conformance — runs on every server."""
-SERVER_SUITE = [f"--ignore={path}" for path in SERVER_INDEPENDENT]
+cluster, Sentinel, ACL, conformance (both savers) — runs on every server."""
+SERVER_SUITE = [
+    "--ignore=tests/_sync",
+    *(f"--ignore={path}" for path in SERVER_INDEPENDENT),
+]
 TOPOLOGY_KIND = "modules"
 """The one ``tests`` kind that runs the tests marked ``topology``: failover
 under load (Sentinel and Cluster of their own, ~70 s per variant), the
@@ -129,7 +136,7 @@ def generate_check(session: nox.Session) -> None:
     session.run("python", "tools/generate.py", "--check")
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, venv_backend=UV)
 def lint(session: nox.Session) -> None:
     """ruff check, ruff format --check, mypy --strict (both _async and _sync),
     no sync/async bridging in src/."""
