@@ -98,6 +98,16 @@ _REROUTE = (
 )
 
 
+def _lost_connection(exc: AttributeError) -> RedisConnectionError:
+    """The error for redis-py's own ``AttributeError`` when a node dies while
+    it reconnects (seen in cluster failovers: its stream writer is already
+    ``None``), so that callers get ``StorageError`` like any lost connection."""
+    return RedisConnectionError(
+        "the connection was lost while redis-py reconnected "
+        f"({type(exc).__name__}: {exc})"
+    )
+
+
 class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     """LangGraph checkpoint saver keeping the latest checkpoint per thread in Redis.
 
@@ -513,16 +523,19 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             span.response(reply)
             return reply
         try:
-            span.request(script.sha, keys, args)
-            reply = self._client.evalsha(script.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            logger.info(
-                "script %s is not in the server's script cache (NOSCRIPT: the "
-                "server restarted or ran SCRIPT FLUSH); sending it with EVAL",
-                script.name,
-            )
-            span.request(script.source, keys, args)
-            reply = self._client.eval(script.source, len(keys), *keys, *args)
+            try:
+                span.request(script.sha, keys, args)
+                reply = self._client.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                logger.info(
+                    "script %s is not in the server's script cache (NOSCRIPT: the "
+                    "server restarted or ran SCRIPT FLUSH); sending it with EVAL",
+                    script.name,
+                )
+                span.request(script.source, keys, args)
+                reply = self._client.eval(script.source, len(keys), *keys, *args)
+        except AttributeError as exc:
+            raise _lost_connection(exc) from exc
         span.response(reply)
         return reply
 
@@ -556,8 +569,10 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         script.name,
                     )
                 return self._durability.result(replies)
-            except _REROUTE:
+            except (*_REROUTE, AttributeError) as exc:
                 if attempt == attempts:
+                    if isinstance(exc, AttributeError):
+                        raise _lost_connection(exc) from exc
                     raise
                 refresh_cluster(self._client)
                 sleep(0.1 * 2**attempt)
