@@ -428,14 +428,21 @@ def delta_graph(cp: Any, snapshot_frequency: int, pause: bool) -> Any:
 
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
-async def test_delta_channel_snapshot_every_update_matches_memory(
-    asaver: AsyncShallowRedisSaver, thread_id: str, durability: Any
+@pytest.mark.parametrize(("snapshot_frequency", "turns"), [(1, 3), (3, 4)])
+async def test_delta_channel_matches_memory(
+    asaver: AsyncShallowRedisSaver,
+    thread_id: str,
+    durability: Any,
+    snapshot_frequency: int,
+    turns: int,
 ) -> None:
-    # snapshot_frequency=1: every checkpoint holds the channel's full value
+    # snapshot_frequency=1: every checkpoint holds the channel's full value;
+    # 3: most checkpoints hold no value for the channel, and it is rebuilt
+    # from the history the saver keeps (see test_delta.py)
     async def scenario(cp: Any, config: Any) -> Any:
-        graph = delta_graph(cp, snapshot_frequency=1, pause=True)
+        graph = delta_graph(cp, snapshot_frequency=snapshot_frequency, pause=True)
         seen = []
-        for turn in range(3):
+        for turn in range(turns):
             seen.append(
                 await graph.ainvoke(
                     {"log": [f"u{turn}"], "n": turn}, config, durability=durability
@@ -449,33 +456,10 @@ async def test_delta_channel_snapshot_every_update_matches_memory(
         return seen
 
     seen = await run_both(asaver, thread_id, scenario)
-    assert seen[-1]["values"] == {
-        "log": ["u0", "a0", "c:0", "u1", "a1", "c:1", "u2", "a2", "c:2", "manual"],
-        "n": 102,
-    }
-
-
-@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
-async def test_delta_channel_stored_as_deltas_matches_memory(
-    asaver: AsyncShallowRedisSaver, thread_id: str, durability: Any
-) -> None:
-    # snapshot_frequency=3: most checkpoints hold no value for the channel;
-    # it is rebuilt from the history the saver keeps (see test_delta.py)
-    async def scenario(cp: Any, config: Any) -> Any:
-        graph = delta_graph(cp, snapshot_frequency=3, pause=True)
-        seen = []
-        for turn in range(4):
-            seen.append(
-                await graph.ainvoke(
-                    {"log": [f"u{turn}"], "n": turn}, config, durability=durability
-                )
-            )
-            seen.append(
-                await graph.ainvoke(Command(resume=turn), config, durability=durability)
-            )
-        seen.append(await graph.aupdate_state(config, {"log": ["manual"]}))
-        seen.append(await graph.aget_state(config))
-        return seen
-
-    seen = await run_both(asaver, thread_id, scenario)
-    assert seen[-1]["values"]["log"][-4:] == ["u3", "a3", "c:3", "manual"]
+    if snapshot_frequency == 1:
+        assert seen[-1]["values"] == {
+            "log": ["u0", "a0", "c:0", "u1", "a1", "c:1", "u2", "a2", "c:2", "manual"],
+            "n": 102,
+        }
+    else:
+        assert seen[-1]["values"]["log"][-4:] == ["u3", "a3", "c:3", "manual"]
