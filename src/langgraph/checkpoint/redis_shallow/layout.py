@@ -74,6 +74,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .compression import Compression
 from .errors import InvalidConfigError, StaleCheckpointError
+from .keys import decode_namespace
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import DeltaChannelHistory
@@ -759,6 +760,21 @@ class StoredNamespace(NamedTuple):
     fields: dict[bytes, bytes]
     entry: dict[bytes, bytes]
     base: dict[bytes, bytes]
+
+
+def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:
+    """The namespaces of a ``DUMP_THREAD`` reply, sorted by name so that a
+    dump (and an export file) does not depend on the server's set order."""
+    found = [
+        StoredNamespace(
+            decode_namespace(reply[i]),
+            rows(reply[i + 1]),
+            rows(reply[i + 2]),
+            rows(reply[i + 3]),
+        )
+        for i in range(0, len(reply), 4)
+    ]
+    return sorted(found, key=lambda stored: stored.checkpoint_ns)
 
 
 def rows(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> dict[bytes, bytes]:

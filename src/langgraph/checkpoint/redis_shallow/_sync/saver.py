@@ -1012,7 +1012,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 raise StorageError("copy_thread", dst, exc) from exc
 
     def dump_thread(self, thread_id: str) -> Sequence[layout.StoredNamespace]:
-        """Every namespace of the thread exactly as stored, for backups.
+        """Every namespace of the thread exactly as stored, for backups,
+        sorted by namespace.
 
         One round trip, one instant: the namespace hashes (checkpoint and
         pending writes, values as the serde wrote them, so encrypted values
@@ -1031,15 +1032,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 )
             except RedisError as exc:
                 raise StorageError("dump_thread", tid, exc) from exc
-        return [
-            layout.StoredNamespace(
-                decode_namespace(reply[i]),
-                layout.rows(reply[i + 1]),
-                layout.rows(reply[i + 2]),
-                layout.rows(reply[i + 3]),
-            )
-            for i in range(0, len(reply), 4)
-        ]
+        return layout.stored_namespaces(reply)
 
     def restore_thread(
         self, thread_id: str, namespaces: Sequence[layout.StoredNamespace]
