@@ -74,7 +74,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .compression import Compression
 from .errors import InvalidConfigError, StaleCheckpointError
-from .keys import decode_namespace
+from .keys import decode_namespace, encode_namespace
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import DeltaChannelHistory
@@ -775,6 +775,23 @@ def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:
         for i in range(0, len(reply), 4)
     ]
     return sorted(found, key=lambda stored: stored.checkpoint_ns)
+
+
+def flat(fields: Mapping[bytes, bytes]) -> list[bytes]:
+    """A hash as a flat field/value list (as ``HSET`` takes it)."""
+    return [x for pair in fields.items() for x in pair]
+
+
+def pack_namespace(
+    args: list[Any], checkpoint_ns: str, *parts: Sequence[bytes]
+) -> None:
+    """Append one namespace to ``WRITE_THREAD``'s arguments: its encoded
+    name, then the hash, its search entry and its rollback base, each a flat
+    field/value list preceded by its length (an empty one writes nothing)."""
+    args.append(encode_namespace(checkpoint_ns))
+    for part in parts:
+        args.append(len(part))
+        args.extend(part)
 
 
 def rows(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> dict[bytes, bytes]:

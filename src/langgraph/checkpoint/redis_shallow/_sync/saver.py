@@ -995,11 +995,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         with self._telemetry.span("copy_thread", src) as span:
             span.thread(TARGET_THREAD_ID, dst)
             for ns, fields, entry in self._read_thread(src, "copy_thread", span):
-                args.append(encode_namespace(ns))
-                for flat in layout.retarget(self.serde, fields, entry, dst):
-                    args.append(len(flat))
-                    args.extend(flat)
-                args.append(0)  # no rollback base: the copy starts its own runs
+                hash_fields, entry = layout.retarget(self.serde, fields, entry, dst)
+                # no rollback base: the copy starts its own runs
+                layout.pack_namespace(args, ns, hash_fields, entry, [])
             self._before_write("copy_thread", span)
             try:
                 self._run(
@@ -1065,15 +1063,13 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 entry: list[bytes] = []
                 base: list[bytes] = []
                 if self._search:
-                    entry = [x for kv in stored.entry.items() for x in kv]
-                    if not entry:
-                        entry = layout.entry_fields(self.serde, stored.fields)
-                    base = [x for kv in stored.base.items() for x in kv]
-                hash_fields = [x for kv in stored.fields.items() for x in kv]
-                args.append(encode_namespace(stored.checkpoint_ns))
-                for flat in (hash_fields, entry, base):
-                    args.append(len(flat))
-                    args.extend(flat)
+                    entry = layout.flat(stored.entry) or layout.entry_fields(
+                        self.serde, stored.fields
+                    )
+                    base = layout.flat(stored.base)
+                layout.pack_namespace(
+                    args, stored.checkpoint_ns, layout.flat(stored.fields), entry, base
+                )
             self._before_write(op, span)
             try:
                 self._run(
