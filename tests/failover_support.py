@@ -14,6 +14,7 @@ generated sync tests (``tests/_async/test_failover.py``).
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -27,8 +28,10 @@ DOWN_AFTER_MS = 500
 """Sentinel ``down-after-milliseconds`` and ``cluster-node-timeout`` (ms)."""
 FAILOVER_TIMEOUT_MS = 2000
 """Sentinel ``failover-timeout`` (ms)."""
-SETTLE_TIMEOUT = 30.0
-"""Seconds a topology may take to promote a replica or to heal."""
+SETTLE_TIMEOUT = 75.0
+"""Seconds a topology may take to promote a replica or to heal. A Sentinel
+whose timer is late by more than 2 s (a loaded CI machine) enters TILT mode
+and does nothing for 30 s; this bound outlasts two such episodes."""
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 
 
@@ -59,12 +62,33 @@ def _info(port: int) -> dict[str, Any]:
         client.close()
 
 
-def _wait_for(condition: Any, what: str, timeout: float = SETTLE_TIMEOUT) -> None:
+def _wait_for(
+    condition: Any,
+    what: str,
+    timeout: float = SETTLE_TIMEOUT,
+    describe: Any = None,
+) -> None:
+    """Poll ``condition`` until true; after ``timeout`` s fail with ``what``
+    and, if given, ``describe()`` (the topology as its processes see it)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+            state = f"\n{describe()}" if describe is not None else ""
+            raise AssertionError(f"not within {timeout:.0f} s: {what}{state}")
         time.sleep(0.05)
+
+
+def _roles(ports: Any) -> str:
+    """``port: role`` of each server (``down`` when it does not answer)."""
+    return ", ".join(f"{p}: {_info(p).get('role', 'down')}" for p in ports)
+
+
+def _log_tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc})"
 
 
 def _synced(primary: int, replicas: int) -> bool:
@@ -191,8 +215,26 @@ class SentinelTopology:
         _wait_for(
             lambda: (p := self.primary_port()) is not None and _synced(p, 2),
             "primary with two replicas in sync after the failover",
+            describe=self.describe,
         )
         self.killed = None
+
+    def describe(self) -> str:
+        """The servers' roles, what each Sentinel names as primary (and
+        whether it is in TILT mode), and the end of each Sentinel's log."""
+        parts = [f"servers: {_roles(self.servers)}"]
+        for sentinel in self.sentinels:
+            assert sentinel.port is not None
+            named = _call(sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
+            info = _call(sentinel.port, "INFO", "sentinel") or b""
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            tilt = "sentinel_tilt:1" in text
+            log = os.path.join(sentinel.dir or "", "sentinel.log")
+            parts.append(
+                f"sentinel {sentinel.port}: primary {named!r}, tilt {tilt}\n"
+                + _log_tail(log)
+            )
+        return "\n".join(parts)
 
 
 class ClusterTopology:
@@ -306,6 +348,26 @@ class ClusterTopology:
         port = shards[self.killed_shard][0]
         return port != self.killed.port and _info(port).get("role") == "master"
 
+    def describe(self) -> str:
+        """Each node's role and cluster state, and the slot map."""
+        states = []
+        for port in self.servers:
+            info = _call(port, "CLUSTER", "INFO") or b""
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            state = next(
+                (ln for ln in text.splitlines() if ln.startswith("cluster_state")),
+                "down",
+            )
+            states.append(f"{port}: {state.strip()}")
+        try:
+            shards = str(self._shards())
+        except (AssertionError, IndexError):
+            shards = "(no live node answers CLUSTER SLOTS)"
+        return (
+            f"servers: {_roles(self.servers)}\nstates: {', '.join(states)}\n"
+            f"shards (primary, replicas): {shards}"
+        )
+
     def restart_killed(self) -> None:
         """Start the killed node again on its port: it rejoins as a replica."""
         assert self.killed is not None
@@ -329,6 +391,10 @@ class ClusterTopology:
                 for primary, replicas in shards
             )
 
-        _wait_for(healthy, "cluster ok, each primary with its replica in sync")
+        _wait_for(
+            healthy,
+            "cluster ok, each primary with its replica in sync",
+            describe=self.describe,
+        )
         self.killed = None
         self.killed_shard = None

@@ -220,10 +220,15 @@ async def retried(operation: Callable[[], Any], attempts: int = 20) -> Any:
             await sleep(0.1)
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
+async def until(condition: Callable[[], bool], what: str, topology: Any) -> None:
+    """Poll ``condition`` until true; fail after ``SETTLE_TIMEOUT`` s with
+    ``what`` and the topology as its processes see it."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not condition():
-        assert time.monotonic() < deadline, f"not within {SETTLE_TIMEOUT:.0f} s: {what}"
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"not within {SETTLE_TIMEOUT:.0f} s: {what}\n{topology.describe()}"
+            )
         await sleep(0.05)
 
 
@@ -235,7 +240,7 @@ async def kill_and_recover(topology: Any, writers: list[Writer], state: Round) -
         topology.kill_primary()
         state.killed_at = time.monotonic()
         state.shard = getattr(topology, "killed_shard", None)
-        await until(topology.promoted, "a replica promoted")
+        await until(topology.promoted, "a replica promoted", topology)
         topology.restart_killed()
         restarted_at = time.monotonic()
         await until(
@@ -243,6 +248,7 @@ async def kill_and_recover(topology: Any, writers: list[Writer], state: Round) -
                 w.last_ok > restarted_at and w.recovered_at is not None for w in writers
             ),
             "every writer wrote again after the failover",
+            topology,
         )
         await sleep(LOAD_AFTER)
     finally:
@@ -331,7 +337,7 @@ async def test_graph_interrupted_by_a_failover_resumes(topology: Any) -> None:
             paused = await graph.ainvoke({"log": ["start"]}, config)
             if cp is saver:
                 topology.kill_primary()
-                await until(topology.promoted, "a replica promoted")
+                await until(topology.promoted, "a replica promoted", topology)
                 topology.restart_killed()
                 topology.wait_healthy()
             waiting = await graph.aget_state(config)

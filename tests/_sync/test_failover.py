@@ -218,10 +218,15 @@ def retried(operation: Callable[[], Any], attempts: int = 20) -> Any:
             sleep(0.1)
 
 
-def until(condition: Callable[[], bool], what: str) -> None:
+def until(condition: Callable[[], bool], what: str, topology: Any) -> None:
+    """Poll ``condition`` until true; fail after ``SETTLE_TIMEOUT`` s with
+    ``what`` and the topology as its processes see it."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not condition():
-        assert time.monotonic() < deadline, f"not within {SETTLE_TIMEOUT:.0f} s: {what}"
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"not within {SETTLE_TIMEOUT:.0f} s: {what}\n{topology.describe()}"
+            )
         sleep(0.05)
 
 
@@ -233,7 +238,7 @@ def kill_and_recover(topology: Any, writers: list[Writer], state: Round) -> None
         topology.kill_primary()
         state.killed_at = time.monotonic()
         state.shard = getattr(topology, "killed_shard", None)
-        until(topology.promoted, "a replica promoted")
+        until(topology.promoted, "a replica promoted", topology)
         topology.restart_killed()
         restarted_at = time.monotonic()
         until(
@@ -241,6 +246,7 @@ def kill_and_recover(topology: Any, writers: list[Writer], state: Round) -> None
                 w.last_ok > restarted_at and w.recovered_at is not None for w in writers
             ),
             "every writer wrote again after the failover",
+            topology,
         )
         sleep(LOAD_AFTER)
     finally:
@@ -329,7 +335,7 @@ def test_graph_interrupted_by_a_failover_resumes(topology: Any) -> None:
             paused = graph.invoke({"log": ["start"]}, config)
             if cp is saver:
                 topology.kill_primary()
-                until(topology.promoted, "a replica promoted")
+                until(topology.promoted, "a replica promoted", topology)
                 topology.restart_killed()
                 topology.wait_healthy()
             waiting = graph.get_state(config)
