@@ -18,7 +18,8 @@ test matrix (what ``.ci/run`` runs).
 
 The test sessions start their own servers (``tools/redis_server.py``) unless
 ``REDIS_URL`` is set; ``NOX_REDIS_KINDS=modules,valkey`` narrows the kinds of
-``tests``. Each pytest run writes a JSON summary into ``.matrix-results/``
+``tests``. The runs use two pytest-xdist workers (``NOX_WORKERS``; the
+``topology`` tests run alone, after). Each pytest run writes a JSON summary into ``.matrix-results/``
 (git-ignored), which ``matrix_report`` renders into the README.
 
 The test sessions install with uv when it is on PATH (``.ci/run`` installs
@@ -106,7 +107,17 @@ NO_FAILOVER = (
     if os.environ.get("NOX_FAILOVER") == "1"
     else [f"--ignore={path}" for path in SYNC_FAILOVER_TESTS]
 )
-PYTEST = ["pytest", "-q", "-rsxX", "-p", "no:cacheprovider"]
+PYTEST = ["pytest", "-q", "-rsxX", "-p", "no:cacheprovider", "--durations=5"]
+WORKERS = os.environ.get("NOX_WORKERS", "2")
+"""pytest-xdist workers per run (``NOX_WORKERS=0``: none). Each worker
+starts its own servers; ``--dist loadfile`` keeps a module's tests (and
+its module-scoped servers) on one worker. The ``topology`` tests never run
+in parallel with others: their timing (Sentinel, cluster failure
+detection) needs the CPU."""
+PARALLEL = ["-n", WORKERS, "--dist", "loadfile"] if WORKERS != "0" else []
+TOPOLOGY_SUFFIX = "+topology"
+"""Label suffix of the serial ``topology`` run; ``tools/matrix_report.py``
+adds its counts to the run of the same label without it."""
 RESULTS_DIR = ".matrix-results"
 UV = "uv|venv"  # uv when installed, else venv + pip
 
@@ -195,10 +206,18 @@ def tests(session: nox.Session) -> None:
     kinds = os.environ.get("NOX_REDIS_KINDS", ",".join(SERVER_KINDS)).split(",")
     for kind in kinds:
         scope = [] if kind in FULL_SUITE_KINDS else SERVER_SUITE
-        if kind != TOPOLOGY_KIND:
-            scope = [*scope, *NO_TOPOLOGY]
-        scope = [*scope, *NO_FAILOVER]
-        _pytest(session, _label(session, kind), kind, *scope, *session.posargs)
+        label = _label(session, kind)
+        _pytest(session, label, kind, *PARALLEL, *scope, *NO_TOPOLOGY, *session.posargs)
+        if kind == TOPOLOGY_KIND:
+            _pytest(
+                session,
+                label + TOPOLOGY_SUFFIX,
+                kind,
+                "-m",
+                "topology",
+                *NO_FAILOVER,
+                *session.posargs,
+            )
 
 
 PYTHON_SUITE = [
@@ -236,7 +255,12 @@ def tests_python(session: nox.Session) -> None:
     """``PYTHON_SUITE`` on Redis 8.2 with Search/JSON, on another Python."""
     _install_tests(session)
     _pytest(
-        session, _label(session, "modules"), "modules", *PYTHON_SUITE, *session.posargs
+        session,
+        _label(session, "modules"),
+        "modules",
+        *PARALLEL,
+        *PYTHON_SUITE,
+        *session.posargs,
     )
 
 
@@ -292,7 +316,12 @@ def lowest(session: nox.Session) -> None:
     session.log("constraints: " + ", ".join(pins))
     _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
     _pytest(
-        session, _label(session, "lowest"), "modules", *NO_TOPOLOGY, *session.posargs
+        session,
+        _label(session, "lowest"),
+        "modules",
+        *PARALLEL,
+        *NO_TOPOLOGY,
+        *session.posargs,
     )
 
 
@@ -302,7 +331,12 @@ def latest(session: nox.Session) -> None:
     newest Python, in a fresh venv."""
     _install_tests(session)
     _pytest(
-        session, _label(session, "latest"), "modules", *NO_TOPOLOGY, *session.posargs
+        session,
+        _label(session, "latest"),
+        "modules",
+        *PARALLEL,
+        *NO_TOPOLOGY,
+        *session.posargs,
     )
 
 

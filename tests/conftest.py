@@ -145,11 +145,30 @@ def thread_id() -> str:
     return "thread-" + uuid.uuid4().hex
 
 
+_WORKER_CONFORMANCE: list[str] = []
+"""Conformance lines the pytest-xdist workers sent (controller side)."""
+
+
+def _conformance_lines() -> list[str]:
+    module = sys.modules.get("tests.test_conformance")
+    return list(getattr(module, "CONFORMANCE_SUMMARY", []))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, controller side: gather what a worker's tests found
+    (the operations ``test_server_support`` probed, the conformance lines),
+    which live in the worker's process."""
+    output = getattr(node, "workeroutput", {})
+    for operation, outcome in output.get("operations", {}).items():
+        support_record.record(operation, outcome)
+    _WORKER_CONFORMANCE.extend(output.get("conformance", []))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the conformance suite's result per saver (by-design exclusions
     are listed by -rxX with their reasons)."""
-    module = sys.modules.get("tests.test_conformance")
-    lines = getattr(module, "CONFORMANCE_SUMMARY", [])
+    lines = _conformance_lines() + _WORKER_CONFORMANCE
     if lines:
         terminalreporter.write_sep("-", "langgraph-checkpoint-conformance")
         for line in lines:
@@ -192,7 +211,13 @@ _STARTED = time.monotonic()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With ``MATRIX_RESULTS_DIR`` set, write this run's summary there."""
+    """With ``MATRIX_RESULTS_DIR`` set, write this run's summary there (a
+    pytest-xdist worker hands its findings to the controller instead)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["operations"] = dict(support_record.OPERATIONS)
+        workeroutput["conformance"] = _conformance_lines()
+        return
     out_dir = os.environ.get("MATRIX_RESULTS_DIR")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not out_dir or reporter is None:

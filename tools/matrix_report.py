@@ -45,9 +45,38 @@ KIND_SOURCE = {
 }
 
 
+TOPOLOGY_SUFFIX = "+topology"
+"""A run labelled ``<label>+topology`` (the serial run of the ``topology``
+tests, noxfile.py) counts as part of the run labelled ``<label>``."""
+
+
+def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    """Add the outcome of ``part`` (same server, same Python) to ``into``."""
+    for name, count in part["counts"].items():
+        into["counts"][name] = into["counts"].get(name, 0) + count
+    for reason, count in part.get("skip_reasons", {}).items():
+        reasons = into.setdefault("skip_reasons", {})
+        reasons[reason] = reasons.get(reason, 0) + count
+    into["exitstatus"] = max(into["exitstatus"], part["exitstatus"])
+    into["seconds"] = into.get("seconds", 0) + part.get("seconds", 0)
+    into["finished"] = max(into["finished"], part["finished"])
+
+
 def load(results_dir: Path) -> list[dict[str, Any]]:
-    """Every run summary in ``results_dir``, ordered by Python, then label."""
-    runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    """Every run summary in ``results_dir``, ordered by Python, then label;
+    a ``+topology`` run is merged into its main run."""
+    found = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    by_label = {
+        run["label"]: run for run in found if not run["label"].endswith(TOPOLOGY_SUFFIX)
+    }
+    runs = list(by_label.values())
+    for run in found:
+        if run["label"].endswith(TOPOLOGY_SUFFIX):
+            main = by_label.get(run["label"][: -len(TOPOLOGY_SUFFIX)])
+            if main is None:
+                runs.append(run)
+            else:
+                _merge(main, run)
 
     def key(run: dict[str, Any]) -> tuple[Any, ...]:
         py = tuple(int(x) for x in run["python"].split(".")[:2])
