@@ -19,8 +19,9 @@ test matrix (what ``.ci/run`` runs).
 The test sessions start their own servers (``tools/redis_server.py``) unless
 ``REDIS_URL`` is set; ``NOX_REDIS_KINDS=modules,valkey`` narrows the kinds of
 ``tests``. The runs use two pytest-xdist workers (``NOX_WORKERS``; the
-``topology`` tests run alone, after). Each pytest run writes a JSON summary into ``.matrix-results/``
-(git-ignored), which ``matrix_report`` renders into the README.
+``topology`` tests run alone, after). Each pytest run writes a JSON summary
+into ``.matrix-results/`` (git-ignored), which ``matrix_report`` renders
+into the README.
 
 The test sessions install with uv when it is on PATH (``.ci/run`` installs
 it), else with pip.
