@@ -1,6 +1,6 @@
 """Benchmark the shallow Redis savers against upstream and InMemorySaver.
 
-    python benchmarks/run.py [--quick] [--only conversation] [--json PATH]
+    python benchmarks/run.py [--quick] [--only conversation|tracing] [--json PATH]
 
 One run, one Redis: ``$REDIS_URL`` if set, else an embedded Redis 8.2 with
 Search and JSON (``tools/redis_server.py``), stopped at the end. Savers side
@@ -10,7 +10,8 @@ shallow savers (skipped, and said so, when not installed) and LangGraph's
 3. a 3-node chain graph, 4. round trips, bytes and memory per thread,
 5. the floor, 6. a long conversation (``conversation.py``: 400 turns with
 plain ``add_messages`` and with a ``DeltaChannel``; ``--only conversation``
-runs this section alone). Prints tables with ratios and the issue's targets (PASS/MISS,
+runs this section alone), 7. what tracing costs per operation
+(``tracing.py``: off, the no-op tracer, an SDK; ``--only tracing``). Prints tables with ratios and the issue's targets (PASS/MISS,
 informational: the exit code is 0 either way) and writes the raw numbers
 to JSON (default ``benchmarks/results/latest.json``). On a ``$REDIS_URL``
 server, the keys the run wrote are removed at the end (the search indexes
@@ -47,6 +48,7 @@ import ops  # noqa: E402
 import report  # noqa: E402
 import savers  # noqa: E402
 import throughput  # noqa: E402
+import tracing  # noqa: E402
 import workload  # noqa: E402
 
 FULL = {
@@ -62,6 +64,8 @@ FULL = {
     "memory": {10: (50, (1, 100)), 200: (8, (1, 100))},
     "floor_samples": 500,
     "conversation_turns": 400,
+    "tracing_samples": 300,
+    "tracing_loops": 20_000,
 }
 QUICK = {
     "sizes": (10, 200),
@@ -76,6 +80,8 @@ QUICK = {
     "memory": {10: (8, (1, 100)), 200: (4, (1, 5))},
     "floor_samples": 100,
     "conversation_turns": 40,
+    "tracing_samples": 40,
+    "tracing_loops": 2_000,
 }
 
 
@@ -205,6 +211,12 @@ async def bench(
             )
             res["labels"] = {e.key: e.label for e in entries}
             return res
+        if only == "tracing":
+            log("7. tracing")
+            res["tracing"] = await tracing.measure(
+                url, cfg["tracing_samples"], cfg["tracing_loops"]
+            )
+            return res
         log("5. floor")
         values = {
             n: JsonPlusSerializer().dumps_typed(bases[n][0])[1] for n in cfg["sizes"]
@@ -267,6 +279,10 @@ async def bench(
             )
         )
         res["labels"] = {e.key: e.label for e in entries}
+        log("7. tracing")
+        res["tracing"] = await tracing.measure(
+            url, cfg["tracing_samples"], cfg["tracing_loops"]
+        )
     finally:
         await savers.close_savers(entries)
         if os.environ.get("REDIS_URL"):  # leave a user's server as we found it
@@ -291,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["conversation"],
-        help="run one section alone (6. the long conversation)",
+        choices=["conversation", "tracing"],
+        help="run one section alone (6. the long conversation, 7. tracing)",
     )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -334,7 +350,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.only is None:
         lines += report.tables(res)
-    lines += conversation.lines(res["conversation"], res["labels"])
+    if "conversation" in res:
+        lines += conversation.lines(res["conversation"], res["labels"])
+    if "tracing" in res:
+        lines += [
+            "",
+            "== 7. What tracing costs: ours with tracing off, the API's no-op "
+            "tracer, an SDK (benchmarks/tracing.py) ==",
+        ]
+        lines += tracing.lines(res["tracing"])
     failures = [
         f"  {section}: {saver}: {message}"
         for section, found in res["errors"].items()

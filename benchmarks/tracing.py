@@ -2,6 +2,8 @@
 
     python benchmarks/tracing.py [--samples N] [--json PATH]
 
+(also section 7 of ``nox -s bench``, and ``nox -s bench -- --only tracing``)
+
 One Redis: ``$REDIS_URL`` if set, else an embedded Redis 8.2
 (``tools/redis_server.py``), stopped at the end. Three savers of each kind
 (async, sync), one per mode:
@@ -201,6 +203,43 @@ def telemetry_alone(loops: int) -> dict[str, float]:
     return out
 
 
+async def measure(url: str, samples: int, loops: int = 20_000) -> dict[str, Any]:
+    """Latency per operation and mode on ``url``, and the telemetry calls
+    alone (``loops`` per mode)."""
+    result = await latency(url, samples)
+    result["samples"] = samples
+    result["loops"] = loops
+    result["telemetry_alone_us"] = telemetry_alone(loops)
+    return result
+
+
+def lines(result: dict[str, Any]) -> list[str]:
+    """The report of :func:`measure`."""
+    alone = result["telemetry_alone_us"]
+    out = [
+        f"median µs per call ({result['samples']} calls per op and mode; wall / CPU)",
+        f"{'op':<22}" + "".join(f"{m:>20}" for m in MODES) + "   sdk - off (wall)",
+    ]
+    for kind in ("async", "sync"):
+        for op in OPS:
+            row = f"{kind + ' ' + op:<22}"
+            for mode in MODES:
+                key = f"{kind}/{op}/{mode}"
+                row += (
+                    f"{result['wall_us'][key]:>12.1f} / {result['cpu_us'][key]:>5.1f}"
+                )
+            diff = (
+                result["wall_us"][f"{kind}/{op}/sdk"]
+                - result["wall_us"][f"{kind}/{op}/off"]
+            )
+            out.append(row + f"   {diff:+.1f}")
+    out.append(
+        f"telemetry calls alone, µs per operation (best of 5 x {result['loops']:,}):"
+    )
+    out.append("  " + ", ".join(f"{m}: {alone[m]:.2f}" for m in MODES))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=300, help="calls per op/mode")
@@ -214,29 +253,11 @@ def main() -> None:
         server = RedisServer().start()
         url = server.url
     try:
-        result = asyncio.run(latency(url, opts.samples))
+        result = asyncio.run(measure(url, opts.samples))
     finally:
         if server is not None:
             server.stop()
-    alone = telemetry_alone(20_000)
-    result["telemetry_alone_us"] = alone
-    print(f"median µs per call ({opts.samples} calls per op and mode; wall / CPU)")
-    print(f"{'op':<22}" + "".join(f"{m:>20}" for m in MODES) + "   sdk - off (wall)")
-    for kind in ("async", "sync"):
-        for op in OPS:
-            row = f"{kind + ' ' + op:<22}"
-            for mode in MODES:
-                key = f"{kind}/{op}/{mode}"
-                row += (
-                    f"{result['wall_us'][key]:>12.1f} / {result['cpu_us'][key]:>5.1f}"
-                )
-            diff = (
-                result["wall_us"][f"{kind}/{op}/sdk"]
-                - result["wall_us"][f"{kind}/{op}/off"]
-            )
-            print(row + f"   {diff:+.1f}")
-    print("telemetry calls alone, µs per operation (best of 5 x 20,000):")
-    print("  " + ", ".join(f"{m}: {alone[m]:.2f}" for m in MODES))
+    print("\n".join(lines(result)))
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump(result, f, indent=2)
