@@ -35,9 +35,13 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from redis.crc import key_slot
-from redis.exceptions import ClusterError, TryAgainError
+from redis.exceptions import AskError, ClusterError, TryAgainError
 
-from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver, StorageError
+from langgraph.checkpoint.redis_shallow import (
+    AsyncShallowRedisSaver,
+    ReplicationError,
+    StorageError,
+)
 from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
 from tests._async.graph_support import approval_graph, config_of, normalize
 from tests._async.test_cluster import (
@@ -272,6 +276,47 @@ async def test_a_thread_split_between_nodes_is_never_half_written(
         f"{', '.join(calls)} refused with StorageError "
         f"({type(info.value.__cause__).__name__}: {info.value.__cause__})"
     )
+    # durable writes go to the slot's primary on a connection of their own,
+    # which follows no ASK: refused too (after the saver's own resends);
+    # copy_thread is refused already in its read (redis-py's routing)
+    durable = AsyncShallowRedisSaver(
+        redis_client=msaver.client,
+        wait_for_replicas=1,
+        wait_timeout=0.05,
+        checkpoint_prefix=msaver.keys.checkpoint_prefix,
+        checkpoint_write_prefix=msaver.keys.entry_prefix,
+    )
+    durable_calls = {
+        "put": lambda: durable.aput(
+            before[""].config, cp, {"step": 2}, cp["channel_versions"]
+        ),
+        "put_writes": lambda: durable.aput_writes(
+            before[""].config, [("a", "late")], "task-9"
+        ),
+        "delete_thread": lambda: durable.adelete_thread(tid),
+        "copy_thread": lambda: durable.acopy_thread(tid, tid + "-copy"),
+        "prune": lambda: durable.aprune([tid]),
+    }
+    durable_causes = set()
+    for name, call in durable_calls.items():
+        with pytest.raises(StorageError) as info:
+            await call()
+        assert isinstance(
+            info.value.__cause__, (AskError, TryAgainError, ClusterError)
+        ), (
+            name,
+            repr(info.value.__cause__),
+        )
+        durable_causes.add(type(info.value.__cause__).__name__)
+        after = {
+            p: await keys_on(n, f"*{msaver.keys.thread_tag(tid)}*")
+            for p, n in nodes.items()
+        }
+        assert after == layout, name
+    SUMMARY["split thread, wait_for_replicas=1"] = (
+        f"{', '.join(durable_calls)} refused with StorageError "
+        f"({', '.join(sorted(durable_causes))})"
+    )
 
     # a call waiting on TRYAGAIN completes once the slot has moved
     async def finish() -> None:
@@ -282,6 +327,17 @@ async def test_a_thread_split_between_nodes_is_never_half_written(
     await gather(lambda: msaver.adelete_thread(tid), finish)
     for port, node in nodes.items():
         assert await keys_on(node, f"*{msaver.keys.thread_tag(tid)}*") == [], port
+    # once the slot has moved, a durable write goes to its new node (which
+    # has no replica here: written there, then ReplicationError)
+    with pytest.raises(ReplicationError) as waited:
+        await durable.aput(cfg(tid), cp, {"step": 2}, cp["channel_versions"])
+    assert (waited.value.acknowledged, waited.value.required) == (0, 1)
+    assert [
+        await keys_on(nodes[p], f"*{msaver.keys.thread_tag(tid)}*") != []
+        for p in (src, dst)
+    ] == [False, True]
+    written = await msaver.aget_tuple(cfg(tid))
+    assert written is not None and written.checkpoint["id"] == cp["id"]
 
 
 async def test_a_graph_written_while_its_slot_moves_reads_back_as_in_memory(

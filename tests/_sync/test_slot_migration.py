@@ -37,9 +37,13 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from redis.crc import key_slot
-from redis.exceptions import ClusterError, TryAgainError
+from redis.exceptions import AskError, ClusterError, TryAgainError
 
-from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, StorageError
+from langgraph.checkpoint.redis_shallow import (
+    ReplicationError,
+    ShallowRedisSaver,
+    StorageError,
+)
 from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
 from tests._io_sync import Redis, RedisCluster, gather, sleep
 from tests._sync.graph_support import approval_graph, config_of, normalize
@@ -270,6 +274,46 @@ def test_a_thread_split_between_nodes_is_never_half_written(
         f"{', '.join(calls)} refused with StorageError "
         f"({type(info.value.__cause__).__name__}: {info.value.__cause__})"
     )
+    # durable writes go to the slot's primary on a connection of their own,
+    # which follows no ASK: refused too (after the saver's own resends);
+    # copy_thread is refused already in its read (redis-py's routing)
+    durable = ShallowRedisSaver(
+        redis_client=msaver.client,
+        wait_for_replicas=1,
+        wait_timeout=0.05,
+        checkpoint_prefix=msaver.keys.checkpoint_prefix,
+        checkpoint_write_prefix=msaver.keys.entry_prefix,
+    )
+    durable_calls = {
+        "put": lambda: durable.put(
+            before[""].config, cp, {"step": 2}, cp["channel_versions"]
+        ),
+        "put_writes": lambda: durable.put_writes(
+            before[""].config, [("a", "late")], "task-9"
+        ),
+        "delete_thread": lambda: durable.delete_thread(tid),
+        "copy_thread": lambda: durable.copy_thread(tid, tid + "-copy"),
+        "prune": lambda: durable.prune([tid]),
+    }
+    durable_causes = set()
+    for name, call in durable_calls.items():
+        with pytest.raises(StorageError) as info:
+            call()
+        assert isinstance(
+            info.value.__cause__, (AskError, TryAgainError, ClusterError)
+        ), (
+            name,
+            repr(info.value.__cause__),
+        )
+        durable_causes.add(type(info.value.__cause__).__name__)
+        after = {
+            p: keys_on(n, f"*{msaver.keys.thread_tag(tid)}*") for p, n in nodes.items()
+        }
+        assert after == layout, name
+    SUMMARY["split thread, wait_for_replicas=1"] = (
+        f"{', '.join(durable_calls)} refused with StorageError "
+        f"({', '.join(sorted(durable_causes))})"
+    )
 
     # a call waiting on TRYAGAIN completes once the slot has moved
     def finish() -> None:
@@ -280,6 +324,16 @@ def test_a_thread_split_between_nodes_is_never_half_written(
     gather(lambda: msaver.delete_thread(tid), finish)
     for port, node in nodes.items():
         assert keys_on(node, f"*{msaver.keys.thread_tag(tid)}*") == [], port
+    # once the slot has moved, a durable write goes to its new node (which
+    # has no replica here: written there, then ReplicationError)
+    with pytest.raises(ReplicationError) as waited:
+        durable.put(cfg(tid), cp, {"step": 2}, cp["channel_versions"])
+    assert (waited.value.acknowledged, waited.value.required) == (0, 1)
+    assert [
+        keys_on(nodes[p], f"*{msaver.keys.thread_tag(tid)}*") != [] for p in (src, dst)
+    ] == [False, True]
+    written = msaver.get_tuple(cfg(tid))
+    assert written is not None and written.checkpoint["id"] == cp["id"]
 
 
 def test_a_graph_written_while_its_slot_moves_reads_back_as_in_memory(
