@@ -70,6 +70,7 @@ SERVER_INDEPENDENT = [
     "tests/_sync/test_bad_input.py",
     "tests/test_api_parity.py",
     "tests/test_no_bridging.py",
+    "tests/test_client_race.py",
     "tests/_async/test_load.py",
     "tests/_sync/test_load.py",
     "tests/test_langgraph_server.py",

@@ -96,10 +96,22 @@ _REROUTE = (
 )
 
 
-def _lost_connection(exc: AttributeError) -> RedisConnectionError:
-    """The error for redis-py's own ``AttributeError`` when a node dies while
-    it reconnects (seen in cluster failovers: its stream writer is already
-    ``None``), so that callers get ``StorageError`` like any lost connection."""
+def _client_race(exc: Exception) -> bool:
+    """Whether ``exc`` is one of redis-py's own errors when a node dies
+    while it reconnects or re-reads a cluster's nodes, rather than a bug of
+    ours: an ``AttributeError`` (its stream writer already ``None``, seen in
+    cluster failovers) or, in redis-py 6.0's sync cluster client shared by
+    threads, ``RuntimeError: dictionary changed size during iteration``
+    (``NodesManager.initialize``; redis-py 7 locks it)."""
+    if isinstance(exc, AttributeError):
+        return True
+    return isinstance(exc, RuntimeError) and "changed size during iteration" in str(exc)
+
+
+def _lost_connection(exc: Exception) -> RedisConnectionError:
+    """The error for :func:`_client_race`'s errors, so that callers get
+    ``StorageError`` like any lost connection (the write may or may not
+    have happened; every write is idempotent)."""
     return RedisConnectionError(
         "the connection was lost while redis-py reconnected "
         f"({type(exc).__name__}: {exc})"
@@ -532,7 +544,9 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 )
                 span.request(script.source, keys, args)
                 reply = await self._client.eval(script.source, len(keys), *keys, *args)
-        except AttributeError as exc:
+        except (AttributeError, RuntimeError) as exc:
+            if not _client_race(exc):
+                raise
             raise _lost_connection(exc) from exc
         span.response(reply)
         return reply
@@ -567,10 +581,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         script.name,
                     )
                 return self._durability.result(replies)
-            except (*_REROUTE, AttributeError) as exc:
-                if attempt == attempts:
-                    if isinstance(exc, AttributeError):
+            except (*_REROUTE, AttributeError, RuntimeError) as exc:
+                if isinstance(exc, (AttributeError, RuntimeError)):
+                    if not _client_race(exc):
+                        raise
+                    if attempt == attempts:
                         raise _lost_connection(exc) from exc
+                elif attempt == attempts:
                     raise
                 await refresh_cluster(self._client)
                 await sleep(0.1 * 2**attempt)
@@ -653,6 +670,12 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             return cast(dict[bytes, bytes], fields)
         except RedisError as exc:
             raise StorageError(operation, thread_id, exc) from exc
+        except (AttributeError, RuntimeError) as exc:
+            if not _client_race(exc):
+                raise
+            lost = _lost_connection(exc)
+            lost.__cause__ = exc
+            raise StorageError(operation, thread_id, lost) from lost
 
     async def aput(
         self,
