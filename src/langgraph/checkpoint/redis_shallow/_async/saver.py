@@ -102,7 +102,7 @@ def _client_race(exc: Exception) -> bool:
     ours: an ``AttributeError`` (its stream writer already ``None``, seen in
     cluster failovers) or, in redis-py 6.0's sync cluster client shared by
     threads, ``RuntimeError: dictionary changed size during iteration``
-    (``NodesManager.initialize``; redis-py 7 locks it)."""
+    (``NodesManager.initialize``; later redis-py versions lock it)."""
     if isinstance(exc, AttributeError):
         return True
     return isinstance(exc, RuntimeError) and "changed size during iteration" in str(exc)
