@@ -8,7 +8,8 @@ checkpoint first; finds the namespaces that hold a checkpoint). Both go in
 batches of ``count`` keys with an optional pause between batches, so a scan
 of a busy production server can be kept gentle.
 
-Sizes are ``MEMORY USAGE`` (bytes the server uses for a key, overhead
+Sizes are ``MEMORY USAGE ... SAMPLES 0`` (bytes the server uses for a key,
+every field counted, not estimated from a sample; overhead
 included); a thread's TTL is that of its registry, which every write of any
 of its namespaces refreshes. This module reads with a sync redis-py client
 and never writes.
@@ -220,7 +221,7 @@ def measure(
     for tid in thread_ids:
         pipe.smembers(keys.registry(tid))
         pipe.pttl(keys.registry(tid))
-        pipe.memory_usage(keys.registry(tid))
+        pipe.memory_usage(keys.registry(tid), samples=0)
     first = pipe.execute()
     members = [sorted(first[i * 3]) for i in range(len(thread_ids))]
     pipe = client.pipeline(transaction=False)
@@ -228,7 +229,7 @@ def measure(
         for m in mems:
             hk = keys.namespace_base(tid) + m.decode()
             for key in (hk, keys.entry_base(tid) + m.decode(), hk + BASE_SUFFIX):
-                pipe.memory_usage(key)
+                pipe.memory_usage(key, samples=0)
             pipe.hmget(hk, ["id", "meta"])
     second = iter(pipe.execute())
     out = []

@@ -617,12 +617,13 @@ def fingerprint(
 
 
 def memory_usage(client: redis.Redis | redis.RedisCluster, keys: Sequence[str]) -> int:
-    """Bytes the server uses for ``keys`` (``MEMORY USAGE``, pipelined)."""
+    """Bytes the server uses for ``keys`` (``MEMORY USAGE ... SAMPLES 0``:
+    every field counted; pipelined)."""
     total = 0
     for batch in _batched(list(keys)):
         pipe = client.pipeline(transaction=False)
         for key in batch:
-            pipe.memory_usage(key)
+            pipe.memory_usage(key, samples=0)
         total += sum(int(v) for v in pipe.execute() if v is not None)
     return total
 
