@@ -164,6 +164,14 @@ async def migrate(
     return moved
 
 
+async def thread_keys(
+    by_port: dict[int, AsyncRedis], saver: AsyncShallowRedisSaver, thread_id: str
+) -> dict[int, list[Any]]:
+    """The thread's keys on each node, by port."""
+    tag = saver.keys.thread_tag(thread_id)
+    return {p: await keys_on(n, f"*{tag}*") for p, n in by_port.items()}
+
+
 async def redirections(by_port: dict[int, AsyncRedis]) -> dict[str, int]:
     """``MOVED``, ``ASK`` and ``TRYAGAIN`` replies the nodes sent so far
     (``INFO errorstats``)."""
@@ -230,10 +238,7 @@ async def test_a_thread_split_between_nodes_is_never_half_written(
     await start_migration(nodes, slot, src, dst)
     # the root namespace's hash on the target; registry and "sub" on the source
     assert await move_keys(nodes, slot, src, dst, 0, only=[root]) == 1
-    layout = {
-        p: await keys_on(n, f"*{msaver.keys.thread_tag(tid)}*")
-        for p, n in nodes.items()
-    }
+    layout = await thread_keys(nodes, msaver, tid)
 
     # single-key reads: answered where the key is (ASK followed by redis-py),
     # also with refresh_on_read (a pipeline of HGETALL and PEXPIREs)
@@ -267,10 +272,7 @@ async def test_a_thread_split_between_nodes_is_never_half_written(
         assert "TTL exhausted" in str(info.value.__cause__) or isinstance(
             info.value.__cause__, TryAgainError
         ), (name, info.value)
-        after = {
-            p: await keys_on(n, f"*{msaver.keys.thread_tag(tid)}*")
-            for p, n in nodes.items()
-        }
+        after = await thread_keys(nodes, msaver, tid)
         assert after == layout, name
     SUMMARY["split thread"] = (
         f"{', '.join(calls)} refused with StorageError "
@@ -308,10 +310,7 @@ async def test_a_thread_split_between_nodes_is_never_half_written(
             repr(info.value.__cause__),
         )
         durable_causes.add(type(info.value.__cause__).__name__)
-        after = {
-            p: await keys_on(n, f"*{msaver.keys.thread_tag(tid)}*")
-            for p, n in nodes.items()
-        }
+        after = await thread_keys(nodes, msaver, tid)
         assert after == layout, name
     SUMMARY["split thread, wait_for_replicas=1"] = (
         f"{', '.join(durable_calls)} refused with StorageError "
