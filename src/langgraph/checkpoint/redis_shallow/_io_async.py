@@ -40,7 +40,7 @@ from .config import (
     sentinel_client_args,
 )
 from .errors import InvalidConfigError
-from .telemetry import LoggedRetry
+from .telemetry import AsyncLoggedRetry, LoggedRetry
 from .transfer import CopySummary
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 
-class _OwnRetry(LoggedRetry, Retry):
+class _OwnRetry(AsyncLoggedRetry, Retry):
     """The default retry of the clients the saver makes: logs each failure
     to the package's logger (:class:`.telemetry.LoggedRetry`)."""
 

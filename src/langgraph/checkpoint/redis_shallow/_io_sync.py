@@ -39,7 +39,7 @@ from .config import (
     sentinel_client_args,
 )
 from .errors import InvalidConfigError
-from .telemetry import LoggedRetry
+from .telemetry import AsyncLoggedRetry, LoggedRetry
 from .transfer import CopySummary
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class _OwnRetry(LoggedRetry, Retry):
     to the package's logger (:class:`.telemetry.LoggedRetry`)."""
 
 
-class _OtherRetry(LoggedRetry, AsyncRetry):
+class _OtherRetry(AsyncLoggedRetry, AsyncRetry):
     """The same, for the client of the other kind."""
 
 

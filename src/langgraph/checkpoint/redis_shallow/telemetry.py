@@ -72,6 +72,7 @@ __all__ = [
     "THREADS",
     "THREAD_ID",
     "WRITES",
+    "AsyncLoggedRetry",
     "LoggedRetry",
     "Span",
     "Telemetry",
@@ -400,13 +401,45 @@ def _version() -> str:
         return "0"
 
 
-class LoggedRetry:
-    """Mixin for redis-py's ``Retry`` (sync or async): logs each failure.
+def _logging_fail(fail: Callable[..., Any], retries: int) -> Callable[..., Any]:
+    """``fail`` (redis-py's failure handler), logging each failure first.
 
-    The saver's default retry policy is this mixin on redis-py's class
-    (``_io_async`` / ``_io_sync``); a ``retry`` you pass is not logged. A
-    failure that will be retried is logged at ``WARNING``, the last one
-    (retries exhausted) at ``WARNING`` too, saying the error is raised.
+    One per ``call_with_retry`` call: it counts that call's failures. It
+    returns what ``fail`` returns, so an async client awaits it as before.
+    """
+    failures = 0
+
+    def logged_fail(error: Exception, *rest: Any) -> Any:
+        nonlocal failures
+        failures += 1
+        if retries < 0 or failures <= retries:
+            logger.warning(
+                "Redis command failed (%s: %s); retry %d of %d",
+                type(error).__name__,
+                error,
+                failures,
+                retries,
+            )
+        else:
+            logger.warning(
+                "Redis command failed (%s: %s) after %d retries; giving up",
+                type(error).__name__,
+                error,
+                retries,
+            )
+        return fail(error, *rest)
+
+    return logged_fail
+
+
+class LoggedRetry:
+    """Mixin for redis-py's sync ``redis.retry.Retry``: logs each failure.
+
+    The saver's default retry policy is this mixin (or
+    :class:`AsyncLoggedRetry`) on redis-py's class (``_io_async`` /
+    ``_io_sync``); a ``retry`` you pass is not logged. A failure that will
+    be retried is logged at ``WARNING``, the last one (retries exhausted)
+    at ``WARNING`` too, saying the error is raised.
     """
 
     _retries: int
@@ -415,28 +448,25 @@ class LoggedRetry:
         self, do: Callable[[], Any], fail: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
         """redis-py's ``call_with_retry``, logging each failure first."""
-        failures = 0
-        retries = self._retries
-
-        def logged_fail(error: Exception, *rest: Any) -> Any:
-            nonlocal failures
-            failures += 1
-            if retries < 0 or failures <= retries:
-                logger.warning(
-                    "Redis command failed (%s: %s); retry %d of %d",
-                    type(error).__name__,
-                    error,
-                    failures,
-                    retries,
-                )
-            else:
-                logger.warning(
-                    "Redis command failed (%s: %s) after %d retries; giving up",
-                    type(error).__name__,
-                    error,
-                    retries,
-                )
-            return fail(error, *rest)
-
         parent: Any = super()
-        return parent.call_with_retry(do, logged_fail, *args, **kwargs)
+        fail = _logging_fail(fail, self._retries)
+        return parent.call_with_retry(do, fail, *args, **kwargs)
+
+
+class AsyncLoggedRetry:
+    """Mixin for redis-py's ``redis.asyncio.retry.Retry``: logs each failure.
+
+    Its ``call_with_retry`` is a coroutine function: redis-py 8.2 keeps an
+    asyncio client's retry only then, and replaces any other (with a
+    ``UserWarning``), which would drop the logging.
+    """
+
+    _retries: int
+
+    async def call_with_retry(
+        self, do: Callable[[], Any], fail: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """redis-py's ``call_with_retry``, logging each failure first."""
+        parent: Any = super()
+        fail = _logging_fail(fail, self._retries)
+        return await parent.call_with_retry(do, fail, *args, **kwargs)
