@@ -355,8 +355,13 @@ def test_prune(cli: Cli, saver: ShallowRedisSaver, prefix: str) -> None:
     assert saver.get_tuple(cfg("p1", "")) == before
     r = cli("prune", "--all")
     assert r.status == 0 and r.out == "pruned (keep_latest) 2 thread(s)\n"
+    # delete_all (the LangGraph server's name) deletes, as delete does
+    r = cli("--json", "prune", "p1", "--strategy", "delete_all", "--yes")
+    assert r.status == 0 and r.json()["threads"] == 1
+    assert saver.get_tuple(cfg("p1", "")) is None
+    assert saver.get_tuple(cfg("p2")) is not None
     r = cli("prune", "--all", "--strategy", "delete", "--yes")
-    assert r.status == 0 and r.out == "deleted 2 thread(s)\n"
+    assert r.status == 0 and r.out == "deleted 1 thread(s)\n"
     assert saver.get_tuple(cfg("p2")) is None
     assert keys_under(saver.client, prefix) == {f"{prefix}:cp:layout".encode()}
 

@@ -349,3 +349,37 @@ def test_delete_thread_refuses_a_bad_thread_id(counted):
         with pytest.raises(InvalidConfigError, match="thread_id"):
             saver.delete_thread(bad)
     assert trips.count == 0
+
+
+# -- prune strategies ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["delete", "delete_all"])
+def test_prune_delete_and_delete_all_delete_the_threads(
+    saver, client, prefix, strategy
+):
+    """``"delete_all"`` (what the LangGraph server's gRPC runtime sends) and
+    ``"delete"`` delete the named threads whole, as ``adelete_thread`` does,
+    and leave the other threads alone."""
+    doomed, kept = f"prune-{uuid.uuid4().hex[:8]}", f"kept-{uuid.uuid4().hex[:8]}"
+    for tid in (doomed, kept):
+        for ns in ("", "child"):
+            cp = make_cp()
+            stored = saver.put(cfg(tid, ns), cp, {}, cp["channel_versions"])
+            saver.put_writes(stored, [("a", 2)], "task-1")
+    kept_before = saver.get_tuple(cfg(kept))
+    saver.prune([doomed], strategy=strategy)
+    assert saver.get_tuple(cfg(doomed)) is None
+    assert saver.get_tuple(cfg(doomed, "child")) is None
+    assert [t for t in saver.list(cfg(doomed))] == []
+    assert not [k for k in prefix_keys(client, prefix) if doomed.encode() in k]
+    assert saver.get_tuple(cfg(kept)) == kept_before
+
+
+def test_prune_refuses_an_unknown_strategy_naming_the_known_ones(counted):
+    saver, trips = counted
+    with pytest.raises(InvalidConfigError) as info:
+        saver.prune(["t"], strategy="delete-all")
+    assert "'keep_latest', 'delete', 'delete_all'" in str(info.value)
+    assert "'delete-all'" in str(info.value)
+    assert trips.count == 0

@@ -17,6 +17,7 @@ from uuid import UUID
 from .errors import InvalidConfigError
 
 __all__ = [
+    "PRUNE_STRATEGIES",
     "SentinelURL",
     "TTLSettings",
     "before_id_of",
@@ -30,6 +31,11 @@ __all__ = [
     "sentinel_client_args",
     "target_of",
 ]
+
+
+PRUNE_STRATEGIES = ("keep_latest", "delete", "delete_all")
+"""The ``strategy`` values ``prune`` accepts: ``"delete_all"`` is the name the
+LangGraph server's gRPC runtime sends for ``"delete"``."""
 
 
 @dataclass(frozen=True)

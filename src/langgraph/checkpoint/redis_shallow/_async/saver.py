@@ -47,6 +47,7 @@ from .._io_async import (
 )
 from ..compression import Compression, parse_compression
 from ..config import (
+    PRUNE_STRATEGIES,
     before_id_of,
     parse_cache_size,
     parse_thread_id,
@@ -962,17 +963,20 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     async def aprune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
     ) -> None:
-        """Prune threads: ``"keep_latest"`` or ``"delete"``.
+        """Prune threads: ``"keep_latest"``, or ``"delete"`` / ``"delete_all"``.
 
         ``"keep_latest"`` keeps each namespace's checkpoint with its pending
         writes and drops anything else the thread holds (the parent's
-        writes, writes with no checkpoint). ``"delete"`` removes the threads.
-        An empty list does nothing. One round trip per thread.
+        writes, writes with no checkpoint). ``"delete"`` removes the threads;
+        ``"delete_all"`` is the same (the name the LangGraph server's gRPC
+        runtime sends). An empty list does nothing. One round trip per
+        thread.
         """
         op = "aprune"
-        if strategy not in ("keep_latest", "delete"):
+        if strategy not in PRUNE_STRATEGIES:
             raise InvalidConfigError(
-                f"{op}: strategy must be 'keep_latest' or 'delete', got {strategy!r}"
+                f"{op}: strategy must be one of "
+                f"{', '.join(map(repr, PRUNE_STRATEGIES))}, got {strategy!r}"
             )
         if isinstance(thread_ids, (str, bytes)):
             raise InvalidConfigError(

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from .. import inventory
+from ..config import PRUNE_STRATEGIES
 from .._sync.saver import ShallowRedisSaver
 from ._common import (
     EXIT_NOT_FOUND,
@@ -52,13 +53,14 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         description="The saver's prune. --strategy keep_latest (default) keeps "
         "each namespace's checkpoint and its pending writes and drops the rest "
         "(writes of other checkpoints, namespaces without a checkpoint, "
-        "rollback bases); --strategy delete deletes the threads.",
+        "rollback bases); --strategy delete (or delete_all, the same) deletes "
+        "the threads.",
     )
     p.add_argument("threads", nargs="*", metavar="THREAD", help="thread ids")
     p.add_argument("--all", action="store_true", help="every thread (found by SCAN)")
     p.add_argument(
         "--strategy",
-        choices=("keep_latest", "delete"),
+        choices=PRUNE_STRATEGIES,
         default="keep_latest",
         help="what to keep (default: %(default)s)",
     )
@@ -120,12 +122,13 @@ def run_prune(args: argparse.Namespace) -> int:
     """Run ``prune``."""
     if bool(args.threads) == args.all:
         raise UsageError("name the threads to prune, or give --all, not both")
+    deletes = args.strategy != "keep_latest"
     missing: list[str] = []
     done = 0
     progress = Progress("prune")
     with open_saver(args) as saver:
         if args.all:
-            if args.strategy == "delete":
+            if deletes:
                 confirm(args, "Delete EVERY thread of this saver?")
             ids = inventory.scan_thread_ids(saver.client, saver.keys)
             for batch in inventory.batched(ids, 100):
@@ -134,12 +137,12 @@ def run_prune(args: argparse.Namespace) -> int:
                 progress.update(f"{done} threads")
         else:
             found, missing = _split(saver, args.threads)
-            if found and args.strategy == "delete":
+            if found and deletes:
                 confirm(args, f"Delete {len(found)} thread(s): {_names(found)}?")
             saver.prune(found, strategy=args.strategy)
             done = len(found)
     progress.done()
-    verb = "deleted" if args.strategy == "delete" else "pruned (keep_latest)"
+    verb = "deleted" if deletes else "pruned (keep_latest)"
     lines = [f"{verb} {done} thread(s)"]
     lines += [f"no thread {t!r}" for t in missing]
     emit(
