@@ -4,7 +4,8 @@ Run with ``nox -s demo`` (or ``python examples/demo.py``). It starts an
 embedded Redis (or uses ``REDIS_URL``), runs the same graph with
 ``ShallowRedisSaver`` (``graph.invoke``) and ``AsyncShallowRedisSaver``
 (``await graph.ainvoke``), and prints the state, what Redis holds for the
-thread (keys and bytes) and the time each step took.
+thread (each key with its type, length and memory) and the time each step
+took.
 """
 
 from __future__ import annotations
@@ -78,17 +79,37 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
+LENGTH = {
+    "hash": ("HLEN", "field", "fields"),
+    "set": ("SCARD", "member", "members"),
+    "string": ("STRLEN", "byte", "bytes"),
+    "list": ("LLEN", "item", "items"),
+    "zset": ("ZCARD", "member", "members"),
+    "stream": ("XLEN", "entry", "entries"),
+}
+"""Per Redis type (as ``TYPE`` names it): the command that gives its length
+and the length's unit (singular, plural)."""
+
+
 def show_storage(url: str, prefix: str) -> None:
-    """Print every key the saver wrote, with its type and size in bytes."""
+    """Print every key under ``prefix``: its type, its length (fields of a
+    hash, members of a set, bytes of a string...) and the memory it takes."""
     client = redis.Redis.from_url(url)
     total = 0
+    print(f"    in Redis ({prefix}:*):")
+    print(f"      {'key':<28} {'type':<6} {'length':>11}  {'memory':>12}")
     for key in sorted(client.scan_iter(match=f"{prefix}:*")):
         kind = client.type(key).decode()
         size = client.memory_usage(key) or 0
         total += size
-        fields = client.hlen(key) if kind == "hash" else client.scard(key)
-        print(f"    {key.decode():<40} {kind:<5} {fields:>3} fields  {size:>6} bytes")
-    print(f"    total: {total} bytes in Redis")
+        if kind in LENGTH:
+            command, one, many = LENGTH[kind]
+            n = client.execute_command(command, key)
+            length = f"{n} {one if n == 1 else many}"
+        else:
+            length = ""
+        print(f"      {key.decode():<28} {kind:<6} {length:>11}  {size:>6} bytes")
+    print(f"      total: {total} bytes of memory")
     client.close()
 
 
@@ -147,6 +168,7 @@ async def run_async(url: str) -> None:
         )
         state = await graph.aget_state(config)
         show_state(state.values, state.next)
+        print(f"    waiting on: {state.tasks[0].interrupts[0].value}")
         show_storage(url, prefix)
         t = time.perf_counter()
         await graph.ainvoke(Command(resume="no"), config)
