@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import importlib.util
 import math
 import uuid
 from typing import Any
@@ -25,14 +26,22 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde import _msgpack as lg_msgpack
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, TASKS
 from langgraph.types import Interrupt, Send
 
-from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow import Compression, ShallowRedisSaver
+from langgraph.checkpoint.redis_shallow.compression import (
+    ENVELOPE,
+    ZSTD,
+    is_envelope,
+)
+from langgraph.checkpoint.redis_shallow.layout import value_field
+from langgraph.checkpoint.redis_shallow.serialization import unpack_write
 from tests._io_sync import Redis
 from tests._sync.conftest import drop
-from tests._sync.storage import is_data_key
+from tests._sync.storage import is_data_key, write_fields
 
 
 class Color(enum.Enum):
@@ -166,9 +175,15 @@ def tuples_as_lists(value: Any) -> Any:
     return value
 
 
-def round_trip(saver: ShallowRedisSaver, value: Any, thread_id: str) -> tuple[Any, Any]:
-    """Store ``value`` in the saver and in an ``InMemorySaver``; both tuples."""
-    mem = InMemorySaver()
+def round_trip(
+    saver: ShallowRedisSaver,
+    value: Any,
+    thread_id: str,
+    mem: InMemorySaver | None = None,
+) -> tuple[Any, Any]:
+    """Store ``value`` in the saver and in an ``InMemorySaver`` (a new one
+    with the default serde unless given); both tuples."""
+    mem = InMemorySaver() if mem is None else mem
     config = cfg(thread_id)
     cp = make_cp(value)
     versions = {"value": 1, "plain": 1}
@@ -376,6 +391,121 @@ def test_with_allowlist_on_the_default_serde(saver, thread_id):
     for reader in (allowed, saver):
         tup = reader.get_tuple(cfg(thread_id))
         assert tup is not None and tup.checkpoint["channel_values"]["value"] == value
+
+
+FILLER = "the same words again and again, so that they compress well. " * 8
+"""Makes every value below large and compressible: with a threshold of 0 a
+value is still stored plain when compressing saves fewer than 16 bytes."""
+
+OUTSIDE_ALLOWLIST: dict[str, Any] = {
+    "dataclass": Record(uuid.UUID(int=9), decimal.Decimal("9.90"), [FILLER]),
+    "pydantic": Model(name=FILLER, tags=["t"], when=VALUES["datetime_tz"]),
+    "enums": {"color": Color.RED, "level": Level.HIGH, "text": FILLER},
+    "namedtuple": Point(FILLER, [Color.BLUE]),
+    "nested": {
+        "records": [Record(uuid.UUID(int=1), decimal.Decimal("0.10"), [FILLER])],
+        "models": (Model(name="m", tags=[FILLER], when=VALUES["datetime_utc"]),),
+        "allowed": [uuid.UUID(int=2), decimal.Decimal("1.10"), {1, 2}],
+    },
+}
+"""Values of types outside the strict serde's allowlist (``SAFE_MSGPACK_TYPES``),
+each holding some of the allowed types too."""
+
+ALLOWLIST = [
+    (Record.__module__, "Record"),
+    (Model.__module__, "Model"),
+    (Color.__module__, "Color"),
+    (Level.__module__, "Level"),
+    (Point.__module__, "Point"),
+]
+
+
+def strict_serde(how: str, monkeypatch: pytest.MonkeyPatch) -> JsonPlusSerializer:
+    """A strict ``JsonPlusSerializer``, by argument or by environment.
+
+    LangGraph reads ``LANGGRAPH_STRICT_MSGPACK`` once, when
+    ``langgraph.checkpoint.serde._msgpack`` is imported (its
+    ``STRICT_MSGPACK_ENABLED``); a ``JsonPlusSerializer`` built without
+    ``allowed_msgpack_modules`` consults that flag when it is built. Setting
+    the variable in a test therefore changes nothing by itself, and the
+    savers' default serde (``BaseCheckpointSaver.serde``) was built at import,
+    permissive. So the variable is set, LangGraph's own ``_msgpack`` source
+    is run again as a separate module to read it exactly as LangGraph does,
+    the flag it computed replaces the imported one (``monkeypatch`` undoes
+    both), and the serde is built afterwards without the argument.
+    """
+    if how == "argument":
+        return JsonPlusSerializer(allowed_msgpack_modules=None)
+    monkeypatch.setenv("LANGGRAPH_STRICT_MSGPACK", "true")
+    spec = importlib.util.spec_from_file_location(
+        "lgshallow_msgpack_env_probe", lg_msgpack.__file__
+    )
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    assert fresh.STRICT_MSGPACK_ENABLED is True
+    monkeypatch.setattr(
+        lg_msgpack, "STRICT_MSGPACK_ENABLED", fresh.STRICT_MSGPACK_ENABLED
+    )
+    return JsonPlusSerializer()
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+@pytest.mark.parametrize("name", list(OUTSIDE_ALLOWLIST))
+def test_strict_serde_with_compression_forced_on(
+    redis_url, client, prefix, thread_id, monkeypatch, how, name
+):
+    """Values of types outside the allowlist, stored compressed, come back as
+    ``InMemorySaver`` with the same strict serde returns them; through
+    ``with_allowlist`` they come back as they were."""
+    serde = strict_serde(how, monkeypatch)
+    value = OUTSIDE_ALLOWLIST[name]
+    with ShallowRedisSaver.from_conn_string(
+        redis_url,
+        serde=serde,
+        compression=Compression(threshold=0),
+        checkpoint_prefix=prefix + ":cp",
+        checkpoint_write_prefix=prefix + ":w",
+    ) as saver:
+        saver.setup()
+        try:
+            mem = InMemorySaver(serde=serde)
+            ours, theirs = round_trip(saver, value, thread_id, mem)
+            assert_same(ours, theirs)
+            # the serde is strict: the value did not come back as it was
+            # (else the comparison above would prove nothing)
+            blocked = ours.checkpoint["channel_values"]["value"]
+            assert not same(blocked, tuples_as_lists(value))
+
+            # every stored value and write went through compression
+            hk = saver.keys.for_namespace(thread_id, "")[0]
+            stored = client.hget(hk, value_field("value", 1))
+            assert stored is not None and is_envelope(stored)
+            assert stored.startswith(ENVELOPE + ZSTD)
+            records = [client.hget(hk, f) for f in write_fields(client, hk)]
+            assert len(records) == 2
+            for record in records:
+                assert unpack_write(record)[2].startswith(ENVELOPE + ZSTD)
+
+            # with the types allowed, they come back as they were, as from
+            # InMemorySaver given the same allowlist
+            allowed = saver.with_allowlist(ALLOWLIST)
+            assert isinstance(allowed, ShallowRedisSaver)
+            assert allowed.compression == Compression(threshold=0)
+            revived = allowed.get_tuple(cfg(thread_id))
+            mem_revived = mem.with_allowlist(ALLOWLIST).get_tuple(cfg(thread_id))
+            assert revived is not None and mem_revived is not None
+            assert_same(revived, mem_revived)
+            got = revived.checkpoint["channel_values"]["value"]
+            assert same(got, tuples_as_lists(value))
+            assert same(revived.pending_writes[0][2], got)
+            assert same(revived.metadata["value"], got)
+            # the saver itself stays strict
+            again = saver.get_tuple(cfg(thread_id))
+            assert again is not None
+            assert same(again.checkpoint["channel_values"]["value"], blocked)
+        finally:
+            drop(saver, prefix)
 
 
 def hash_contents(client: Redis, prefix: str) -> bytes:

@@ -8,11 +8,17 @@ Where the semantics allow, every result is compared with LangGraph's
 
 from __future__ import annotations
 
+import random
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from langgraph.checkpoint.base import WRITES_IDX_MAP, Checkpoint, empty_checkpoint
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    Checkpoint,
+    empty_checkpoint,
+    writes_sort_key,
+)
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import ERROR, INTERRUPT, RESUME, SCHEDULED
@@ -260,6 +266,65 @@ def test_pending_writes_in_task_path_task_id_idx_order(saver, thread_id):
         ("t5", "a"),
         ("t1", "a"),
     ]
+
+
+# (task_path, task_id, channels of the task's one put_writes call)
+SHUFFLED_TASKS: list[tuple[str, str, list[str]]] = [
+    # no path (graph input, update_state): sorts first, by task id
+    ("", "input-z", ["a", "b"]),
+    ("", "input-a", ["b", "messages"]),
+    # one path, several tasks: by task id, not by the order they wrote in
+    ("~__pregel_pull, a", "t-9", ["a", ERROR, "b"]),
+    ("~__pregel_pull, a", "t-1", ["b", "a", INTERRUPT, "c"]),
+    ("~__pregel_pull, b", "t-0", ["a", RESUME, SCHEDULED, "c"]),
+    # paths compare as strings ("10" < "9"), indexes as numbers (9 < 10)
+    ("~__pregel_push, 10", "p-10", ["a", "b"]),
+    ("~__pregel_push, 9", "p-9", ["a"] * 12),
+    ("~__pregel_push, 0, ~__pregel_pull, sub", "p-0", [INTERRUPT, "a"]),
+    ("é-path", "ü-task", ["a", "日本"]),
+    ("z", "a-first-by-id-last-by-path", ["a"]),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_pending_writes_of_shuffled_calls_in_writes_sort_key_order(
+    saver, thread_id, seed
+):
+    """langgraph-checkpoint 4.3: ``get_tuple`` returns pending writes in
+    ``writes_sort_key`` order, ``(task_path, task_id, idx)``, whatever order
+    the tasks wrote them in; exactly the list ``InMemorySaver`` returns."""
+    rng = random.Random(seed)
+    mem = InMemorySaver()
+    cp = make_cp({"a": 1})
+    c, _ = both_put(saver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
+    calls = [
+        (path, task, rng.sample(chans, len(chans)))
+        for path, task, chans in SHUFFLED_TASKS
+    ]
+    rng.shuffle(calls)
+    written = []  # (task_path, task_id, idx, channel, value), in call order
+    for path, task, chans in calls:
+        writes = [(ch, f"{path}|{task}|{i}|{ch}") for i, ch in enumerate(chans)]
+        both_writes(saver, mem, c, writes, task, path)
+        written += [
+            (path, task, WRITES_IDX_MAP.get(ch, i), ch, v)
+            for i, (ch, v) in enumerate(writes)
+        ]
+
+    ours = assert_same_as_memory(saver, mem, cfg(thread_id, "ns"))
+    assert (assert_same_as_memory(saver, mem, c)).pending_writes == (
+        ours.pending_writes
+    )
+    listed = [t.pending_writes for t in saver.list(cfg(thread_id, "ns"))]
+    assert listed == [t.pending_writes for t in mem.list(cfg(thread_id, "ns"))]
+    # and that list is writes_sort_key's order, which the calls were not in
+    expected = [
+        (task, ch, v)
+        for _, task, _, ch, v in sorted(written, key=lambda w: writes_sort_key(*w[:3]))
+    ]
+    assert ours.pending_writes == expected
+    assert [(task, ch, v) for _, task, _, ch, v in written] != expected
+    assert len(expected) == sum(len(chans) for _, _, chans in SHUFFLED_TASKS)
 
 
 def test_pending_writes_only_of_the_returned_checkpoint(saver, thread_id):
