@@ -7,8 +7,8 @@ import argparse
 from typing import Any
 
 from .. import inventory
-from ..config import PRUNE_STRATEGIES
 from .._sync.saver import ShallowRedisSaver
+from ..config import PRUNE_STRATEGIES
 from ._common import (
     EXIT_NOT_FOUND,
     EXIT_OK,
