@@ -11,6 +11,7 @@ test matrix (what ``.ci/run`` runs).
     nox -s lowest                 # lowest dependency versions pyproject allows (3.10)
     nox -s latest                 # newest dependency versions (3.13)
     nox -s matrix_report          # README tables from the sessions' results
+    nox -s lock                   # refresh constraints.txt (the tests' lock)
     nox -s demo
     nox -s redis                  # Redis with Search/JSON on port 6379, foreground
     nox -s build                  # sdist + wheel, twine check, install in a fresh venv
@@ -22,6 +23,9 @@ The test sessions start their own servers (``tools/redis_server.py``) unless
 ``topology`` tests run alone, after). Each pytest run writes a JSON summary
 into ``.matrix-results/`` (git-ignored), which ``matrix_report`` renders
 into the README.
+
+The test sessions but ``lowest`` and ``latest`` install within the committed
+lock ``constraints.txt`` (``LOCK``); ``latest`` floats.
 
 The test sessions install with uv when it is on PATH (``.ci/run`` installs
 it), else with pip.
@@ -134,6 +138,7 @@ def install_when_changed(session: nox.Session, *args: str) -> None:
     need no reinstall; only its metadata and dependencies do.
     """
     digest = hashlib.sha256(Path("pyproject.toml").read_bytes())
+    digest.update(Path(LOCK).read_bytes())
     digest.update(repr(args).encode())
     key = digest.hexdigest()
     venv = getattr(session.virtualenv, "location", None)
@@ -164,7 +169,7 @@ def generate_check(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check, ruff format --check, mypy --strict (both _async and _sync),
     no sync/async bridging in src/."""
-    session.install("-e", ".[test,dev]")
+    session.install("-e", ".[test,dev]", "-c", LOCK)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     # src/ holds both the hand-written _async package and the generated _sync
@@ -183,8 +188,38 @@ def _pytest(session: nox.Session, label: str, kind: str, *args: str) -> None:
     session.run(*PYTEST, f"--redis-kind={kind}", *args, env=env)
 
 
-def _install_tests(session: nox.Session, *extra: str) -> None:
-    session.install("-e", ".[test]", *extra)
+LOCK = "constraints.txt"
+"""The committed lock (``tools/lock.py``): every test session but ``lowest``
+and ``latest`` installs within it, so a new release of a dependency cannot
+change what they test. ``nox -s lock`` refreshes it on purpose."""
+LOCK_EXTRAS = ("test", "dev", "otel")
+
+
+def _install_tests(session: nox.Session, *extra: str, locked: bool = True) -> None:
+    pin = ["-c", LOCK] if locked else []
+    session.install("-e", ".[test]", *pin, *extra)
+
+
+@nox.session(python=False)
+def lock(session: nox.Session) -> None:
+    """Refresh ``constraints.txt``: the newest releases pyproject.toml
+    allows, for every Python from 3.10 (needs uv on PATH). Run the suite on
+    the new lock before committing it."""
+    extras = [arg for name in LOCK_EXTRAS for arg in ("--extra", name)]
+    session.run(
+        "uv",
+        "pip",
+        "compile",
+        "pyproject.toml",
+        *extras,
+        "--universal",
+        "--python-version",
+        LOWEST_PYTHON,
+        "--quiet",
+        "--output-file",
+        LOCK,
+        external=True,
+    )
 
 
 def _label(session: nox.Session, what: str) -> str:
@@ -317,7 +352,9 @@ def lowest(session: nox.Session) -> None:
     path = Path(session.create_tmp()) / "lowest-constraints.txt"
     path.write_text("\n".join(pins) + "\n")
     session.log("constraints: " + ", ".join(pins))
-    _install_tests(session, "--resolution", "lowest-direct", "-c", str(path))
+    _install_tests(
+        session, "--resolution", "lowest-direct", "-c", str(path), locked=False
+    )
     _pytest(
         session,
         _label(session, "lowest"),
@@ -331,8 +368,10 @@ def lowest(session: nox.Session) -> None:
 @nox.session(python=LATEST_PYTHON, venv_backend=UV, reuse_venv=False)
 def latest(session: nox.Session) -> None:
     """The whole suite with the newest versions of every dependency, on the
-    newest Python, in a fresh venv."""
-    _install_tests(session)
+    newest Python, in a fresh venv (not within the lock: this session is the
+    one that sees a new release first; its pytest header names every package
+    that differs from ``constraints.txt``)."""
+    _install_tests(session, locked=False)
     _pytest(
         session,
         _label(session, "latest"),
@@ -354,7 +393,7 @@ def matrix_report(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Run examples/demo.py against an embedded Redis (installs only when
     pyproject.toml changed)."""
-    install_when_changed(session, "-e", ".[test]")
+    install_when_changed(session, "-e", ".[test]", "-c", LOCK)
     session.run("python", "examples/demo.py", *session.posargs)
 
 

@@ -35,6 +35,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 from langgraph.checkpoint.redis_shallow.search import has_search_module
+import lock
 from redis_server import KINDS, RedisServer, module_names, server_name_version
 from tests import support_record
 
@@ -197,7 +198,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     else:
         server = _session_server(config)
         where = f"kind {server.kind}, {server.binary or server.command(0)[0]}"
-    return f"redis: {facts['name']} {facts['version']} (modules: {mods}; {where})"
+    header = f"redis: {facts['name']} {facts['version']} (modules: {mods}; {where})"
+    # what differs from the committed lock: in ``latest`` (newest releases)
+    # this names the release a failure may come from (tools/lock.py)
+    changed = lock.drift()
+    return header + "\ndiffers from constraints.txt: " + (
+        ", ".join(changed) if changed else "nothing"
+    )
 
 
 def _version(name: str) -> str | None:
