@@ -34,8 +34,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-from langgraph.checkpoint.redis_shallow.search import has_search_module
 import lock
+from langgraph.checkpoint.redis_shallow.search import has_search_module
 from redis_server import KINDS, RedisServer, module_names, server_name_version
 from tests import support_record
 
@@ -202,8 +202,10 @@ def pytest_report_header(config: pytest.Config) -> str:
     # what differs from the committed lock: in ``latest`` (newest releases)
     # this names the release a failure may come from (tools/lock.py)
     changed = lock.drift()
-    return header + "\ndiffers from constraints.txt: " + (
-        ", ".join(changed) if changed else "nothing"
+    return (
+        header
+        + "\ndiffers from constraints.txt: "
+        + (", ".join(changed) if changed else "nothing")
     )
 
 

@@ -363,7 +363,10 @@ def test_prune(cli: Cli, saver: ShallowRedisSaver, prefix: str) -> None:
     r = cli("prune", "--all", "--strategy", "delete", "--yes")
     assert r.status == 0 and r.out == "deleted 1 thread(s)\n"
     assert saver.get_tuple(cfg("p2")) is None
-    assert keys_under(saver.client, prefix) == {f"{prefix}:cp:layout".encode()}
+    assert keys_under(saver.client, prefix) == {
+        f"{prefix}:cp:layout".encode(),
+        *(saver.keys.tombstone(t).encode() for t in ("p1", "p2")),
+    }
 
 
 # -- export and import -------------------------------------------------------------
@@ -425,10 +428,13 @@ def test_round_trip_under_a_graph(
     assert messages_of(ours.values)[-1] == ("ai", "decision: approved")
     assert ours.next == theirs.next == ()
 
-    # delete_thread after an import leaves nothing behind
+    # delete_thread after an import leaves nothing behind but the tombstones
     for t in threads:
         saver.delete_thread(t)
-    assert keys_under(saver.client, prefix) == {f"{prefix}:cp:layout".encode()}
+    assert keys_under(saver.client, prefix) == {
+        f"{prefix}:cp:layout".encode(),
+        *(saver.keys.tombstone(t).encode() for t in threads),
+    }
 
 
 def test_export_all_to_other_prefixes_and_stdout(

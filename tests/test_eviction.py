@@ -243,9 +243,13 @@ def test_a_hash_whose_registry_was_evicted_is_still_found(
     saver.delete_thread(thread_id)
     assert saver.get_tuple(cfg(thread_id)) is None
     # what is left: the subgraph's hash (and entry), which nothing names
-    # any more; it goes when it expires or is evicted itself
+    # any more (it goes when it expires or is evicted itself), and the
+    # thread's tombstone
     sub_keys = saver.keys.for_namespace(thread_id, "sub")[:2]
-    assert set(thread_keys(saver, thread_id)) <= {k.encode() for k in sub_keys}
+    tombstone = saver.keys.tombstone(thread_id).encode()
+    left = set(thread_keys(saver, thread_id))
+    assert tombstone in left
+    assert left - {tombstone} <= {k.encode() for k in sub_keys}
     # a put makes the thread whole again, registry included
     put_with_writes(saver, thread_id, "", 3)
     assert saver.client.sismember(saver.keys.registry(thread_id), "")
@@ -275,18 +279,20 @@ def test_a_registry_and_entry_whose_hash_was_evicted_count_as_gone(
             for t in listed_all
         ) == [(thread_id, "sub"), (thread_id + "-copy", "sub")]
         saver.delete_for_runs(["gone-run"])  # solo run: both namespaces go
-        assert thread_keys(saver, thread_id) == []
-        assert thread_keys(saver, thread_id + "-copy") == []
+        for tid in (thread_id, thread_id + "-copy"):  # but their tombstones
+            assert thread_keys(saver, tid) == [saver.keys.tombstone(tid).encode()]
     saver.delete_thread(thread_id)  # registry, the sub namespace, the entry
-    assert thread_keys(saver, thread_id) == []
+    assert thread_keys(saver, thread_id) == [saver.keys.tombstone(thread_id).encode()]
+    # (the tombstone of that deletion stays until it expires)
+    tombstone = [saver.keys.tombstone(thread_id).encode()]
     put_with_writes(saver, thread_id, "", 1)
     saver.client.delete(hk)
     saver.prune([thread_id], strategy="keep_latest")
-    assert thread_keys(saver, thread_id) == []
+    assert thread_keys(saver, thread_id) == tombstone
     put_with_writes(saver, thread_id, "", 1)
     saver.client.delete(hk)
     saver.delete_thread(thread_id)
-    assert thread_keys(saver, thread_id) == []
+    assert thread_keys(saver, thread_id) == tombstone
 
 
 def test_an_evicted_entry_does_not_spoil_the_rollback(

@@ -121,7 +121,7 @@ async def test_core_operations_work(plain_saver, plain_client, thread_id):
     prefix = plain_saver.keys.checkpoint_prefix.rsplit(":", 1)[0]
     assert [
         k async for k in plain_client.scan_iter(match=prefix + ":*") if is_data_key(k)
-    ] == []
+    ] == [plain_saver.keys.tombstone(thread_id).encode()]
 
 
 async def test_put_writes_before_put_works(plain_saver, thread_id):

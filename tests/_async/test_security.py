@@ -38,6 +38,7 @@ from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import (
     SearchUnavailableError,
     StorageError,
+    ThreadDeletedError,
 )
 from langgraph.checkpoint.redis_shallow.serialization import pack_write
 from redis_server import RedisServer
@@ -61,6 +62,8 @@ SCRIPT_COMMANDS = [
     "+scard",
     "+del",
     "+pexpire",
+    "+pttl",
+    "+persist",
 ]
 # Top-level commands: the scripts (EVAL after a server lost its script
 # cache), the layout version (GET, and SET when it is not recorded yet), the
@@ -140,6 +143,22 @@ async def exercise(
     await saver.acopy_thread(thread, "acl-copy")
     assert (await saver.aget_tuple(cfg("acl-copy"))).checkpoint["id"] == cp2["id"]
     await saver.adelete_thread("acl-copy")
+    # a late write of the deleted copy is refused (its tombstone); a new
+    # run's write ahead of its put expires with the tombstone (PTTL) until
+    # the put of a saver without ttl makes it the thread's (PERSIST)
+    with pytest.raises(ThreadDeletedError):
+        await saver.aput_writes(cfg("acl-copy", "", cp2["id"]), [("a", 4)], "late")
+    ahead = checkpoint_with({"a": 5}, {"a": 1})
+    await saver.aput_writes(cfg("acl-copy", "", ahead["id"]), [("a", 6)], "early")
+    forever = AsyncShallowRedisSaver(
+        redis_client=saver.client,
+        checkpoint_prefix=saver.keys.checkpoint_prefix,
+        checkpoint_write_prefix=saver.keys.entry_prefix,
+    )
+    await forever.aput(cfg("acl-copy"), ahead, {}, {"a": 1})
+    assert (await saver.aget_tuple(cfg("acl-copy"))).pending_writes == [
+        ("early", "a", 6)
+    ]
     if search:
         found = [t async for t in saver.alist(None, filter={"run_id": "run-1"})]
         assert [t.checkpoint["id"] for t in found] == [cp2["id"]]
@@ -603,13 +622,19 @@ async def test_delete_thread_with_glob_ids_deletes_only_that_thread(
         [k async for k in aclient.scan_iter(match=f"{prefix}:*") if is_data_key(k)]
     ) == keys_per_thread * len(ids)
     remaining = dict(checkpoints)
+    buried = set()  # the threads deleted that existed leave their tombstone
     for tid in ["*", "t*", "[a-z]*", "?", "%", "", "}:{", *SYNTAX]:
         await asaver.adelete_thread(tid)
+        if tid in ids.values():
+            buried.add(asaver.keys.tombstone(tid).encode())
         remaining = {k: v for k, v in remaining.items() if k[0] != tid}
-        left = len(
-            [k async for k in aclient.scan_iter(match=f"{prefix}:*") if is_data_key(k)]
-        )
-        assert left == keys_per_thread * len({k[0] for k in remaining}), tid
+        left = [
+            k async for k in aclient.scan_iter(match=f"{prefix}:*") if is_data_key(k)
+        ]
+        assert buried <= set(left), tid
+        assert len(left) == keys_per_thread * len({k[0] for k in remaining}) + len(
+            buried
+        ), tid
     assert {k[0] for k in remaining} == {"t", "tt", "u"}
     for (other, ns), cid in remaining.items():
         tup = await asaver.aget_tuple(cfg(other, ns))

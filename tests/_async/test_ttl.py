@@ -71,6 +71,11 @@ async def test_every_key_gets_the_ttl_on_put_and_put_writes(
     assert len(found) == (3 if has_search else 2)
     assert all(0 < ttl <= limit for ttl in found.values()), found
     await saver.adelete_thread(thread_id)
+    # what is left, the tombstone, never outlives the saver's ttl
+    found = await pttls(aclient, prefix)
+    assert list(found) == [saver.keys.tombstone(thread_id).encode()]
+    assert all(0 < ttl <= limit for ttl in found.values()), found
+    await aclient.delete(*found)  # the rest is about a thread never deleted
 
     # put_writes first (before any put), in a sub-namespace
     await saver.aput_writes(cfg(thread_id, "sub", "early-id"), [("a", 1)], "t")

@@ -158,7 +158,7 @@ def test_int_and_uuid_thread_ids_are_stored_as_their_str(
         assert [t.config for t in listed] == [tup.config]
         saver.delete_thread(thread_id)
         assert saver.get_tuple(cfg(str(thread_id))) is None
-    assert count_keys(client, prefix) == 0
+    assert count_keys(client, prefix) == 2  # the two tombstones
 
 
 @pytest.mark.parametrize(
@@ -469,7 +469,7 @@ def test_non_ascii_and_very_long_keys(
     assert [t.config for t in listed] == [results[0].config]
     saver.delete_thread(tid)
     assert saver.get_tuple(cfg(tid, ns)) is None
-    assert count_keys(client, prefix) == 0
+    assert count_keys(client, prefix) == 1  # its tombstone
 
 
 @pytest.mark.parametrize("where", ["thread_id", "checkpoint_ns", "task_id"])

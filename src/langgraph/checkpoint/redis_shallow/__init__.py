@@ -21,6 +21,7 @@ from .errors import (
     ShallowRedisError,
     StaleCheckpointError,
     StorageError,
+    ThreadDeletedError,
     UnsupportedChannelError,
 )
 from .server import server_checkpointer
@@ -41,6 +42,7 @@ __all__ = [
     "StaleCheckpointError",
     "StorageError",
     "TTLSettings",
+    "ThreadDeletedError",
     "UnsupportedChannelError",
     "server_checkpointer",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "ShallowRedisError",
     "StaleCheckpointError",
     "StorageError",
+    "ThreadDeletedError",
     "UnsupportedChannelError",
     "UpstreamMissingError",
     "UpstreamSourceError",
@@ -86,6 +87,42 @@ class StaleCheckpointError(ShallowRedisError, ValueError):
             "nothing was written. To continue from the stored checkpoint, drop "
             "'checkpoint_id' from the config (for example "
             f"{{'configurable': {{'thread_id': {thread_id!r}}}}})."
+        )
+
+
+class ThreadDeletedError(StaleCheckpointError):
+    """A late write for a checkpoint that a deletion removed.
+
+    The thread (or, after a rollback, the namespace) was deleted, and this
+    ``put`` descends from a checkpoint the deletion removed, or this
+    ``put_writes`` is for one: a run that was cancelled or deleted while it
+    wrote is finishing. Nothing was written, so the thread stays deleted.
+    A new run on the same thread id (a config without ``checkpoint_id``)
+    starts it afresh at once. The saver remembers a deletion for
+    :data:`.layout.TOMBSTONE_TTL_MS` (see :meth:`.keys.Keys.tombstone`).
+    ``stored_checkpoint_id`` is the newest checkpoint id the deletion removed.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        config_checkpoint_id: str | None,
+        deleted_checkpoint_id: bytes | str,
+    ) -> None:
+        if isinstance(deleted_checkpoint_id, bytes):
+            deleted_checkpoint_id = deleted_checkpoint_id.decode("utf-8", "replace")
+        self.thread_id = thread_id
+        self.checkpoint_ns = checkpoint_ns
+        self.config_checkpoint_id = config_checkpoint_id
+        self.stored_checkpoint_id = deleted_checkpoint_id
+        ShallowRedisError.__init__(
+            self,
+            f"thread {thread_id!r} namespace {checkpoint_ns!r} was deleted, and "
+            f"this write is for checkpoint {config_checkpoint_id!r}, which descends "
+            "from what the deletion removed (a late write of a cancelled or "
+            "deleted run); nothing was written. A new run (a config without "
+            "'checkpoint_id') starts the thread afresh.",
         )
 
 

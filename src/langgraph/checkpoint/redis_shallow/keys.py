@@ -24,6 +24,10 @@ key                             type    holds
                                         written only when the server has Search
 ``CP:{t(T)}:!``                  none    the slot guard of T: never written
                                         (see :meth:`Keys.guard`)
+``CP:{t(T)}:#deleted``          string  the tombstone of T: the newest
+                                        checkpoint id a deletion removed,
+                                        for a while (see
+                                        :meth:`Keys.tombstone`)
 ``CP:layout``                   string  the layout version of every key
                                         above (:data:`.layout.LAYOUT_VERSION`)
 ==============================  ======  =======================================
@@ -160,10 +164,14 @@ class Keys:
         """Search entry key of the thread, minus the encoded namespace."""
         return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
 
-    def thread_script_keys(self, thread_id: str) -> tuple[str, str]:
+    def thread_script_keys(self, thread_id: str) -> tuple[str, str, str]:
         """The keys a script that goes through the thread's namespaces
-        declares: the registry and the :meth:`guard`."""
-        return self.registry(thread_id), self.guard(thread_id)
+        declares: the registry, the :meth:`guard` and the :meth:`tombstone`."""
+        return (
+            self.registry(thread_id),
+            self.guard(thread_id),
+            self.tombstone(thread_id),
+        )
 
     def thread_bases(self, thread_id: str) -> tuple[str, str]:
         """The namespace hash and search entry key bases of the thread
@@ -185,6 +193,19 @@ class Keys:
         an encoded namespace, so no namespace key is ever this one.
         """
         return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:!"
+
+    def tombstone(self, thread_id: str) -> str:
+        """Key of the thread's tombstone, which ``delete_thread`` (and a
+        rollback that deletes a namespace) leaves behind: the newest
+        checkpoint id it removed, expiring after
+        :data:`.layout.TOMBSTONE_TTL_MS`. While it is there, a late ``put``
+        that descends from a removed checkpoint, or a late ``put_writes``
+        for one, is refused with nothing stored (a cancelled run finishing
+        cannot bring the thread back); a new run (no parent) is not
+        affected. ``#`` cannot occur in an encoded namespace, and the key
+        has the thread's hash tag, so it lives in the thread's slot.
+        """
+        return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:#deleted"
 
     def layout_key(self) -> str:
         """Key of the layout version (no ``{``, so no thread's key)."""

@@ -82,6 +82,7 @@ from .serialization import EMPTY_BLOB, dump_typed, load_typed, pack_write, unpac
 
 __all__ = [
     "LAYOUT_VERSION",
+    "TOMBSTONE_TTL_MS",
     "DeltaReads",
     "PutPlan",
     "RawNamespace",
@@ -107,6 +108,7 @@ __all__ = [
     "run_token",
     "split_fields",
     "superseded",
+    "tombstone_ttl_ms",
     "upgrades_in_place",
     "value_field",
     "writes_prefix",
@@ -126,6 +128,22 @@ module docstring and :mod:`.keys`). Bumped by any change that an older
 package could misread; docs/design.md ("Layout versions") has the rule.
 Version 2 added the delta history fields (``dh``, ``ds``, ``dw``) and
 compressed values (:mod:`.compression`)."""
+
+TOMBSTONE_TTL_MS = 3_600_000
+"""How long a thread's tombstone (:meth:`.keys.Keys.tombstone`) outlives
+the last deletion that wrote it: one hour. Late writes of a deleted thread
+come from a run that was still writing (a cancelled run finishing its step,
+a retry): seconds, or a slow node's minutes. One hour covers them with room,
+while the memory stays bounded: one short string per thread deleted in the
+last hour (docs/design.md, "Deleted threads stay deleted"). A saver with
+a shorter ``ttl`` uses that (:func:`tombstone_ttl_ms`)."""
+
+
+def tombstone_ttl_ms(ttl_ms: int) -> int:
+    """The tombstone's lifetime for a saver whose keys live ``ttl_ms`` (0:
+    no expiry): a thread written again would expire by then anyway."""
+    return min(ttl_ms, TOMBSTONE_TTL_MS) if ttl_ms > 0 else TOMBSTONE_TTL_MS
+
 
 UPGRADES_IN_PLACE = ("1",)
 """Layout versions whose data is valid data of :data:`LAYOUT_VERSION` as

@@ -23,6 +23,7 @@ __all__ = [
     "DUMP_THREAD",
     "PRUNE_KEEP_LATEST",
     "PUT",
+    "PUT_DELETED",
     "PUT_DELTA",
     "PUT_WRITES",
     "READ_THREAD",
@@ -55,6 +56,29 @@ local function write_id(f)
 end
 """
 
+# Shared by the scripts that compare checkpoint ids: bytewise x < y (Lua's <
+# follows the locale); LangGraph's ids are time-ordered.
+_OLDER = """
+local function older(x, y)
+  for i = 1, math.min(#x, #y) do
+    local p, q = string.byte(x, i), string.byte(y, i)
+    if p ~= q then return p < q end
+  end
+  return #x < #y
+end
+"""
+
+# Shared by the scripts that delete checkpoints: ``bury`` records ``id`` in
+# the thread's tombstone (see ``Keys.tombstone``), which keeps the newest
+# id any deletion removed and lives ``ttl`` ms from the last deletion.
+_BURY = """
+local function bury(key, id, ttl)
+  local w = redis.call('GET', key)
+  if w and older(id, w) then id = w end
+  redis.call('SET', key, id, 'PX', ttl)
+end
+"""
+
 # Shared by the scripts that keep delta history (see ``layout``): the
 # channel of a write record (big-endian lengths: task path, then channel),
 # and the channel key ``<bytes>:<name>`` of a delta field ``d[hsw]<key>...``.
@@ -71,13 +95,6 @@ local function delta_key(f)
   local len = string.match(f, '^d[hsw](%d+):')
   if not len then return nil end
   return string.sub(f, 3, 3 + #len + tonumber(len))
-end
-local function older(x, y)  -- bytewise x < y (Lua's < follows the locale)
-  for i = 1, math.min(#x, #y) do
-    local p, q = string.byte(x, i), string.byte(y, i)
-    if p ~= q then return p < q end
-  end
-  return #x < #y
 end
 local function is_empty(key, f)  -- the value field holds the empty blob
   return redis.call('HSTRLEN', key, f) == 6 and
@@ -101,15 +118,19 @@ local function members(reg)
 end
 """
 
-# KEYS: namespace hash, search entry, registry set, rollback base.
+# KEYS: namespace hash, search entry, registry set, rollback base, tombstone.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens, run token,
 #       n required fields, required fields..., n delta channels, for each:
 #       name, value field prefix, its value field here, "s" (sent, empty) or
 #       "r" (required), then field/value pairs.
-# Refuses, writing nothing, in two cases. The namespace holds a checkpoint
+# Refuses, writing nothing, in three cases. The namespace holds a checkpoint
 # that is neither the new one nor its parent (the caller started from a
-# checkpoint that is no longer stored): returns {1, stored id}. A channel
+# checkpoint that is no longer stored): returns {1, stored id}. The
+# namespace holds no checkpoint and the parent is not newer than the
+# thread's tombstone (a late put of a deleted thread): returns {2, tombstone},
+# raises the tombstone to the new id (its descendants are refused too) and
+# drops the new checkpoint's writes that came ahead of it. A channel
 # value the checkpoint refers to but does not send is not stored: returns
 # the missing fields, and the saver sends those values too. Otherwise
 # replaces the checkpoint's fields with exactly the sent and required ones
@@ -132,9 +153,14 @@ end
 # such a channel not older than its seed move to dw<key>:<write field>.
 # Every other delta field goes, and all of them when the new checkpoint
 # has no parent here.
+PUT_DELETED = 2
+"""First item of :data:`PUT`'s reply when it refuses a late put of a deleted
+thread (``{2, tombstone}``; ``{1, stored id}`` is a stale parent)."""
+
 PUT = Script(
     "put",
     _WRITE_ID
+    + _OLDER
     + _DELTA
     + """
 local a, b = ARGV[3], ARGV[4]
@@ -144,6 +170,19 @@ local cur = redis.call('HGET', KEYS[1], 'id')
 if cur and nb > 0 and cur ~= newid then
   if string.sub(b, string.find(b, ':', 1, true) + 1) ~= cur then
     return {1, cur}
+  end
+end
+if not cur and nb > 0 then
+  local w = redis.call('GET', KEYS[5])
+  if w and not older(w, string.sub(b, string.find(b, ':', 1, true) + 1)) then
+    if older(w, newid) then redis.call('SET', KEYS[5], newid, 'KEEPTTL') end
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if string.sub(f, 1, #a) == a then redis.call('HDEL', KEYS[1], f) end
+    end
+    if redis.call('EXISTS', KEYS[1]) == 0 then
+      redis.call('SREM', KEYS[3], ARGV[2])
+    end
+    return {2, w}
   end
 end
 local nreq = tonumber(ARGV[8])
@@ -265,26 +304,52 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
   redis.call('PEXPIRE', KEYS[4], ttl)
+elseif not cur then
+  -- writes that came ahead of this first checkpoint may carry the expiry
+  -- of a tombstone (see PUT_WRITES): they are the thread's now
+  redis.call('PERSIST', KEYS[1])
 end
 return 0
 """,
 )
 
-# KEYS: namespace hash, registry set, search entry.
-# ARGV: ttl_ms, ns member, then (mode, field, record) triples; mode "n"
-# inserts if absent, "s" overwrites.
+# KEYS: namespace hash, registry set, search entry, tombstone.
+# ARGV: ttl_ms, ns member, checkpoint id, then (mode, field, record)
+# triples; mode "n" inserts if absent, "s" overwrites. While the thread has
+# a tombstone, writes for a checkpoint the namespace does not hold are
+# refused (returns 1, writes nothing) if its id is not newer than the
+# tombstone (a deleted checkpoint). Newer ones to a namespace that holds no
+# checkpoint may be a late run's early writes as well as a new run's: they
+# are kept out of the registry and expire with the tombstone, unless their
+# checkpoint's put comes (it makes them the thread's, see PUT).
 PUT_WRITES = Script(
     "put_writes",
-    """
-for i = 3, #ARGV, 3 do
+    _OLDER
+    + """
+local ttl = tonumber(ARGV[1])
+local w = redis.call('GET', KEYS[4])
+local orphan = false
+if w then
+  local id = redis.call('HGET', KEYS[1], 'id')
+  if id ~= ARGV[3] then
+    if not older(w, ARGV[3]) then return 1 end
+    orphan = not id
+  end
+end
+for i = 4, #ARGV, 3 do
   if ARGV[i] == 'n' then
     redis.call('HSETNX', KEYS[1], ARGV[i + 1], ARGV[i + 2])
   else
     redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
   end
 end
+if orphan then
+  local left = redis.call('PTTL', KEYS[4])
+  if ttl > 0 and (left <= 0 or ttl < left) then left = ttl end
+  if left > 0 then redis.call('PEXPIRE', KEYS[1], left) end
+  return 0
+end
 redis.call('SADD', KEYS[2], ARGV[2])
-local ttl = tonumber(ARGV[1])
 if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
@@ -294,25 +359,31 @@ return 0
 """,
 )
 
-# KEYS: registry set, guard (never
-# exists, see above). ARGV: namespace hash key base, search entry key base,
-# rollback base suffix. Deletes every namespace's hash, entry and rollback
-# base (the root namespace's even when the registry lacks it), and the
-# registry; returns how many keys it removed.
+# KEYS: registry set, guard (never exists, see above), tombstone. ARGV:
+# namespace hash key base, search entry key base, rollback base suffix,
+# tombstone ttl_ms. Deletes every namespace's hash, entry and rollback base
+# (the root namespace's even when the registry lacks it), and the registry;
+# buries the newest checkpoint id it removed (none: no tombstone); returns
+# how many keys it removed.
 DELETE_THREAD = Script(
     "delete_thread",
     _MEMBERS
+    + _OLDER
+    + _BURY
     + """
-local n = 0
+local n, newest = 0, nil
 for _, m in ipairs(members(KEYS[1])) do
+  local id = redis.call('HGET', ARGV[1] .. m, 'id')
+  if id and (not newest or older(newest, id)) then newest = id end
   n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[3])
 end
+if newest then bury(KEYS[3], newest, ARGV[4]) end
 return n + redis.call('DEL', KEYS[1])
 """,
 )
 
-# KEYS: registry set, guard (never
-# exists, see above). ARGV: namespace hash key base, search entry key base,
+# KEYS: registry set, guard (never exists, see above), tombstone (unused).
+# ARGV: namespace hash key base, search entry key base,
 # ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, ...} for every namespace of
 # the thread whose hash exists (a registry member or search entry whose
@@ -342,8 +413,8 @@ return out
 """,
 )
 
-# KEYS: registry set, guard (never
-# exists, see above). ARGV: namespace hash key base, search entry key base,
+# KEYS: registry set, guard (never exists, see above), tombstone (unused).
+# ARGV: namespace hash key base, search entry key base,
 # rollback base suffix. For every namespace: drop the writes of any
 # checkpoint but the stored one and the rollback base, and drop namespaces
 # that hold writes but no checkpoint. Writes of older checkpoints to a
@@ -352,6 +423,7 @@ return out
 PRUNE_KEEP_LATEST = Script(
     "prune_keep_latest",
     _WRITE_ID
+    + _OLDER
     + _DELTA
     + _MEMBERS
     + """
@@ -398,7 +470,8 @@ return removed
 """,
 )
 
-# KEYS: target registry set, guard (never exists, see above). ARGV:
+# KEYS: target registry set, guard (never exists, see above), target
+# tombstone (removed: the thread is written anew on purpose). ARGV:
 # namespace hash key base, search entry key base, ttl_ms (0: none), rollback
 # base suffix, then per namespace: member and three field/value lists, each
 # as its length n and n items: the namespace hash, the search entry, the
@@ -411,7 +484,7 @@ WRITE_THREAD = Script(
 for _, m in ipairs(members(KEYS[1])) do
   redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4])
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 local ttl = tonumber(ARGV[3])
 local i = 5
 while i <= #ARGV do
@@ -433,7 +506,8 @@ return 0
 """,
 )
 
-# KEYS: registry set, guard (never exists, see above). ARGV: namespace hash
+# KEYS: registry set, guard (never exists, see above), tombstone (unused).
+# ARGV: namespace hash
 # key base, search entry key base, rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, rollback base fields, ...} for
 # every namespace of the thread that holds a hash or a base (the root
@@ -459,28 +533,33 @@ return out
 """,
 )
 
-# KEYS: namespace hash, search entry, registry set, rollback base. ARGV:
-# mode ("check" or "delete"), ns member, then run tokens. Returns 0 if the
-# entry's checkpoint is of none of these runs; 1 if it is of one that wrote
-# everything the namespace holds (its "solo"), after deleting the namespace
-# (hash, entry, base) in mode "delete"; 3 if the rollback base holds the
+# KEYS: namespace hash, search entry, registry set, rollback base,
+# tombstone. ARGV: mode ("check" or "delete"), ns member, tombstone ttl_ms,
+# then run tokens. Returns 0 if the entry's checkpoint is of none of these
+# runs; 1 if it is of one that wrote everything the namespace holds (its
+# "solo"), after deleting the namespace (hash, entry, base) and burying its
+# checkpoint id in mode "delete"; 3 if the rollback base holds the
 # checkpoint of another run, after restoring it in mode "delete" (the base
 # becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
 # base to go back to: nothing is done). A namespace whose hash is gone and
 # has no base of another run counts as 1: its entry (and base) are deleted.
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
-    """
+    _OLDER
+    + _BURY
+    + """
 local entry = redis.call('HMGET', KEYS[2], 'mt', 'solo')
 local mt, solo = entry[1], entry[2]
 if not mt then return 0 end
 solo = redis.call('HGET', KEYS[1], 'solo') or solo
 mt = ' ' .. mt .. ' '
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local run = ARGV[i]
   if string.find(mt, ' ' .. run .. ' ', 1, true) then
     if solo == run then
       if ARGV[1] == 'delete' then
+        local id = redis.call('HGET', KEYS[1], 'id')
+        if id then bury(KEYS[5], id, ARGV[3]) end
         redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
         redis.call('SREM', KEYS[3], ARGV[2])
         if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end

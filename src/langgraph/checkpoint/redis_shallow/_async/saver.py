@@ -62,6 +62,7 @@ from ..errors import (
     SearchUnavailableError,
     StaleCheckpointError,
     StorageError,
+    ThreadDeletedError,
 )
 from ..keys import (
     BASE_SUFFIX,
@@ -245,6 +246,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self.ttl = parse_ttl(ttl)
         self._ttl_ms = self.ttl.ms or 0
         self._read_ttl_ms = self._ttl_ms if self.ttl.refresh_on_read else 0
+        self._tombstone_ms = layout.tombstone_ttl_ms(self._ttl_ms)
         self._search: bool | None = None
         self._layout_checked = False
         self._delta_reads = layout.DeltaReads()
@@ -721,7 +723,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
 
         plan = plan_for(new_versions)
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
-        keys = (hk, ek, rk, hk + BASE_SUFFIX)
+        keys = (hk, ek, rk, hk + BASE_SUFFIX, self.keys.tombstone(thread_id))
         with self._telemetry.span("put", thread_id, ns) as span:
             await self._before_write("aput", span)
             try:
@@ -738,6 +740,8 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     refused = await self._run(scripts.PUT, keys, plan.args, span)
             except RedisError as exc:
                 raise StorageError("aput", thread_id, exc) from exc
+            if refused and refused[0] == scripts.PUT_DELETED:
+                raise ThreadDeletedError(thread_id, ns, parent_id, refused[1])
             if refused:
                 raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
             return layout.make_config(thread_id, ns, plan.checkpoint_id)
@@ -755,6 +759,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         insert-if-absent per (checkpoint, task, index); writes to LangGraph's
         special channels (errors, interrupts, resumes) overwrite. The writes
         may arrive before the ``put`` of their checkpoint.
+
+        Raises:
+            ThreadDeletedError: the thread was deleted and the checkpoint is
+                one the deletion removed (a late write); nothing is written.
         """
         thread_id, ns, checkpoint_id = target_of(
             config, "aput_writes", need_checkpoint_id=True
@@ -773,17 +781,24 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             span.set(WRITES, len(writes))
             await self._before_write("aput_writes", span)
             try:
-                await self._run(
+                refused = await self._run(
                     scripts.PUT_WRITES,
-                    (hk, rk, ek),
-                    (self._ttl_ms, encode_namespace(ns), *args),
+                    (hk, rk, ek, self.keys.tombstone(thread_id)),
+                    (self._ttl_ms, encode_namespace(ns), checkpoint_id, *args),
                     span,
                 )
             except RedisError as exc:
                 raise StorageError("aput_writes", thread_id, exc) from exc
+            if refused:
+                raise ThreadDeletedError(thread_id, ns, checkpoint_id, checkpoint_id)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete every key of the thread, in every namespace (one round trip)."""
+        """Delete every key of the thread, in every namespace (one round trip).
+
+        A late write of the deleted checkpoints (a run cancelled while it
+        wrote) is then refused for a while (:class:`.ThreadDeletedError`);
+        a new run on the same thread id works at once.
+        """
         tid = parse_thread_id(thread_id, "adelete_thread")
         with self._telemetry.span("delete_thread", tid) as span:
             await self._before_write("adelete_thread", span)
@@ -791,11 +806,15 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 await self._run(
                     scripts.DELETE_THREAD,
                     self.keys.thread_script_keys(tid),
-                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
+                    self._deletion_args(tid),
                     span,
                 )
             except RedisError as exc:
                 raise StorageError("adelete_thread", tid, exc) from exc
+
+    def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int]:
+        """ARGV of ``DELETE_THREAD`` (and ``PRUNE_KEEP_LATEST``) for a thread."""
+        return (*self.keys.thread_bases(thread_id), BASE_SUFFIX, self._tombstone_ms)
 
     # -- listing -------------------------------------------------------------
 
@@ -997,7 +1016,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     await self._run(
                         script,
                         self.keys.thread_script_keys(tid),
-                        (*self.keys.thread_bases(tid), BASE_SUFFIX),
+                        self._deletion_args(tid),
                         span,
                     )
                 except RedisError as exc:
@@ -1156,8 +1175,14 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                             (
                                 *self.keys.for_namespace(thread_id, ns),
                                 self.keys.base(thread_id, ns),
+                                self.keys.tombstone(thread_id),
                             ),
-                            (mode, encode_namespace(ns), *tokens),
+                            (
+                                mode,
+                                encode_namespace(ns),
+                                self._tombstone_ms,
+                                *tokens,
+                            ),
                             span,
                             write=mode == "delete",
                         )

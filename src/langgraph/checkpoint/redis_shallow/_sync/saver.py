@@ -64,6 +64,7 @@ from ..errors import (
     SearchUnavailableError,
     StaleCheckpointError,
     StorageError,
+    ThreadDeletedError,
 )
 from ..keys import (
     BASE_SUFFIX,
@@ -247,6 +248,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self.ttl = parse_ttl(ttl)
         self._ttl_ms = self.ttl.ms or 0
         self._read_ttl_ms = self._ttl_ms if self.ttl.refresh_on_read else 0
+        self._tombstone_ms = layout.tombstone_ttl_ms(self._ttl_ms)
         self._search: bool | None = None
         self._layout_checked = False
         self._delta_reads = layout.DeltaReads()
@@ -723,7 +725,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
 
         plan = plan_for(new_versions)
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
-        keys = (hk, ek, rk, hk + BASE_SUFFIX)
+        keys = (hk, ek, rk, hk + BASE_SUFFIX, self.keys.tombstone(thread_id))
         with self._telemetry.span("put", thread_id, ns) as span:
             self._before_write("put", span)
             try:
@@ -740,6 +742,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     refused = self._run(scripts.PUT, keys, plan.args, span)
             except RedisError as exc:
                 raise StorageError("put", thread_id, exc) from exc
+            if refused and refused[0] == scripts.PUT_DELETED:
+                raise ThreadDeletedError(thread_id, ns, parent_id, refused[1])
             if refused:
                 raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
             return layout.make_config(thread_id, ns, plan.checkpoint_id)
@@ -757,6 +761,10 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         insert-if-absent per (checkpoint, task, index); writes to LangGraph's
         special channels (errors, interrupts, resumes) overwrite. The writes
         may arrive before the ``put`` of their checkpoint.
+
+        Raises:
+            ThreadDeletedError: the thread was deleted and the checkpoint is
+                one the deletion removed (a late write); nothing is written.
         """
         thread_id, ns, checkpoint_id = target_of(
             config, "put_writes", need_checkpoint_id=True
@@ -775,17 +783,24 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             span.set(WRITES, len(writes))
             self._before_write("put_writes", span)
             try:
-                self._run(
+                refused = self._run(
                     scripts.PUT_WRITES,
-                    (hk, rk, ek),
-                    (self._ttl_ms, encode_namespace(ns), *args),
+                    (hk, rk, ek, self.keys.tombstone(thread_id)),
+                    (self._ttl_ms, encode_namespace(ns), checkpoint_id, *args),
                     span,
                 )
             except RedisError as exc:
                 raise StorageError("put_writes", thread_id, exc) from exc
+            if refused:
+                raise ThreadDeletedError(thread_id, ns, checkpoint_id, checkpoint_id)
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete every key of the thread, in every namespace (one round trip)."""
+        """Delete every key of the thread, in every namespace (one round trip).
+
+        A late write of the deleted checkpoints (a run cancelled while it
+        wrote) is then refused for a while (:class:`.ThreadDeletedError`);
+        a new run on the same thread id works at once.
+        """
         tid = parse_thread_id(thread_id, "delete_thread")
         with self._telemetry.span("delete_thread", tid) as span:
             self._before_write("delete_thread", span)
@@ -793,11 +808,15 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 self._run(
                     scripts.DELETE_THREAD,
                     self.keys.thread_script_keys(tid),
-                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
+                    self._deletion_args(tid),
                     span,
                 )
             except RedisError as exc:
                 raise StorageError("delete_thread", tid, exc) from exc
+
+    def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int]:
+        """ARGV of ``DELETE_THREAD`` (and ``PRUNE_KEEP_LATEST``) for a thread."""
+        return (*self.keys.thread_bases(thread_id), BASE_SUFFIX, self._tombstone_ms)
 
     # -- listing -------------------------------------------------------------
 
@@ -995,7 +1014,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     self._run(
                         script,
                         self.keys.thread_script_keys(tid),
-                        (*self.keys.thread_bases(tid), BASE_SUFFIX),
+                        self._deletion_args(tid),
                         span,
                     )
                 except RedisError as exc:
@@ -1153,8 +1172,14 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                             (
                                 *self.keys.for_namespace(thread_id, ns),
                                 self.keys.base(thread_id, ns),
+                                self.keys.tombstone(thread_id),
                             ),
-                            (mode, encode_namespace(ns), *tokens),
+                            (
+                                mode,
+                                encode_namespace(ns),
+                                self._tombstone_ms,
+                                *tokens,
+                            ),
                             span,
                             write=mode == "delete",
                         )
