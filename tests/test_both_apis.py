@@ -11,6 +11,8 @@ sync code next to ``ainvoke``, and ``graph.ainvoke`` on the sync saver.
 
 from __future__ import annotations
 
+import inspect
+import logging
 import operator
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -30,6 +32,7 @@ from langgraph.checkpoint.redis_shallow import (
     InvalidConfigError,
     ShallowRedisSaver,
 )
+from langgraph.checkpoint.redis_shallow.telemetry import AsyncLoggedRetry, LoggedRetry
 from tests._async.conftest import drop as adrop
 from tests._async.graph_support import interrupt_in, normalize
 from tests._sync.conftest import drop as sync_drop
@@ -274,3 +277,78 @@ async def test_a_client_that_cannot_be_copied_asks_for_other_api_client(
     assert sync_client.ping()  # yours: left open
     sync_client.close()
     await client.aclose()
+
+
+# -- the default retry ------------------------------------------------------------
+
+
+async def fail_once_through(retry: Any) -> str:
+    """Run, through ``retry``, a call that loses its connection once then
+    succeeds, as redis-py's clients do (a coroutine for an asyncio retry)."""
+    attempts: list[int] = []
+
+    def step() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise redis.ConnectionError("connection lost")
+        return "done"
+
+    if inspect.iscoroutinefunction(type(retry).call_with_retry):
+
+        async def ado() -> str:
+            return step()
+
+        async def afail(error: Exception) -> None:
+            return None
+
+        return str(await retry.call_with_retry(ado, afail))
+    return str(retry.call_with_retry(step, lambda error: None))
+
+
+@pytest.mark.parametrize("by", ["url", "client"])
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_every_client_the_saver_makes_keeps_the_default_retry_and_logs(
+    redis_url: str, prefix: str, kind: str, by: str, caplog: pytest.LogCaptureFixture
+):
+    """Each client a saver makes, for its own API and the other one, keeps
+    the saver's default retry (redis-py 8.2 replaced an asyncio client's
+    retry, with a UserWarning, unless its ``call_with_retry`` is a coroutine
+    function), and that retry logs each failure. A client passed in keeps
+    its own retry. Any warning fails this test (pyproject's filterwarnings)."""
+    caplog.set_level(logging.WARNING, logger="langgraph.checkpoint.redis_shallow")
+    passed: Any = None
+    if kind == "async":
+        passed = redis.asyncio.Redis.from_url(redis_url) if by == "client" else None
+        made: Any = AsyncShallowRedisSaver(
+            redis_url if passed is None else None,
+            redis_client=passed,
+            **prefixes(prefix),
+        )
+    else:
+        passed = redis.Redis.from_url(redis_url) if by == "client" else None
+        made = ShallowRedisSaver(
+            redis_url if passed is None else None,
+            redis_client=passed,
+            **prefixes(prefix),
+        )
+    other = made._other().client  # the client of the other API, made now
+    mine = [] if passed is not None else [made.client]
+    for client in [*mine, other]:
+        retry = client.get_retry()
+        assert isinstance(retry, (LoggedRetry, AsyncLoggedRetry)), type(retry)
+        is_async = isinstance(client, redis.asyncio.Redis)
+        assert isinstance(retry, AsyncLoggedRetry) == is_async
+        caplog.clear()
+        assert await fail_once_through(retry) == "done"
+        logged = [r.getMessage() for r in caplog.records]
+        assert logged == [
+            "Redis command failed (ConnectionError: connection lost); retry 1 of 3"
+        ], logged
+    if passed is not None:
+        assert not isinstance(passed.get_retry(), (LoggedRetry, AsyncLoggedRetry))
+    if kind == "async":
+        await made.aclose()
+    else:
+        made.close()
+    if passed is not None:
+        await passed.aclose() if kind == "async" else passed.close()
