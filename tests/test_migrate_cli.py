@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -567,3 +568,93 @@ def test_ctrl_c_prints_what_was_done(
         summary_value(out, "threads")
         == "6 done: 4 copied, 2 already migrated; 0 failed"
     )
+
+
+# -- credentials and the serde -------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_unreachable_urls_are_shown_without_their_password(
+    case: Migrate, side: str
+) -> None:
+    """Nothing listens on port 1: the error names the URL, never its
+    password (docs/operations.md)."""
+    secret = "s3cr3t-" + uuid.uuid4().hex[:8]
+    dead = f"redis://admin:{secret}@127.0.0.1:1/0"
+    cp, wp = upstream_prefixes(case.prefix)
+    argv = [
+        "migrate",
+        "--from-upstream",
+        dead if side == "source" else case.url,
+        "--to",
+        dead if side == "target" else case.url,
+        "--upstream-checkpoint-prefix",
+        cp,
+        "--upstream-checkpoint-write-prefix",
+        wp,
+        "--checkpoint-prefix",
+        f"{case.prefix}:cp",
+        "--checkpoint-write-prefix",
+        f"{case.prefix}:w",
+    ]
+    from langgraph.checkpoint.redis_shallow.cli import main
+
+    status = main(argv)
+    out = case.output()
+    if side == "target" and "no RedisJSON module" in out.err:
+        pytest.skip("a plain server is refused as the source before the target")
+    assert status == 1, out.err
+    assert f"cannot {'reach' if side == 'source' else 'use'} the {side}" in out.err
+    assert "redis://admin:***@127.0.0.1:1/0" in out.err
+    assert secret not in out.err + out.out
+
+
+def test_serde_encrypts_what_migrate_writes(
+    up: Migrate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--serde`` names the serde the target is written with (the source is
+    read with upstream's default): with an EncryptedSerializer no value is
+    stored in clear, and a saver with that serde reads what upstream
+    returned."""
+    from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
+    monkeypatch.setenv("LANGGRAPH_AES_KEY", "0123456789abcdef")
+    (tmp_path / "mig_serde.py").write_text(
+        "from langgraph.checkpoint.serde.encrypted import EncryptedSerializer\n"
+        "serde = EncryptedSerializer.from_pycryptodome_aes()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ids = up.dataset({"sync_shallow": 2, "full": 2})
+    before = {
+        t: upstream_tuple(kind, up.url, up.prefix, t)
+        for kind, threads in ids.items()
+        for t in threads
+    }
+    assert up.run("--serde", "mig_serde:serde") == 0
+    up.output()
+    hashes = [
+        k
+        for k in up.client.scan_iter(match=f"{up.prefix}:cp:*")
+        if up.client.type(k) == b"hash"
+    ]
+    assert len(hashes) == len(before)
+    for key in hashes:
+        stored = b"".join(up.client.hvals(key))
+        # the messages (upstream_data.bulk_ops) are not there in clear
+        assert b"hi there" not in stored and b"pending " not in stored, key
+        assert b"msgpack+aes" in stored, key
+    serde = EncryptedSerializer.from_pycryptodome_aes()
+    with saver_on(up.url, up.prefix, serde=serde) as reader:
+        for t, theirs in before.items():
+            ours = reader.get_tuple(
+                {"configurable": {"thread_id": t, "checkpoint_ns": ""}}
+            )
+            assert ours is not None and theirs is not None
+            assert (
+                ours.checkpoint["channel_values"] == theirs.checkpoint["channel_values"]
+            )
+            # upstream's shallow savers also return the writes of the
+            # previous checkpoint ("task-old"), which a migration drops
+            current = [w for w in theirs.pending_writes if w[0] == "task-new"]
+            assert sorted(ours.pending_writes, key=repr) == sorted(current, key=repr)
+            assert len(ours.pending_writes) == 2

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from .. import migration
 from .._sync.saver import ShallowRedisSaver
 from ..errors import InvalidConfigError, ShallowRedisError, UpstreamSourceError
-from ._common import url_of
+from ._common import load_serde, redact, url_of
 
 __all__ = ["Summary", "add_parser", "format_summary", "migrate_threads", "run"]
 
@@ -251,6 +251,9 @@ def migrate_threads(
 ) -> Summary:
     """Migrate the threads; ``saver=None`` is a dry run (nothing written).
 
+    The source is read with upstream's default serde; the target saver
+    writes with its own (``--serde``).
+
     ``progress(done, total)`` is called after each thread; an exception it
     raises stops the run there (what was done stays done, and a new run
     finishes the rest). Pass ``summary`` to keep what was counted when the
@@ -448,7 +451,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = redis.Redis.from_url(args.from_upstream)
     except ValueError as exc:
-        return _usage(f"bad --from-upstream URL {args.from_upstream!r}: {exc}")
+        return _usage(f"bad --from-upstream URL {redact(args.from_upstream)!r}: {exc}")
+    serde = load_serde(args.serde)
     saver: ShallowRedisSaver | None = None
     target = args.to or url_of(args)
     try:
@@ -457,11 +461,12 @@ def run(args: argparse.Namespace) -> int:
                 target,
                 checkpoint_prefix=args.checkpoint_prefix,
                 checkpoint_write_prefix=args.checkpoint_write_prefix,
+                serde=serde,
                 wait_for_replicas=args.wait_for_replicas,
                 wait_timeout=args.wait_timeout,
             )
         except InvalidConfigError as exc:
-            return _usage(str(exc))
+            return _usage(str(exc).replace(target, redact(target)))
         try:
             source.ping()
             migration.check_source(source)
@@ -469,7 +474,8 @@ def run(args: argparse.Namespace) -> int:
             return _usage(str(exc))
         except RedisError as exc:
             print(
-                f"migrate: error: cannot reach the source {args.from_upstream}: {exc}",
+                "migrate: error: cannot reach the source "
+                f"{redact(args.from_upstream)}: {exc}",
                 file=sys.stderr,
             )
             return 1
@@ -479,7 +485,7 @@ def run(args: argparse.Namespace) -> int:
                 saver.setup()
         except (RedisError, ShallowRedisError) as exc:
             print(
-                f"migrate: error: cannot use the target {target}: {exc}",
+                f"migrate: error: cannot use the target {redact(target)}: {exc}",
                 file=sys.stderr,
             )
             return 1
