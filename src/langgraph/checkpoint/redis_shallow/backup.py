@@ -125,7 +125,10 @@ def open_for_reading(path: str) -> TextIO:
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8")
+        # a GzipFile does not close the file object it reads: open by name,
+        # so that closing the stream closes the file
+        raw.close()
+        return gzip.open(path, "rt", encoding="utf-8")
     return io.TextIOWrapper(raw, encoding="utf-8")
 
 
