@@ -110,14 +110,10 @@ class ThreadDeletedError(StaleCheckpointError):
         config_checkpoint_id: str | None,
         deleted_checkpoint_id: bytes | str,
     ) -> None:
-        if isinstance(deleted_checkpoint_id, bytes):
-            deleted_checkpoint_id = deleted_checkpoint_id.decode("utf-8", "replace")
-        self.thread_id = thread_id
-        self.checkpoint_ns = checkpoint_ns
-        self.config_checkpoint_id = config_checkpoint_id
-        self.stored_checkpoint_id = deleted_checkpoint_id
-        ShallowRedisError.__init__(
-            self,
+        super().__init__(
+            thread_id, checkpoint_ns, config_checkpoint_id, deleted_checkpoint_id
+        )
+        self.args = (
             f"thread {thread_id!r} namespace {checkpoint_ns!r} was deleted, and "
             f"this write is for checkpoint {config_checkpoint_id!r}, which descends "
             "from what the deletion removed (a late write of a cancelled or "
