@@ -1,33 +1,60 @@
-"""Which of redis-py's own errors the savers take for a lost connection.
+"""Which errors the savers take for a lost connection, and the one place
+that turns Redis errors into ``StorageError``.
 
 When a node dies while redis-py reconnects or re-reads a cluster's nodes,
 redis-py can fail with errors of its own instead of ``ConnectionError``:
 ``AttributeError`` (its stream writer already ``None``) and, in redis-py
 6.0's sync cluster client shared by threads, ``RuntimeError: dictionary
 changed size during iteration``. The savers turn those, and only those,
-into ``StorageError``; any other ``RuntimeError`` still propagates. The failover tests (``test_failover.py``) meet them under
-load; this checks the rule itself, for both generated variants.
+into ``StorageError``; any other ``RuntimeError`` still propagates. The
+failover tests (``test_failover.py``) meet them under load; this checks the
+rule itself (``errors.client_races``, ``errors.storage_errors``, which both
+generated variants use).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
-from langgraph.checkpoint.redis_shallow._async import saver as async_saver
-from langgraph.checkpoint.redis_shallow._sync import saver as sync_saver
+from langgraph.checkpoint.redis_shallow.errors import (
+    StorageError,
+    client_race,
+    client_races,
+    lost_connection,
+    storage_errors,
+)
 
 
-@pytest.mark.parametrize("module", [async_saver, sync_saver], ids=["async", "sync"])
-def test_only_redis_py_races_count_as_a_lost_connection(module: Any) -> None:
-    race = module._client_race
-    lost = module._lost_connection
-    assert race(AttributeError("'NoneType' object has no attribute 'writelines'"))
-    assert race(RuntimeError("dictionary changed size during iteration"))
-    assert not race(RuntimeError("Event loop is closed"))
-    assert not race(ValueError("dictionary changed size during iteration"))
-    error = lost(RuntimeError("dictionary changed size during iteration"))
+def test_only_redis_py_races_count_as_a_lost_connection() -> None:
+    assert client_race(
+        AttributeError("'NoneType' object has no attribute 'writelines'")
+    )
+    assert client_race(RuntimeError("dictionary changed size during iteration"))
+    assert not client_race(RuntimeError("Event loop is closed"))
+    assert not client_race(ValueError("dictionary changed size during iteration"))
+    error = lost_connection(RuntimeError("dictionary changed size during iteration"))
     assert isinstance(error, RedisConnectionError)
     assert "RuntimeError: dictionary changed size during iteration" in str(error)
+
+
+def test_a_race_in_a_read_becomes_a_storage_error_naming_it() -> None:
+    race = RuntimeError("dictionary changed size during iteration")
+    with pytest.raises(StorageError) as info:
+        with storage_errors("aget_tuple", "t-1"), client_races():
+            raise race
+    lost = info.value.__cause__
+    assert isinstance(lost, RedisConnectionError) and lost.__cause__ is race
+    assert "aget_tuple" in str(info.value) and "'t-1'" in str(info.value)
+
+
+def test_only_redis_errors_are_mapped() -> None:
+    with pytest.raises(StorageError) as info:
+        with storage_errors("aput", None):
+            raise ResponseError("OOM command not allowed")
+    assert isinstance(info.value.__cause__, ResponseError)
+    for other in (RuntimeError("Event loop is closed"), ValueError("bad")):
+        with pytest.raises(type(other)):
+            with storage_errors("aput", None), client_races():
+                raise other

@@ -4,10 +4,18 @@ Every error the savers raise on purpose derives from :class:`ShallowRedisError`,
 so callers can catch them in one place. Errors coming from the Redis client
 (connection loss, timeouts, ``OOM`` and ``READONLY`` replies) are wrapped in
 :class:`StorageError`, which names the operation and the thread and keeps the
-original exception as ``__cause__``.
+original exception as ``__cause__``: :func:`storage_errors` is the one place
+that does it (as httpcore's ``map_exceptions``), :func:`client_races` the one
+that turns redis-py's own reconnection races into a lost connection.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 __all__ = [
     "BackupFormatError",
@@ -24,6 +32,10 @@ __all__ = [
     "UnsupportedChannelError",
     "UpstreamMissingError",
     "UpstreamSourceError",
+    "client_race",
+    "client_races",
+    "lost_connection",
+    "storage_errors",
 ]
 
 
@@ -242,3 +254,49 @@ class UpstreamSourceError(ShallowRedisError, RuntimeError):
 class UpstreamMissingError(ShallowRedisError, ImportError):
     """``langgraph-checkpoint-redis`` (needed to decode its data while
     migrating) is not installed; the message says how to install it."""
+
+
+@contextmanager
+def storage_errors(operation: str, thread_id: str | None) -> Iterator[None]:
+    """Raise what redis-py raises in the block as :class:`StorageError`
+    naming ``operation`` and ``thread_id`` (the redis-py error as its
+    ``__cause__``). A plain ``with``, so the generated sync code uses it
+    as it is; keep the block to the Redis I/O."""
+    try:
+        yield
+    except RedisError as exc:
+        raise StorageError(operation, thread_id, exc) from exc
+
+
+def client_race(exc: Exception) -> bool:
+    """Whether ``exc`` is one of redis-py's own errors when a node dies
+    while it reconnects or re-reads a cluster's nodes, rather than a bug of
+    ours: an ``AttributeError`` (its stream writer already ``None``, seen in
+    cluster failovers) or, in redis-py 6.0's sync cluster client shared by
+    threads, ``RuntimeError: dictionary changed size during iteration``
+    (``NodesManager.initialize``; later redis-py versions lock it)."""
+    if isinstance(exc, AttributeError):
+        return True
+    return isinstance(exc, RuntimeError) and "changed size during iteration" in str(exc)
+
+
+def lost_connection(exc: Exception) -> RedisConnectionError:
+    """The error for :func:`client_race`'s errors, so that callers get
+    ``StorageError`` like any lost connection (the write may or may not
+    have happened; every write is idempotent)."""
+    return RedisConnectionError(
+        "the connection was lost while redis-py reconnected "
+        f"({type(exc).__name__}: {exc})"
+    )
+
+
+@contextmanager
+def client_races() -> Iterator[None]:
+    """Raise :func:`client_race`'s errors in the block as a lost connection
+    (:func:`lost_connection`); keep the block to one redis-py call."""
+    try:
+        yield
+    except (AttributeError, RuntimeError) as exc:
+        if not client_race(exc):
+            raise
+        raise lost_connection(exc) from exc

@@ -27,7 +27,6 @@ from redis.exceptions import (
     MovedError,
     NoScriptError,
     ReadOnlyError,
-    RedisError,
     ResponseError,
     TryAgainError,
 )
@@ -61,8 +60,11 @@ from ..errors import (
     LayoutVersionError,
     SearchUnavailableError,
     StaleCheckpointError,
-    StorageError,
     ThreadDeletedError,
+    client_race,
+    client_races,
+    lost_connection,
+    storage_errors,
 )
 from ..keys import (
     BASE_SUFFIX,
@@ -96,28 +98,6 @@ _REROUTE = (
     RedisConnectionError,
     RedisTimeoutError,
 )
-
-
-def _client_race(exc: Exception) -> bool:
-    """Whether ``exc`` is one of redis-py's own errors when a node dies
-    while it reconnects or re-reads a cluster's nodes, rather than a bug of
-    ours: an ``AttributeError`` (its stream writer already ``None``, seen in
-    cluster failovers) or, in redis-py 6.0's sync cluster client shared by
-    threads, ``RuntimeError: dictionary changed size during iteration``
-    (``NodesManager.initialize``; later redis-py versions lock it)."""
-    if isinstance(exc, AttributeError):
-        return True
-    return isinstance(exc, RuntimeError) and "changed size during iteration" in str(exc)
-
-
-def _lost_connection(exc: Exception) -> RedisConnectionError:
-    """The error for :func:`_client_race`'s errors, so that callers get
-    ``StorageError`` like any lost connection (the write may or may not
-    have happened; every write is idempotent)."""
-    return RedisConnectionError(
-        "the connection was lost while redis-py reconnected "
-        f"({type(exc).__name__}: {exc})"
-    )
 
 
 class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
@@ -431,7 +411,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 layout version this package does not know.
         """
         with self._telemetry.span("setup") as span:
-            try:
+            with storage_errors("setup", None):
                 # always: the record may have been evicted (allkeys-*
                 # policies) since this saver last looked
                 self._layout_checked = False
@@ -442,8 +422,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 self._search = await self._detect_search(span)
                 if self._search:
                     await self._create_index(span)
-            except RedisError as exc:
-                raise StorageError("setup", None, exc) from exc
 
     async def _check_layout(self, span: Span) -> None:
         """Record this package's layout version on the server, or refuse if
@@ -481,10 +459,18 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
 
     async def _before_write(self, operation: str, span: Span) -> None:
         if not self._layout_checked:
-            try:
+            with storage_errors(operation, None):
                 await self._check_layout(span)
-            except RedisError as exc:
-                raise StorageError(operation, None, exc) from exc
+
+    async def _has_search(
+        self, operation: str, thread_id: str | None, span: Span
+    ) -> bool:
+        """Whether the server has the Search module, asked once per saver
+        (``setup`` asks again)."""
+        if self._search is None:
+            with storage_errors(operation, thread_id):
+                self._search = await self._detect_search(span)
+        return self._search
 
     async def _detect_search(self, span: Span) -> bool:
         found = await self._ask_search(span)
@@ -535,7 +521,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             reply = await self._run_durably(script, keys, args, span)
             span.response(reply)
             return reply
-        try:
+        with client_races():
             try:
                 span.request(script.sha, keys, args)
                 reply = await self._client.evalsha(script.sha, len(keys), *keys, *args)
@@ -547,10 +533,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 )
                 span.request(script.source, keys, args)
                 reply = await self._client.eval(script.source, len(keys), *keys, *args)
-        except (AttributeError, RuntimeError) as exc:
-            if not _client_race(exc):
-                raise
-            raise _lost_connection(exc) from exc
         span.response(reply)
         return reply
 
@@ -586,10 +568,10 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 return self._durability.result(replies)
             except (*_REROUTE, AttributeError, RuntimeError) as exc:
                 if isinstance(exc, (AttributeError, RuntimeError)):
-                    if not _client_race(exc):
+                    if not client_race(exc):
                         raise
                     if attempt == attempts:
-                        raise _lost_connection(exc) from exc
+                        raise lost_connection(exc) from exc
                 elif attempt == attempts:
                     raise
                 await refresh_cluster(self._client)
@@ -658,7 +640,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """The fields of one namespace hash: one ``HGETALL`` (pipelined with
         the ``PEXPIRE``s of ``refresh_on_read``)."""
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
-        try:
+        with storage_errors(operation, thread_id), client_races():
             if self._read_ttl_ms:
                 pipe = self._client.pipeline(transaction=False)
                 pipe.hgetall(hk)
@@ -671,14 +653,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 fields = await self._client.hgetall(hk)
             span.response(fields)
             return cast(dict[bytes, bytes], fields)
-        except RedisError as exc:
-            raise StorageError(operation, thread_id, exc) from exc
-        except (AttributeError, RuntimeError) as exc:
-            if not _client_race(exc):
-                raise
-            lost = _lost_connection(exc)
-            lost.__cause__ = exc
-            raise StorageError(operation, thread_id, lost) from lost
 
     async def aput(
         self,
@@ -726,7 +700,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         keys = (hk, ek, rk, hk + BASE_SUFFIX, self.keys.tombstone(thread_id))
         with self._telemetry.span("put", thread_id, ns) as span:
             await self._before_write("aput", span)
-            try:
+            with storage_errors("aput", thread_id):
                 refused = await self._run(scripts.PUT, keys, plan.args, span)
                 if refused and not isinstance(refused[0], int):
                     logger.info(
@@ -738,8 +712,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     )
                     plan = plan_for(checkpoint["channel_versions"])
                     refused = await self._run(scripts.PUT, keys, plan.args, span)
-            except RedisError as exc:
-                raise StorageError("aput", thread_id, exc) from exc
             if refused and refused[0] == scripts.PUT_DELETED:
                 raise ThreadDeletedError(thread_id, ns, parent_id, refused[1])
             if refused:
@@ -780,15 +752,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         with self._telemetry.span("put_writes", thread_id, ns) as span:
             span.set(WRITES, len(writes))
             await self._before_write("aput_writes", span)
-            try:
+            with storage_errors("aput_writes", thread_id):
                 refused = await self._run(
                     scripts.PUT_WRITES,
                     (hk, rk, ek, self.keys.tombstone(thread_id)),
                     (self._ttl_ms, encode_namespace(ns), checkpoint_id, *args),
                     span,
                 )
-            except RedisError as exc:
-                raise StorageError("aput_writes", thread_id, exc) from exc
             if refused:
                 raise ThreadDeletedError(thread_id, ns, checkpoint_id, checkpoint_id)
 
@@ -802,15 +772,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         tid = parse_thread_id(thread_id, "adelete_thread")
         with self._telemetry.span("delete_thread", tid) as span:
             await self._before_write("adelete_thread", span)
-            try:
+            with storage_errors("adelete_thread", tid):
                 await self._run(
                     scripts.DELETE_THREAD,
                     self.keys.thread_script_keys(tid),
                     self._deletion_args(tid),
                     span,
                 )
-            except RedisError as exc:
-                raise StorageError("adelete_thread", tid, exc) from exc
 
     def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int]:
         """ARGV of ``DELETE_THREAD`` (and ``PRUNE_KEEP_LATEST``) for a thread."""
@@ -822,7 +790,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self, thread_id: str, operation: str, span: Span
     ) -> list[tuple[str, Any, Any]]:
         """Every namespace of a thread as ``(ns, hash fields, entry fields)``."""
-        try:
+        with storage_errors(operation, thread_id):
             reply = await self._run(
                 scripts.READ_THREAD,
                 self.keys.thread_script_keys(thread_id),
@@ -834,8 +802,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 span,
                 write=False,
             )
-        except RedisError as exc:
-            raise StorageError(operation, thread_id, exc) from exc
         return [
             (decode_namespace(reply[i]), reply[i + 1], reply[i + 2])
             for i in range(0, len(reply), 3)
@@ -935,12 +901,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self, query: str, operation: str, span: Span
     ) -> AsyncIterator[str]:
         """Search entry keys matching an index query, newest checkpoint first."""
-        if self._search is None:
-            try:
-                self._search = await self._detect_search(span)
-            except RedisError as exc:
-                raise StorageError(operation, None, exc) from exc
-        if not self._search:
+        if not await self._has_search(operation, None, span):
             hint = (
                 " (listing one thread works without it: pass "
                 "{'configurable': {'thread_id': ...}})"
@@ -956,19 +917,18 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         offset = 0
         while True:
             q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
-            try:
-                span.request(self.keys.index_name, query)
-                result = await self._client.ft(self.keys.index_name).search(q)
-            except ResponseError as exc:
-                text = str(exc).lower()
-                if "no such index" in text or "unknown index" in text:
-                    raise SearchUnavailableError(
-                        f"the search index {self.keys.index_name!r} does not exist: "
-                        "run setup() once"
-                    ) from exc
-                raise StorageError(operation, None, exc) from exc
-            except RedisError as exc:
-                raise StorageError(operation, None, exc) from exc
+            with storage_errors(operation, None):
+                try:
+                    span.request(self.keys.index_name, query)
+                    result = await self._client.ft(self.keys.index_name).search(q)
+                except ResponseError as exc:
+                    text = str(exc).lower()
+                    if "no such index" in text or "unknown index" in text:
+                        raise SearchUnavailableError(
+                            f"the search index {self.keys.index_name!r} does not "
+                            "exist: run setup() once"
+                        ) from exc
+                    raise
             docs = result.docs
             span.response([doc.id for doc in docs])
             for doc in docs:
@@ -1012,15 +972,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if tids:
                 await self._before_write(op, span)
             for tid in tids:
-                try:
+                with storage_errors("aprune", tid):
                     await self._run(
                         script,
                         self.keys.thread_script_keys(tid),
                         self._deletion_args(tid),
                         span,
                     )
-                except RedisError as exc:
-                    raise StorageError("aprune", tid, exc) from exc
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Make the target thread a copy of the source thread.
@@ -1047,15 +1005,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 # no rollback base: the copy starts its own runs
                 layout.pack_namespace(args, ns, hash_fields, entry, [])
             await self._before_write("acopy_thread", span)
-            try:
+            with storage_errors("acopy_thread", dst):
                 await self._run(
                     scripts.WRITE_THREAD,
                     self.keys.thread_script_keys(dst),
                     args,
                     span,
                 )
-            except RedisError as exc:
-                raise StorageError("acopy_thread", dst, exc) from exc
 
     async def adump_thread(self, thread_id: str) -> Sequence[layout.StoredNamespace]:
         """Every namespace of the thread exactly as stored, for backups,
@@ -1068,7 +1024,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """
         tid = parse_thread_id(thread_id, "adump_thread")
         with self._telemetry.span("dump_thread", tid) as span:
-            try:
+            with storage_errors("adump_thread", tid):
                 reply = await self._run(
                     scripts.DUMP_THREAD,
                     self.keys.thread_script_keys(tid),
@@ -1076,8 +1032,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     span,
                     write=False,
                 )
-            except RedisError as exc:
-                raise StorageError("adump_thread", tid, exc) from exc
         return layout.stored_namespaces(reply)
 
     async def arestore_thread(
@@ -1097,11 +1051,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         op = "arestore_thread"
         tid = parse_thread_id(thread_id, op)
         with self._telemetry.span("restore_thread", tid) as span:
-            if self._search is None:
-                try:
-                    self._search = await self._detect_search(span)
-                except RedisError as exc:
-                    raise StorageError(op, tid, exc) from exc
+            await self._has_search(op, tid, span)
             args: list[Any] = [
                 *self.keys.thread_bases(tid),
                 self._ttl_ms,
@@ -1119,15 +1069,13 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     args, stored.checkpoint_ns, layout.flat(stored.fields), entry, base
                 )
             await self._before_write(op, span)
-            try:
+            with storage_errors(op, tid):
                 await self._run(
                     scripts.WRITE_THREAD,
                     self.keys.thread_script_keys(tid),
                     args,
                     span,
                 )
-            except RedisError as exc:
-                raise StorageError(op, tid, exc) from exc
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Undo what these runs wrote (LangGraph server's rollback).
@@ -1167,7 +1115,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             for mode in ("check", "delete"):
                 shared: list[tuple[str, str]] = []
                 for thread_id, ns in found:
-                    try:
+                    with storage_errors(op, thread_id):
                         if mode == "delete":
                             await self._before_write(op, span)
                         outcome = await self._run(
@@ -1186,8 +1134,6 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                             span,
                             write=mode == "delete",
                         )
-                    except RedisError as exc:
-                        raise StorageError(op, thread_id, exc) from exc
                     if outcome == 2:
                         shared.append((thread_id, ns))
                 if shared:
@@ -1281,13 +1227,11 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             )
             args = layout.build_delta_import(self.serde, history, self.compression)
             with self._telemetry.span("put_delta_history", thread_id, ns) as span:
-                try:
+                with storage_errors("acopy_from", thread_id):
                     await self._run(
                         scripts.PUT_DELTA,
                         (self.keys.for_namespace(thread_id, ns)[0],),
                         (checkpoint_id, *args),
                         span,
                     )
-                except RedisError as exc:
-                    raise StorageError("acopy_from", thread_id, exc) from exc
         summary.add_namespace(thread_id)
