@@ -65,7 +65,10 @@ def main() -> None:
                         config, checkpoint(n, 3), {"run_id": "r2"}, {"messages": 3}
                     )
                     new.append(time.perf_counter() - t0)
-                    base = admin.memory_usage(saver.keys.base(f"t{n}-{i}", "")) or 0
+                    base = (
+                        admin.memory_usage(saver.keys.rollback_base(f"t{n}-{i}", ""))
+                        or 0
+                    )
                     with_base.append(admin.memory_usage(hk) + base)
                 ratio = statistics.median(with_base) / statistics.median(alone)
                 print(

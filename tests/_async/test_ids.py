@@ -313,8 +313,8 @@ def test_default_prefixes_do_not_collide_with_upstream_saver():
     for thread_id in ["", "t", "checkpoint", "a:b"]:
         for ns in ["", "child"]:
             keys.update(saver.keys.for_namespace(thread_id, ns))
-        keys.add(saver.keys.namespace_base(thread_id))
-        keys.add(saver.keys.entry_base(thread_id))
+        keys.add(saver.keys.namespace_key_prefix(thread_id))
+        keys.add(saver.keys.entry_key_prefix(thread_id))
     for key in keys:
         assert not key.startswith(UPSTREAM_KEY_PREFIXES), key
     for upstream in UPSTREAM_KEY_PREFIXES:

@@ -215,10 +215,10 @@ async def test_every_key_of_a_thread_has_the_thread_hash_tag(
         keys = [msaver.keys.registry(tid), msaver.keys.guard(tid)]
         for ns in NAMESPACES:
             keys += msaver.keys.for_namespace(tid, ns)
-            keys.append(msaver.keys.base(tid, ns))
+            keys.append(msaver.keys.rollback_base(tid, ns))
         assert all(msaver.keys.thread_tag(tid) in k for k in keys)
         assert len({key_slot(k.encode()) for k in keys}) == 1, (tid, keys)
-        assert msaver.keys.base(tid, "").endswith(BASE_SUFFIX)
+        assert msaver.keys.rollback_base(tid, "").endswith(BASE_SUFFIX)
 
 
 async def test_a_thread_split_between_nodes_is_never_half_written(

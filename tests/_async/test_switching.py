@@ -354,7 +354,7 @@ async def test_delete_for_runs_rolls_back_to_where_the_run_started(
     await asaver.adelete_for_runs([run2])
     assert await asaver.aget_tuple(cfg(a)) == before
     assert await asaver.aget_tuple(cfg(b)) is None
-    assert not await aclient.exists(asaver.keys.base(a, ""))
+    assert not await aclient.exists(asaver.keys.rollback_base(a, ""))
     # the search entry follows: run 1's checkpoint is found by its metadata
     found = [t.config async for t in asaver.alist(None, filter={"run_id": run1})]
     assert found == [before.config]
@@ -374,7 +374,7 @@ async def test_delete_for_runs_refuses_without_the_state_to_go_back_to(
     c1 = await asaver.aput(cfg(a), cp1, {"run_id": run1}, {})
     cp2 = empty_checkpoint()
     await asaver.aput(c1, cp2, {"run_id": run2}, {})
-    await aclient.delete(asaver.keys.base(a, ""))
+    await aclient.delete(asaver.keys.rollback_base(a, ""))
     if not has_search:
         with pytest.raises(SearchUnavailableError):
             await asaver.adelete_for_runs([run2])

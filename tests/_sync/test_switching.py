@@ -353,7 +353,7 @@ def test_delete_for_runs_rolls_back_to_where_the_run_started(
     saver.delete_for_runs([run2])
     assert saver.get_tuple(cfg(a)) == before
     assert saver.get_tuple(cfg(b)) is None
-    assert not client.exists(saver.keys.base(a, ""))
+    assert not client.exists(saver.keys.rollback_base(a, ""))
     # the search entry follows: run 1's checkpoint is found by its metadata
     found = [t.config for t in saver.list(None, filter={"run_id": run1})]
     assert found == [before.config]
@@ -373,7 +373,7 @@ def test_delete_for_runs_refuses_without_the_state_to_go_back_to(
     c1 = saver.put(cfg(a), cp1, {"run_id": run1}, {})
     cp2 = empty_checkpoint()
     saver.put(c1, cp2, {"run_id": run2}, {})
-    client.delete(saver.keys.base(a, ""))
+    client.delete(saver.keys.rollback_base(a, ""))
     if not has_search:
         with pytest.raises(SearchUnavailableError):
             saver.delete_for_runs([run2])

@@ -227,8 +227,8 @@ def measure(
     pipe = client.pipeline(transaction=False)
     for tid, mems in zip(thread_ids, members, strict=True):
         for m in mems:
-            hk = keys.namespace_base(tid) + m.decode()
-            for key in (hk, keys.entry_base(tid) + m.decode(), hk + BASE_SUFFIX):
+            hk = keys.namespace_key_prefix(tid) + m.decode()
+            for key in (hk, keys.entry_key_prefix(tid) + m.decode(), hk + BASE_SUFFIX):
                 pipe.memory_usage(key, samples=0)
             pipe.hmget(hk, ["id", "meta"])
     second = iter(pipe.execute())

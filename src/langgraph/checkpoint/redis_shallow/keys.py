@@ -156,11 +156,11 @@ class Keys:
         """Key of the set of encoded namespaces the thread has."""
         return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}"
 
-    def namespace_base(self, thread_id: str) -> str:
+    def namespace_key_prefix(self, thread_id: str) -> str:
         """Namespace hash key of the thread, minus the encoded namespace."""
         return f"{self.checkpoint_prefix}:{self.thread_tag(thread_id)}:"
 
-    def entry_base(self, thread_id: str) -> str:
+    def entry_key_prefix(self, thread_id: str) -> str:
         """Search entry key of the thread, minus the encoded namespace."""
         return f"{self.entry_prefix}:{self.thread_tag(thread_id)}:"
 
@@ -173,11 +173,11 @@ class Keys:
             self.tombstone(thread_id),
         )
 
-    def thread_bases(self, thread_id: str) -> tuple[str, str]:
-        """The namespace hash and search entry key bases of the thread
-        (:meth:`namespace_base`, :meth:`entry_base`), which such a script
-        completes with each encoded namespace."""
-        return self.namespace_base(thread_id), self.entry_base(thread_id)
+    def thread_key_prefixes(self, thread_id: str) -> tuple[str, str]:
+        """The namespace hash and search entry key prefixes of the thread
+        (:meth:`namespace_key_prefix`, :meth:`entry_key_prefix`), which such
+        a script completes with each encoded namespace."""
+        return self.namespace_key_prefix(thread_id), self.entry_key_prefix(thread_id)
 
     def guard(self, thread_id: str) -> str:
         """A key of the thread that nothing ever writes: the scripts that
@@ -225,7 +225,7 @@ class Keys:
             f"{self.checkpoint_prefix}:{tag}",
         )
 
-    def base(self, thread_id: str, checkpoint_ns: str) -> str:
+    def rollback_base(self, thread_id: str, checkpoint_ns: str) -> str:
         """Key of the rollback base of (thread, ns)."""
         return self.for_namespace(thread_id, checkpoint_ns)[0] + BASE_SUFFIX
 

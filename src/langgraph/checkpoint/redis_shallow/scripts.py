@@ -104,7 +104,7 @@ end
 
 # Shared by the scripts that go through a thread's namespaces: the members
 # of its registry, plus the root namespace ("", whose key is the namespace
-# key base itself) when the registry lacks it. A registry can be gone while
+# key prefix itself) when the registry lacks it. A registry can be gone while
 # the thread's hashes stay (evicted under maxmemory, see docs/reliability.md);
 # the root namespace, which every LangGraph thread has, is then still found.
 _MEMBERS = """
@@ -360,7 +360,7 @@ return 0
 )
 
 # KEYS: registry set, guard (never exists, see above), tombstone. ARGV:
-# namespace hash key base, search entry key base, rollback base suffix,
+# namespace hash key prefix, search entry key prefix, rollback base suffix,
 # tombstone ttl_ms. Deletes every namespace's hash, entry and rollback base
 # (the root namespace's even when the registry lacks it), and the registry;
 # buries the newest checkpoint id it removed (none: no tombstone); returns
@@ -383,7 +383,7 @@ return n + redis.call('DEL', KEYS[1])
 )
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
-# ARGV: namespace hash key base, search entry key base,
+# ARGV: namespace hash key prefix, search entry key prefix,
 # ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, ...} for every namespace of
 # the thread whose hash exists (a registry member or search entry whose
@@ -414,7 +414,7 @@ return out
 )
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
-# ARGV: namespace hash key base, search entry key base,
+# ARGV: namespace hash key prefix, search entry key prefix,
 # rollback base suffix. For every namespace: drop the writes of any
 # checkpoint but the stored one and the rollback base, and drop namespaces
 # that hold writes but no checkpoint. Writes of older checkpoints to a
@@ -472,7 +472,7 @@ return removed
 
 # KEYS: target registry set, guard (never exists, see above), target
 # tombstone (removed: the thread is written anew on purpose). ARGV:
-# namespace hash key base, search entry key base, ttl_ms (0: none), rollback
+# namespace hash key prefix, search entry key prefix, ttl_ms (0: none), rollback
 # base suffix, then per namespace: member and three field/value lists, each
 # as its length n and n items: the namespace hash, the search entry, the
 # rollback base (empty lists write nothing). Replaces the whole target
@@ -508,7 +508,7 @@ return 0
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
 # ARGV: namespace hash
-# key base, search entry key base, rollback base suffix. Returns {member,
+# key prefix, search entry key prefix, rollback base suffix. Returns {member,
 # namespace hash fields, search entry fields, rollback base fields, ...} for
 # every namespace of the thread that holds a hash or a base (the root
 # namespace even if its registry entry is gone), as stored, seen at one

@@ -782,7 +782,11 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
 
     def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int]:
         """ARGV of ``DELETE_THREAD`` (and ``PRUNE_KEEP_LATEST``) for a thread."""
-        return (*self.keys.thread_bases(thread_id), BASE_SUFFIX, self._tombstone_ms)
+        return (
+            *self.keys.thread_key_prefixes(thread_id),
+            BASE_SUFFIX,
+            self._tombstone_ms,
+        )
 
     # -- listing -------------------------------------------------------------
 
@@ -795,7 +799,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 scripts.READ_THREAD,
                 self.keys.thread_script_keys(thread_id),
                 (
-                    *self.keys.thread_bases(thread_id),
+                    *self.keys.thread_key_prefixes(thread_id),
                     self._read_ttl_ms,
                     BASE_SUFFIX,
                 ),
@@ -994,7 +998,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         if src == dst:
             return
         args: list[Any] = [
-            *self.keys.thread_bases(dst),
+            *self.keys.thread_key_prefixes(dst),
             self._ttl_ms,
             BASE_SUFFIX,
         ]
@@ -1028,7 +1032,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 reply = await self._run(
                     scripts.DUMP_THREAD,
                     self.keys.thread_script_keys(tid),
-                    (*self.keys.thread_bases(tid), BASE_SUFFIX),
+                    (*self.keys.thread_key_prefixes(tid), BASE_SUFFIX),
                     span,
                     write=False,
                 )
@@ -1053,7 +1057,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         with self._telemetry.span("restore_thread", tid) as span:
             await self._has_search(op, tid, span)
             args: list[Any] = [
-                *self.keys.thread_bases(tid),
+                *self.keys.thread_key_prefixes(tid),
                 self._ttl_ms,
                 BASE_SUFFIX,
             ]
@@ -1122,7 +1126,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                             scripts.DELETE_IF_TOKEN,
                             (
                                 *self.keys.for_namespace(thread_id, ns),
-                                self.keys.base(thread_id, ns),
+                                self.keys.rollback_base(thread_id, ns),
                                 self.keys.tombstone(thread_id),
                             ),
                             (
