@@ -179,10 +179,22 @@ async def run_async(url: str) -> None:
         await saver.adelete_thread("ticket-43")
 
 
+ASYNC_NEEDS = (3, 11)
+"""LangGraph's ``interrupt()`` in an async graph needs Python 3.11+ (the
+context of a node's task is carried by asyncio only from 3.11)."""
+
+
 def main() -> None:
     with redis_url() as url:
         run_sync(url)
-        asyncio.run(run_async(url))
+        if sys.version_info >= ASYNC_NEEDS:
+            asyncio.run(run_async(url))
+        else:
+            print(
+                "\n(the async run needs Python 3.11+: LangGraph's interrupt() "
+                "in an async graph; this is Python "
+                f"{sys.version_info.major}.{sys.version_info.minor})"
+            )
     print("\ndone")
 
 
