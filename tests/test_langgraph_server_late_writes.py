@@ -51,7 +51,7 @@ from tests.test_langgraph_server import LangGraphDev, _final_status  # noqa: E40
 
 APP = Path(__file__).resolve().parent / "server_late"
 LOG_KEY_ENV = "LATE_WRITES_LOG_KEY"  # tests/server_late/checkpointer.py
-LATE = {"topic": "late", "delay": 30}  # its put arrives late; work never ends
+LATE = {"topic": "late", "delay": 5}  # its step put arrives late
 WAIT = 20.0  # seconds to wait for a record of the late put
 
 

@@ -92,3 +92,32 @@ def test_other_urls_are_not_sentinel_urls(url: str) -> None:
 def test_malformed_urls_are_refused(url: str, message: str) -> None:
     with pytest.raises(InvalidConfigError, match=message):
         parse_sentinel_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://admin:s3cr3t@h:x/svc",
+        "redis+sentinel://admin:s3cr3t@h:1/svc/extra/parts",
+        "redis+sentinel://:s3cr3t@h:1/svc?socket_timeout=1",
+    ],
+)
+def test_a_refused_url_is_named_without_its_password(url: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        parse_sentinel_url(url)
+    assert "s3cr3t" not in str(info.value)
+    assert ":***@h" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_saver_names_a_bad_url_without_its_password(kind: str) -> None:
+    from langgraph.checkpoint.redis_shallow import (
+        AsyncShallowRedisSaver,
+        ShallowRedisSaver,
+    )
+
+    cls = AsyncShallowRedisSaver if kind == "async" else ShallowRedisSaver
+    with pytest.raises(InvalidConfigError) as info:
+        cls("redis://admin:s3cr3t@host:notaport/0")
+    assert "s3cr3t" not in str(info.value)
+    assert "redis://admin:***@host:notaport/0" in str(info.value)

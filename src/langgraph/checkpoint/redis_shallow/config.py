@@ -8,6 +8,7 @@ written.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "parse_thread_id",
     "parse_ttl",
     "portable_connection_args",
+    "redact",
     "sentinel_client_args",
     "target_of",
 ]
@@ -274,23 +276,27 @@ def _sentinel_address(item: str, url: str) -> tuple[str, int]:
     if item.startswith("["):  # [ipv6]:port
         host, close, rest = item[1:].partition("]")
         if not close or (rest and not rest.startswith(":")):
-            raise InvalidConfigError(f"bad sentinel address {item!r} in {url!r}")
+            raise InvalidConfigError(
+                f"bad sentinel address {item!r} in {redact(url)!r}"
+            )
         has_port, port_text = bool(rest), rest[1:]
     else:
         host, colon, port_text = item.partition(":")
         has_port = bool(colon)
     if not host:
-        raise InvalidConfigError(f"sentinel address {item!r} has no host in {url!r}")
+        raise InvalidConfigError(
+            f"sentinel address {item!r} has no host in {redact(url)!r}"
+        )
     if not has_port:
         return host, DEFAULT_SENTINEL_PORT
     if not port_text.isascii() or not port_text.isdigit():
         raise InvalidConfigError(
-            f"sentinel address {item!r} has a bad port {port_text!r} in {url!r}"
+            f"sentinel address {item!r} has a bad port {port_text!r} in {redact(url)!r}"
         )
     port = int(port_text)
     if not 0 < port < 65536:
         raise InvalidConfigError(
-            f"sentinel address {item!r} has port {port} out of range in {url!r}"
+            f"sentinel address {item!r} has port {port} out of range in {redact(url)!r}"
         )
     return host, port
 
@@ -312,10 +318,10 @@ def parse_sentinel_url(url: str) -> SentinelURL:
     )
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() not in SENTINEL_SCHEMES:
-        raise InvalidConfigError(f"not a sentinel URL: {url!r} ({expected})")
+        raise InvalidConfigError(f"not a sentinel URL: {redact(url)!r} ({expected})")
     if "?" in rest or "#" in rest:
         raise InvalidConfigError(
-            f"sentinel URL {url!r} has a query string or fragment; "
+            f"sentinel URL {redact(url)!r} has a query string or fragment; "
             f"pass options in connection_args ({expected})"
         )
     netloc, _, path = rest.partition("/")
@@ -327,16 +333,18 @@ def parse_sentinel_url(url: str) -> SentinelURL:
         username = unquote(user_text) or None
         password = unquote(pass_text) if colon else None
     if not hosts:
-        raise InvalidConfigError(f"sentinel URL {url!r} has no host ({expected})")
+        raise InvalidConfigError(
+            f"sentinel URL {redact(url)!r} has no host ({expected})"
+        )
     sentinels = [_sentinel_address(item, url) for item in hosts.split(",")]
     parts = path.split("/") if path else []
     if not parts or not parts[0]:
         raise InvalidConfigError(
-            f"sentinel URL {url!r} has no service name ({expected})"
+            f"sentinel URL {redact(url)!r} has no service name ({expected})"
         )
     if len(parts) > 2:
         raise InvalidConfigError(
-            f"sentinel URL {url!r} has extra path parts ({expected})"
+            f"sentinel URL {redact(url)!r} has extra path parts ({expected})"
         )
     service = unquote(parts[0])
     db = 0
@@ -344,7 +352,7 @@ def parse_sentinel_url(url: str) -> SentinelURL:
         db_text = parts[1]
         if not db_text.isascii() or not db_text.isdigit():
             raise InvalidConfigError(
-                f"sentinel URL {url!r} has a bad db {db_text!r}: "
+                f"sentinel URL {redact(url)!r} has a bad db {db_text!r}: "
                 f"not a non-negative integer ({expected})"
             )
         db = int(db_text)
@@ -384,3 +392,9 @@ def sentinel_client_args(
         sentinel_args["ssl"] = True
         primary_args["ssl"] = True
     return sentinel_args, primary_args
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the one helper every
+    message, log line and output that names a URL goes through."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)

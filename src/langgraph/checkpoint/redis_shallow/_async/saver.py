@@ -51,6 +51,7 @@ from ..config import (
     parse_cache_size,
     parse_thread_id,
     parse_ttl,
+    redact,
     target_of,
 )
 from ..durability import DEFAULT_WAIT_TIMEOUT, parse_durability
@@ -246,6 +247,19 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "wait_timeout": wait_timeout,
             "wait_for_aof": wait_for_aof,
         }
+        self._client, self._owns_client = self._connect(
+            redis_url, redis_client, connection_args
+        )
+        self._start_telemetry()
+
+    @staticmethod
+    def _connect(
+        redis_url: str | None,
+        redis_client: AsyncRedis | RedisCluster | None,
+        connection_args: Mapping[str, Any] | None,
+    ) -> tuple[AsyncRedis | RedisCluster, bool]:
+        """The client the saver uses, and whether the saver made it (and so
+        closes it)."""
         if redis_client is not None:
             if redis_url is not None:
                 raise InvalidConfigError(
@@ -257,10 +271,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     "redis_client must be created with decode_responses=False: "
                     "the saver stores binary values"
                 )
-            self._client = redis_client
-            self._owns_client = False
-            self._start_telemetry()
-            return
+            return redis_client, False
         if redis_url is None:
             raise InvalidConfigError(
                 "pass redis_url (for example 'redis://localhost:6379') or redis_client"
@@ -276,17 +287,15 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 "the saver stores binary values"
             )
         try:
-            self._client = make_client(redis_url, args)
+            return make_client(redis_url, args), True
         except InvalidConfigError:
             raise
         except (ValueError, TypeError) as exc:
             raise InvalidConfigError(
-                f"cannot use redis_url {redis_url!r}: {exc} (expected "
+                f"cannot use redis_url {redact(redis_url)!r}: {exc} (expected "
                 "redis://host:port/db, rediss://..., unix:///path or "
                 "redis+sentinel://host:port/service/db)"
             ) from exc
-        self._owns_client = True
-        self._start_telemetry()
 
     def _start_telemetry(self) -> None:
         settings = self._other_settings

@@ -12,7 +12,6 @@ import argparse
 import importlib
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from typing import Any, TextIO
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .._sync.saver import ShallowRedisSaver
+from ..config import redact
 from ..durability import DEFAULT_WAIT_TIMEOUT
 from ..errors import InvalidConfigError
 from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
@@ -153,11 +153,6 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
 def url_of(args: argparse.Namespace) -> str:
     """The server URL: ``--url``, else ``$REDIS_URL``, else the default."""
     return str(args.url or os.environ.get("REDIS_URL") or DEFAULT_URL)
-
-
-def redact(url: str) -> str:
-    """``url`` without its password (for messages)."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def load_serde(path: str | None) -> SerializerProtocol | None:
