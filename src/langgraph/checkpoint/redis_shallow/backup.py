@@ -98,7 +98,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _pairs(fields: dict[bytes, bytes]) -> list[list[str]]:
+def _json_pairs(fields: dict[bytes, bytes]) -> list[list[str]]:
     return [[_b64(k), _b64(v)] for k, v in fields.items()]
 
 
@@ -154,9 +154,9 @@ class Writer:
                 "namespaces": [
                     {
                         "ns": ns.checkpoint_ns,
-                        "hash": _pairs(ns.fields),
-                        "entry": _pairs(ns.entry),
-                        "base": _pairs(ns.base),
+                        "hash": _json_pairs(ns.fields),
+                        "entry": _json_pairs(ns.entry),
+                        "base": _json_pairs(ns.base),
                     }
                     for ns in namespaces
                 ],

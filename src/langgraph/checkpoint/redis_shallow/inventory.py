@@ -31,7 +31,7 @@ from redis.exceptions import NoPermissionError, ResponseError
 
 from . import layout
 from .keys import BASE_SUFFIX, Keys, decode_namespace
-from .search import query_string
+from .search import newest_first, query_string
 from .serialization import load_typed
 
 __all__ = [
@@ -41,11 +41,11 @@ __all__ = [
     "batched",
     "has_index",
     "index_thread_ids",
-    "matches",
     "measure",
     "parse_filter_value",
     "percentile",
     "scan_thread_ids",
+    "thread_matches",
 ]
 
 Client = redis.Redis | redis.RedisCluster
@@ -126,19 +126,18 @@ def index_thread_ids(
     """Thread ids through the search index, the newest checkpoint first.
 
     With ``filter``, only threads with a namespace whose scalar metadata
-    tokens match (check :func:`matches` on the real metadata after).
+    tokens match (check :func:`thread_matches` on the real metadata after).
     Pages of ``count`` entries, ``pause`` seconds apart.
     """
-    from redis.commands.search.query import Query
-
     query = query_string(layout.filter_tokens(dict(filter or {})))
     seen: set[str] = set()
     offset = 0
     while True:
         if offset:
             _pause(pause)
-        q = Query(query).no_content().sort_by("id", asc=False).paging(offset, count)
-        docs = client.ft(keys.index_name).search(q).docs
+        docs = (
+            client.ft(keys.index_name).search(newest_first(query, offset, count)).docs
+        )
         for doc in docs:
             tid, _ = keys.split_entry(doc.id)
             if tid not in seen:
@@ -280,7 +279,7 @@ def parse_filter_value(text: str) -> Any:
         return text
 
 
-def matches(info: ThreadInfo, filter: Mapping[str, Any]) -> bool:
+def thread_matches(info: ThreadInfo, filter: Mapping[str, Any]) -> bool:
     """Whether a namespace of the thread has metadata equal to ``filter``
     on every key (as ``list(filter=...)`` compares)."""
     return any(

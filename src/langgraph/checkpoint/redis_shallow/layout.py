@@ -96,15 +96,15 @@ __all__ = [
     "filter_tokens",
     "filter_tokens_any",
     "has_delta_fields",
+    "hset_args",
     "layout_problem",
+    "listed",
     "make_config",
-    "matches",
     "metadata_tokens",
     "next_version",
     "read_delta_history",
     "read_tuple",
     "retarget",
-    "rows",
     "run_token",
     "split_fields",
     "superseded",
@@ -447,10 +447,15 @@ def build_writes(
     return out
 
 
-def _pairs(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> Mapping[bytes, bytes]:
-    if isinstance(flat, Mapping):
-        return flat
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+def hash_fields(
+    reply: Sequence[bytes] | Mapping[bytes, bytes],
+) -> Mapping[bytes, bytes]:
+    """A hash's fields from an ``HGETALL`` reply: a flat field/value list
+    (inside a script's reply), or the dict redis-py makes of it (returned as
+    it is). :func:`hset_args` is the inverse."""
+    if isinstance(reply, Mapping):
+        return reply
+    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 def superseded(checkpoint_id: str, stored_id: str) -> bool:
@@ -481,7 +486,7 @@ def read_tuple(
     checkpoint superseded raises :class:`.errors.StaleCheckpointError`
     instead (see :func:`superseded`).
     """
-    cp = _pairs(fields)
+    cp = hash_fields(fields)
     raw_id = cp.get(ID)
     if raw_id is None:
         return None
@@ -550,7 +555,7 @@ def retarget(
     return out, new_entry
 
 
-def matches(
+def listed(
     tup: CheckpointTuple, wanted: Mapping[str, Any], before_id: str | None
 ) -> bool:
     """``InMemorySaver``'s ``list`` tests: metadata equality and ``before``."""
@@ -600,7 +605,7 @@ def read_delta_history(
     time for this thread (``where``: thread id and namespace) and channel is
     not decoded again (see :class:`SeedCache`).
     """
-    cp = _pairs(fields)
+    cp = hash_fields(fields)
     result: dict[str, DeltaChannelHistory] = {ch: {"writes": []} for ch in channels}
     raw_id = cp.get(ID)
     if raw_id is None or (checkpoint_id is not None and _utf8(checkpoint_id) != raw_id):
@@ -786,17 +791,18 @@ def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:
     found = [
         StoredNamespace(
             decode_namespace(reply[i]),
-            rows(reply[i + 1]),
-            rows(reply[i + 2]),
-            rows(reply[i + 3]),
+            dict(hash_fields(reply[i + 1])),
+            dict(hash_fields(reply[i + 2])),
+            dict(hash_fields(reply[i + 3])),
         )
         for i in range(0, len(reply), 4)
     ]
     return sorted(found, key=lambda stored: stored.checkpoint_ns)
 
 
-def flat(fields: Mapping[bytes, bytes]) -> list[bytes]:
-    """A hash as a flat field/value list (as ``HSET`` takes it)."""
+def hset_args(fields: Mapping[bytes, bytes]) -> list[bytes]:
+    """A hash as a flat field/value list, as ``HSET`` takes it (the inverse
+    of :func:`hash_fields`)."""
     return [x for pair in fields.items() for x in pair]
 
 
@@ -810,11 +816,6 @@ def pack_namespace(
     for part in parts:
         args.append(len(part))
         args.extend(part)
-
-
-def rows(flat: Sequence[bytes] | Mapping[bytes, bytes]) -> dict[bytes, bytes]:
-    """A hash as a dict, from an ``HGETALL`` reply (flat list or dict)."""
-    return dict(_pairs(flat))
 
 
 def entry_fields(

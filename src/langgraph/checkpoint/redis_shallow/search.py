@@ -22,6 +22,7 @@ from .keys import Keys
 __all__ = [
     "create_index_command",
     "has_search_module",
+    "newest_first",
     "query_string",
 ]
 
@@ -63,3 +64,11 @@ def has_search_module(module_list: Iterable[Any]) -> bool:
         if str(name).lower() in {"search", "ft", "searchlight"}:
             return True
     return False
+
+
+def newest_first(query: str, offset: int, count: int) -> Any:
+    """The index query ``query`` as redis-py's ``Query``: keys only, newest
+    checkpoint id first, ``count`` entries from ``offset`` (one page)."""
+    from redis.commands.search.query import Query
+
+    return Query(query).no_content().sort_by("id", asc=False).paging(offset, count)

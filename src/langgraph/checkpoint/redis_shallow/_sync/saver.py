@@ -77,7 +77,7 @@ from ..keys import (
     decode_namespace,
     encode_namespace,
 )
-from ..search import create_index_command, has_search_module, query_string
+from ..search import create_index_command, has_search_module, newest_first, query_string
 from ..telemetry import (
     NAMESPACES,
     TARGET_THREAD_ID,
@@ -881,7 +881,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 tup = layout.read_tuple(
                     self.serde, thread_id, member_ns, fields, checkpoint_id
                 )
-                if tup is None or not layout.matches(tup, wanted, before_id):
+                if tup is None or not layout.listed(tup, wanted, before_id):
                     continue
                 found.append(tup)
             found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
@@ -901,7 +901,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             thread_id, ns = self.keys.split_entry(key)
             fields = self._read_namespace(thread_id, ns, "list", span)
             tup = layout.read_tuple(self.serde, thread_id, ns, fields, None)
-            if tup is None or not layout.matches(tup, wanted, before_id):
+            if tup is None or not layout.listed(tup, wanted, before_id):
                 continue
             yield tup
             count += 1
@@ -921,11 +921,9 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 f"{operation} across threads needs the Redis Search module, "
                 f"which this server lacks{hint}"
             )
-        from redis.commands.search.query import Query
-
         offset = 0
         while True:
-            q = Query(query).no_content().sort_by("id", asc=False).paging(offset, _PAGE)
+            q = newest_first(query, offset, _PAGE)
             with storage_errors(operation, None):
                 try:
                     span.request(self.keys.index_name, query)
@@ -1070,12 +1068,16 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 entry: list[bytes] = []
                 base: list[bytes] = []
                 if self._search:
-                    entry = layout.flat(stored.entry) or layout.entry_fields(
+                    entry = layout.hset_args(stored.entry) or layout.entry_fields(
                         self.serde, stored.fields
                     )
-                    base = layout.flat(stored.base)
+                    base = layout.hset_args(stored.base)
                 layout.pack_namespace(
-                    args, stored.checkpoint_ns, layout.flat(stored.fields), entry, base
+                    args,
+                    stored.checkpoint_ns,
+                    layout.hset_args(stored.fields),
+                    entry,
+                    base,
                 )
             self._before_write(op, span)
             with storage_errors(op, tid):

@@ -223,7 +223,7 @@ def run_threads(args: argparse.Namespace) -> int:
         for info in _measured(saver, ids, args, decode=True):
             if not info.namespaces:
                 continue  # deleted since it was found
-            if filter and not inventory.matches(info, filter):
+            if filter and not inventory.thread_matches(info, filter):
                 unchecked += any(ns.undecodable for ns in info.namespaces)
                 continue
             rows.append(info)
