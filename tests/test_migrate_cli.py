@@ -9,6 +9,7 @@ need upstream data assert instead that ``migrate`` refuses the source.
 from __future__ import annotations
 
 import io
+import json
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import redis
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, migration
 from langgraph.checkpoint.redis_shallow.cli import main
 from langgraph.checkpoint.redis_shallow.cli import migrate as migrate_cmd
+from langgraph.checkpoint.redis_shallow.cli._common import Progress
 from tests.cli_support import saver_on
 from tests.upstream_data import (
     KINDS,
@@ -188,7 +190,7 @@ def test_interrupted_run_finishes_on_the_next(
             raise Stop
 
     with pytest.raises(Stop):
-        migrate_cmd.migrate_threads(up.client, up.target, prefixes, progress=stop_at_25)
+        migration.migrate_threads(up.client, up.target, prefixes, progress=stop_at_25)
 
     # 2: killed between a put and its put_writes (a crash mid-thread)
     calls = {"n": 0}
@@ -203,7 +205,7 @@ def test_interrupted_run_finishes_on_the_next(
     monkeypatch.setattr(ShallowRedisSaver, "put_writes", dying_put_writes)
     up.target.setup()
     with pytest.raises(Stop):
-        migrate_cmd.migrate_threads(up.client, up.target, prefixes)
+        migration.migrate_threads(up.client, up.target, prefixes)
     monkeypatch.undo()
 
     # 3: the same command again finishes; 27 threads were complete already
@@ -336,6 +338,13 @@ def test_dry_run_and_thread_filter_write_nothing(
     assert "thread 'no-such-thread': not found on the source" in up.output().out
     assert up.run("--limit", "1") == 0
     assert "1 of 1 threads" in up.output().out
+    # --json: the summary as one JSON document
+    assert up.run("--thread-id", one, "--thread-id", "no-such-thread", "--json") == 1
+    data = json.loads(up.output().out)
+    assert data["threads_total"] == 1 and data["threads_done"] == 1
+    assert data["failures"] == [
+        {"thread_id": "no-such-thread", "reason": "not found on the source"}
+    ]
 
 
 def test_values_come_across_as_upstream_returns_them(
@@ -490,19 +499,26 @@ class Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal_log_lines_otherwise() -> None:
+def test_progress_line_on_a_terminal_log_lines_otherwise() -> None:
+    # the shared progress line (cli._common.Progress), redrawn at most ten
+    # times a second and always at the end
     tty = Tty()
-    show = migrate_cmd._progress_printer(tty)
-    for done in range(1, 4):
+    progress = Progress("migrate", tty, log_every=migrate_cmd.LOG_EVERY)
+    show = migrate_cmd._progress_callback(progress)
+    for done in range(4):
         show(done, 3)
+    progress.done()
     text = tty.getvalue()
-    assert text.count("\r[") == 3 and "3/3 threads" in text and text.endswith("/s\n")
-    assert "#" * 30 in text
+    assert text.startswith("\r\x1b[Kmigrate: 1/3 threads, ")
+    assert text.count("\r\x1b[Kmigrate: ") in (2, 3)  # 2/3 may come too soon
+    assert "\r\x1b[Kmigrate: 3/3 threads, " in text and text.endswith("/s\n")
 
     log = io.StringIO()
-    show = migrate_cmd._progress_printer(log)
-    for done in range(1, 2501):
+    progress = Progress("migrate", log, log_every=migrate_cmd.LOG_EVERY)
+    show = migrate_cmd._progress_callback(progress)
+    for done in range(2501):
         show(done, 2500)
+    progress.done()
     lines = log.getvalue().splitlines()
     assert [line.split(",")[0] for line in lines] == [
         "migrate: 1000/2500 threads",
@@ -549,18 +565,20 @@ def test_ctrl_c_prints_what_was_done(
 ) -> None:
     up.dataset(dict.fromkeys(KINDS, 2))
 
-    def printer(stream: Any) -> Any:
+    def callback(progress: Any) -> Any:
         def show(done: int, total: int) -> None:
             if done == 2:
                 raise KeyboardInterrupt
 
         return show
 
-    monkeypatch.setattr(migrate_cmd, "_progress_printer", printer)
-    assert up.run() == 1
+    monkeypatch.setattr(migrate_cmd, "_progress_callback", callback)
+    # the status of every command's Ctrl-C (EXIT_INTERRUPTED), after the
+    # summary of what was done
+    assert up.run() == 130
     out, err = up.output()
     assert "2 of 6 threads" in out and "2 copied" in out
-    assert "interrupted; run the same command again to finish" in err
+    assert "\nmigrate: interrupted; run the same command again to finish" in err
     monkeypatch.undo()
     assert up.run() == 0
     out = up.output().out

@@ -1,11 +1,20 @@
-"""Reading the data of ``langgraph-checkpoint-redis`` 0.5.2 ("upstream").
+"""Migrating the data of ``langgraph-checkpoint-redis`` 0.5.2 ("upstream").
 
 This module knows how upstream names and lays out its keys, which of its
 pending writes belong to the checkpoint it would return, and how to turn its
-stored documents into the values upstream itself returns. It reads with a
-sync redis-py client and never writes, except :func:`delete_source_keys`,
-which the migrate command calls only with ``--delete-source``. It does not
-know our saver: the command line copies what this module reads into it.
+stored documents into the values upstream itself returns. It reads the source
+with a sync redis-py client and never writes there, except
+:func:`delete_source_keys` (``delete_source=True``, the command line's
+``--delete-source``). :func:`migrate_threads` copies what it reads through
+the public ``put`` and ``put_writes`` of our sync ``ShallowRedisSaver``,
+reads every thread back with ``get_tuple`` and compares it with what was
+read. A thread is done once it compares equal and its source did not change
+meanwhile; only then are its source keys deleted (if asked). Runs are
+resumable: a thread already copied compares equal and is not written again;
+a thread whose target holds a newer checkpoint (the application went on with
+our saver) is never overwritten. A plain module: no printing, no exit
+statuses; the ``migrate`` command (:mod:`.cli.migrate`) shows its progress
+and summary.
 
 Upstream's layout (prefixes ``CP``/``WP``, default ``checkpoint`` and
 ``checkpoint_write``; ``s(x)`` is upstream's "storage safe" form, which turns
@@ -51,21 +60,28 @@ changes upstream's JSON storage already made to some values.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import redis
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
 from redis.exceptions import ResponseError
 
+from ._sync.saver import ShallowRedisSaver
 from .errors import UpstreamMissingError, UpstreamSourceError
 
 __all__ = [
+    "ATTEMPTS",
     "UPSTREAM_PACKAGE",
     "UPSTREAM_PIN",
     "Decoder",
     "NamespaceData",
     "NamespaceSource",
+    "ProgressCallback",
+    "Summary",
     "TaskWrites",
     "ThreadData",
     "ThreadSource",
@@ -76,6 +92,7 @@ __all__ = [
     "fingerprint",
     "load_decoder",
     "memory_usage",
+    "migrate_threads",
     "read_thread",
 ]
 
@@ -105,6 +122,9 @@ BATCH = 500
 
 FEW_THREADS = 100
 """Up to this many ``--thread-id``s, discovery scans their keys only."""
+
+ATTEMPTS = 3
+"""Reads of a thread that keeps changing on the source before it is reported."""
 
 
 @dataclass(frozen=True)
@@ -443,6 +463,42 @@ def read_thread(
     """
     tid = source.thread_id
     spaces = list(source.namespaces.values())
+    heads = _read_heads(client, prefixes, tid, spaces)
+    replies = _read_own_writes(client, prefixes, tid, spaces, heads.members)
+    result: list[NamespaceData] = []
+    for ns, doc, found in zip(spaces, heads.docs, heads.members, strict=True):
+        result.append(_namespace_data(decoder, prefixes, tid, ns, doc, found, replies))
+        heads.keys.extend(found)
+    return ThreadData(
+        tid,
+        result,
+        list(dict.fromkeys(heads.keys)),
+        _fingerprint_of(spaces, heads.registered),
+    )
+
+
+@dataclass
+class _Heads:
+    """What :func:`read_thread`'s first round trip found, by namespace."""
+
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    """The checkpoint documents."""
+    members: list[list[str]] = field(default_factory=list)
+    """The write keys registered (or, full saver without a registry, found)."""
+    registered: list[int] = field(default_factory=list)
+    """How many write keys were registered (the fingerprint's count)."""
+    keys: list[str] = field(default_factory=list)
+    """The thread's source keys found so far (deleted with the thread)."""
+
+
+def _read_heads(
+    client: redis.Redis,
+    prefixes: UpstreamPrefixes,
+    tid: str,
+    spaces: Sequence[NamespaceSource],
+) -> _Heads:
+    """The checkpoint documents and write registries of every namespace, and
+    the registries of the full saver's older checkpoints (one round trip)."""
     pipe = client.pipeline(transaction=False)
     for ns in spaces:
         pipe.json().get(ns.doc_key)
@@ -452,92 +508,121 @@ def read_thread(
         for _key, cid in ns.older:
             pipe.zrange(_full_registry(tid, ns.checkpoint_ns, cid), 0, -1)
     replies = iter(pipe.execute())
-    docs: list[dict[str, Any]] = []
-    members: list[list[str]] = []
-    registered: list[int] = []
-    keys: list[str] = []
+    heads = _Heads()
     for ns in spaces:
-        raw = next(replies)
-        if raw is None:
-            raise UpstreamSourceError(
-                f"checkpoint {ns.doc_key!r} vanished while reading (the thread "
-                "changed on the source)"
-            )
-        docs.append(cast(dict[str, Any], raw))
-        found: list[str] = []
-        for reg in _registries(tid, ns):
-            regkeys = [_text(k) for k in next(replies)]
-            if regkeys:
-                keys.append(reg)
-            found.extend(k for k in regkeys if k not in found)
-        registered.append(len(found))
-        if ns.kind == "full" and not found and docs[-1].get("has_writes"):
-            # a full saver set up without its key registry: find the writes
-            # of this one checkpoint by their key prefix (upstream searches)
-            own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
-            found = sorted(_scan(client, _glob_escape(own + ":") + "*"))
-        members.append(found)
-        keys.append(ns.doc_key)
-        if ns.kind == "full":
-            keys.append(_latest_key(prefixes, tid, ns.checkpoint_ns))
+        _add_head(client, prefixes, tid, ns, replies, heads)
     for ns in spaces:
         for key, cid in ns.older:
             # older checkpoints of the full saver: deleted with the thread
-            keys.append(key)
-            keys.append(_full_registry(tid, ns.checkpoint_ns, cid))
-            keys.extend(_text(k) for k in next(replies))
+            heads.keys.append(key)
+            heads.keys.append(_full_registry(tid, ns.checkpoint_ns, cid))
+            heads.keys.extend(_text(k) for k in next(replies))
+    return heads
+
+
+def _add_head(
+    client: redis.Redis,
+    prefixes: UpstreamPrefixes,
+    tid: str,
+    ns: NamespaceSource,
+    replies: Iterator[Any],
+    heads: _Heads,
+) -> None:
+    """Take one namespace's document and registries from ``replies``."""
+    raw = next(replies)
+    if raw is None:
+        raise UpstreamSourceError(
+            f"checkpoint {ns.doc_key!r} vanished while reading (the thread "
+            "changed on the source)"
+        )
+    doc = cast(dict[str, Any], raw)
+    found: list[str] = []
+    for reg in _registries(tid, ns):
+        regkeys = [_text(k) for k in next(replies)]
+        if regkeys:
+            heads.keys.append(reg)
+        found.extend(k for k in regkeys if k not in found)
+    heads.registered.append(len(found))
+    if ns.kind == "full" and not found and doc.get("has_writes"):
+        # a full saver set up without its key registry: find the writes
+        # of this one checkpoint by their key prefix (upstream searches)
+        own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+        found = sorted(_scan(client, _glob_escape(own + ":") + "*"))
+    heads.docs.append(doc)
+    heads.members.append(found)
+    heads.keys.append(ns.doc_key)
+    if ns.kind == "full":
+        heads.keys.append(_latest_key(prefixes, tid, ns.checkpoint_ns))
+
+
+def _read_own_writes(
+    client: redis.Redis,
+    prefixes: UpstreamPrefixes,
+    tid: str,
+    spaces: Sequence[NamespaceSource],
+    members: Sequence[list[str]],
+) -> Iterator[Any]:
+    """The documents of the write keys that may be the checkpoints' own, in
+    the order of ``members`` (one round trip)."""
     pipe = client.pipeline(transaction=False)
     for ns, found in zip(spaces, members, strict=True):
         own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
         for key in found:
             if _is_own_write(key, own):
                 pipe.json().get(key)
-    replies = iter(pipe.execute())
-    result: list[NamespaceData] = []
-    for ns, doc, found in zip(spaces, docs, members, strict=True):
-        if doc.get("checkpoint_id") != _safe_id(ns.checkpoint_id) and (
-            doc.get("checkpoint_id") != ns.checkpoint_id
-        ):
-            raise UpstreamSourceError(
-                f"checkpoint of namespace {ns.checkpoint_ns!r} changed while "
-                "reading (the thread changed on the source)"
-            )
-        own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
-        writes: list[dict[str, Any]] = []
-        stale = 0
-        for key in found:
-            keys.append(key)
-            if not _is_own_write(key, own):
-                stale += 1
-                continue
-            raw = next(replies)
-            if raw is None:
-                continue  # expired or deleted: upstream would not return it
-            write = cast(dict[str, Any], raw)
-            if write.get("checkpoint_id") not in (
-                ns.checkpoint_id,
-                _safe_id(ns.checkpoint_id),
-            ) or _from_safe_str(str(write.get("checkpoint_ns", ""))) != (
-                ns.checkpoint_ns
-            ):
-                stale += 1
-                continue
-            writes.append(write)
-        result.append(
-            NamespaceData(
-                checkpoint_ns=ns.checkpoint_ns,
-                kind=ns.kind,
-                checkpoint=decoder.checkpoint(doc),
-                metadata=decoder.metadata(doc),
-                tasks=_group(decoder, writes),
-                writes_kept=len(writes),
-                stale_dropped=stale,
-                older_checkpoints=len(ns.older),
-            )
+    return iter(pipe.execute())
+
+
+def _namespace_data(
+    decoder: Decoder,
+    prefixes: UpstreamPrefixes,
+    tid: str,
+    ns: NamespaceSource,
+    doc: dict[str, Any],
+    found: list[str],
+    replies: Iterator[Any],
+) -> NamespaceData:
+    """Decode one namespace: its checkpoint and the writes of ``found`` that
+    belong to it (their documents taken from ``replies``)."""
+    if doc.get("checkpoint_id") != _safe_id(ns.checkpoint_id) and (
+        doc.get("checkpoint_id") != ns.checkpoint_id
+    ):
+        raise UpstreamSourceError(
+            f"checkpoint of namespace {ns.checkpoint_ns!r} changed while "
+            "reading (the thread changed on the source)"
         )
-    return ThreadData(
-        tid, result, list(dict.fromkeys(keys)), _fingerprint_of(spaces, registered)
+    own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
+    writes: list[dict[str, Any]] = []
+    stale = 0
+    for key in found:
+        if not _is_own_write(key, own):
+            stale += 1
+            continue
+        raw = next(replies)
+        if raw is None:
+            continue  # expired or deleted: upstream would not return it
+        write = cast(dict[str, Any], raw)
+        if _belongs(write, ns):
+            writes.append(write)
+        else:
+            stale += 1
+    return NamespaceData(
+        checkpoint_ns=ns.checkpoint_ns,
+        kind=ns.kind,
+        checkpoint=decoder.checkpoint(doc),
+        metadata=decoder.metadata(doc),
+        tasks=_group(decoder, writes),
+        writes_kept=len(writes),
+        stale_dropped=stale,
+        older_checkpoints=len(ns.older),
     )
+
+
+def _belongs(write: Mapping[str, Any], ns: NamespaceSource) -> bool:
+    """Whether a write document's own fields name ``ns``'s checkpoint."""
+    ids = (ns.checkpoint_id, _safe_id(ns.checkpoint_id))
+    write_ns = _from_safe_str(str(write.get("checkpoint_ns", "")))
+    return write.get("checkpoint_id") in ids and write_ns == ns.checkpoint_ns
 
 
 def _group(decoder: Decoder, writes: list[dict[str, Any]]) -> list[TaskWrites]:
@@ -634,3 +719,252 @@ def delete_source_keys(client: redis.Redis, keys: Sequence[str]) -> int:
     for batch in _batched(list(dict.fromkeys(keys))):
         done += client.unlink(*batch)
     return done
+
+
+# -- migrating into our saver -------------------------------------------------
+
+
+ProgressCallback = Callable[[int, int], None]
+"""``progress(done, total)``: called with ``done=0`` once the threads are
+found, then after each thread."""
+
+
+@dataclass
+class Summary:
+    """What a run of :func:`migrate_threads` did."""
+
+    threads_total: int = 0
+    threads_done: int = 0
+    threads_copied: int = 0
+    threads_already: int = 0
+    namespaces: int = 0
+    writes_kept: int = 0
+    stale_dropped: int = 0
+    older_checkpoints: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    threads_deleted: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(thread id, why) of every thread that was not migrated."""
+
+
+def migrate_threads(
+    source: redis.Redis,
+    saver: ShallowRedisSaver | None,
+    prefixes: UpstreamPrefixes,
+    *,
+    thread_ids: Sequence[str] | None = None,
+    delete_source: bool = False,
+    limit: int | None = None,
+    progress: ProgressCallback | None = None,
+    summary: Summary | None = None,
+) -> Summary:
+    """Migrate the threads; ``saver=None`` is a dry run (nothing written).
+
+    The source is read with upstream's default serde; the target saver
+    writes with its own. A thread that fails (it keeps changing on the
+    source, its target holds a newer checkpoint, its copy does not compare
+    equal, any other error) is recorded in :attr:`Summary.failures` and the
+    run goes on.
+
+    ``progress(done, total)`` is called after each thread; an exception it
+    raises stops the run there (what was done stays done, and a new run
+    finishes the rest). Pass ``summary`` to keep what was counted when the
+    run is stopped by an exception (Ctrl-C).
+    """
+    start = time.monotonic()
+    if summary is None:
+        summary = Summary()
+    summary.dry_run = saver is None
+    run = _Run(source, saver, load_decoder(source), prefixes, summary, delete_source)
+    threads = discover(source, prefixes, thread_ids)
+    for missing in dict.fromkeys(t for t in thread_ids or () if t not in threads):
+        summary.failures.append((missing, "not found on the source"))
+    names = list(threads)[:limit] if limit is not None else list(threads)
+    summary.threads_total = len(names)
+    if progress is not None:
+        progress(0, len(names))
+    try:
+        for n, thread_id in enumerate(names, 1):
+            _migrate_thread(run, threads[thread_id])
+            if progress is not None:
+                progress(n, len(names))
+    finally:
+        summary.seconds = time.monotonic() - start
+    return summary
+
+
+@dataclass
+class _Run:
+    """What every thread of one :func:`migrate_threads` run shares."""
+
+    source: redis.Redis
+    saver: ShallowRedisSaver | None
+    decoder: Decoder
+    prefixes: UpstreamPrefixes
+    summary: Summary
+    delete_source: bool
+
+
+class _Mismatch(Exception):
+    """The copy read back differs from what was read."""
+
+
+class _TargetNewer(Exception):
+    """The target holds a newer checkpoint: the thread is not overwritten."""
+
+
+def _migrate_thread(run: _Run, src: ThreadSource) -> None:
+    """Migrate one thread, reading it again (up to :data:`ATTEMPTS` reads)
+    while it changes on the source; a failure goes to the summary."""
+    reason = ""
+    for _attempt in range(ATTEMPTS):
+        try:
+            _migrate_once(run, src)
+            return
+        except UpstreamSourceError as exc:
+            reason = f"changed on the source during the migration ({exc})"
+            fresh = discover(run.source, run.prefixes, [src.thread_id])
+            if src.thread_id not in fresh:
+                reason = "deleted on the source during the migration"
+                break
+            src = fresh[src.thread_id]
+        except (_TargetNewer, _Mismatch) as exc:
+            reason = str(exc)
+            break
+        except Exception as exc:  # any other: this thread fails, the run goes on
+            reason = f"{type(exc).__name__}: {exc}"
+            break
+    run.summary.failures.append((src.thread_id, reason))
+
+
+def _migrate_once(run: _Run, src: ThreadSource) -> None:
+    """Read, copy, verify and (if asked) delete one thread; raises
+    :class:`~.errors.UpstreamSourceError` if it changed on the source."""
+    data = read_thread(run.source, run.decoder, run.prefixes, src)
+    if run.saver is None:
+        _count(run, data, False)
+        return
+    wrote = _copy(run.saver, data)
+    _verify(run.saver, data)
+    if fingerprint(run.source, run.prefixes, src) != data.fingerprint:
+        raise UpstreamSourceError("the thread changed on the source")
+    _count(run, data, wrote)
+    if run.delete_source:
+        delete_source_keys(run.source, data.source_keys)
+        run.summary.threads_deleted += 1
+
+
+def _config(thread_id: str, ns: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+
+
+def _copy(saver: ShallowRedisSaver, data: ThreadData) -> bool:
+    """Write the thread unless the target already holds it; whether it wrote."""
+    existing = []
+    for ns in data.namespaces:
+        got = saver.get_tuple(_config(data.thread_id, ns.checkpoint_ns))
+        if got is not None and got.checkpoint["id"] > ns.checkpoint["id"]:
+            raise _TargetNewer(
+                f"the target holds a newer checkpoint of namespace "
+                f"{ns.checkpoint_ns!r} ({got.checkpoint['id']} > "
+                f"{ns.checkpoint['id']}): the application went on with the "
+                "new saver; not overwritten"
+            )
+        existing.append(got)
+    wrote = False
+    for ns, got in zip(data.namespaces, existing, strict=True):
+        if _compare(got, ns) is None:
+            continue
+        # no checkpoint_id in the config: put never sees it as a stale write
+        config = saver.put(
+            _config(data.thread_id, ns.checkpoint_ns),
+            ns.checkpoint,  # type: ignore[arg-type]
+            ns.metadata,  # type: ignore[arg-type]
+            dict(ns.checkpoint["channel_versions"]),
+        )
+        for task in ns.tasks:
+            saver.put_writes(config, task.writes, task.task_id, task.task_path)
+        wrote = True
+    return wrote
+
+
+def _verify(saver: ShallowRedisSaver, data: ThreadData) -> None:
+    for ns in data.namespaces:
+        why = _compare(saver.get_tuple(_config(data.thread_id, ns.checkpoint_ns)), ns)
+        if why is not None:
+            raise _Mismatch(
+                f"verification failed in namespace {ns.checkpoint_ns!r}: {why}"
+            )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, or (for values without ``==``, like exceptions) same type and repr."""
+    try:
+        if a == b:
+            return True
+    except Exception:
+        pass
+    return type(a) is type(b) and repr(a) == repr(b)
+
+
+def _task_map(writes: Sequence[Any]) -> dict[str, list[tuple[str, Any]]]:
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for task_id, channel, value in writes:
+        out.setdefault(task_id, []).append((channel, value))
+    return out
+
+
+def _compare(got: CheckpointTuple | None, ns: NamespaceData) -> str | None:
+    """Why ``got`` differs from what was read, or ``None`` if it does not."""
+    if got is None:
+        return "nothing stored"
+    if got.checkpoint["id"] != ns.checkpoint["id"]:
+        return f"checkpoint id {got.checkpoint['id']!r}"
+    for key, value in ns.checkpoint.items():
+        if not _same(got.checkpoint.get(key), value):
+            return f"checkpoint field {key!r} differs"
+    for key, value in ns.metadata.items():
+        if not _same(got.metadata.get(key), value):
+            return f"metadata field {key!r} differs"
+    want = {t.task_id: t.writes for t in ns.tasks}
+    have = _task_map(got.pending_writes or [])
+    if set(want) != set(have):
+        return "pending writes of other tasks"
+    for task_id, writes in want.items():
+        other = have[task_id]
+        if len(other) != len(writes) or not all(
+            c1 == c2 and _same(v1, v2)
+            for (c1, v1), (c2, v2) in zip(other, writes, strict=True)
+        ):
+            return f"pending writes of task {task_id!r} differ"
+    return None
+
+
+def _target_keys(saver: ShallowRedisSaver, data: ThreadData) -> list[str]:
+    keys: list[str] = []
+    for ns in data.namespaces:
+        hk, ek, rk = saver.keys.for_namespace(data.thread_id, ns.checkpoint_ns)
+        keys += [hk, ek]
+    if data.namespaces:
+        keys.append(rk)
+    return keys
+
+
+def _count(run: _Run, data: ThreadData, wrote: bool) -> None:
+    summary = run.summary
+    summary.threads_done += 1
+    if run.saver is not None:
+        summary.threads_copied += wrote
+        summary.threads_already += not wrote
+        summary.bytes_after += memory_usage(
+            run.saver.client, _target_keys(run.saver, data)
+        )
+    summary.namespaces += len(data.namespaces)
+    for ns in data.namespaces:
+        summary.writes_kept += ns.writes_kept
+        summary.stale_dropped += ns.stale_dropped
+        summary.older_checkpoints += ns.older_checkpoints
+    summary.bytes_before += memory_usage(run.source, data.source_keys)

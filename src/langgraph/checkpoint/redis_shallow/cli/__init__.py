@@ -11,6 +11,9 @@ Exit status (docs/operations.md): 0 success; 1 the command failed or did
 part of its work (server unreachable or refusing, ACL, partial import); 2 bad
 usage or input, nothing done (an option, a URL, a file that is not an
 export); 3 a thread or namespace named does not exist; 130 interrupted.
+:func:`main` is the one place that turns errors into exit statuses: commands
+return 0, 1 or 3, or raise (:class:`._common.CommandError` and its
+subclasses, the package's and redis-py's errors, ``KeyboardInterrupt``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._common import (
     EXIT_OK,
     EXIT_USAGE,
     CommandError,
+    Interrupted,
     add_global_options,
     redact,
     url_of,
@@ -105,8 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
         return status
-    except KeyboardInterrupt:
-        print(f"\n{name}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # a command that said what it did first says what next (Interrupted)
+        hint = f"; {exc.hint}" if isinstance(exc, Interrupted) else ""
+        print(f"\n{name}: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except CommandError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)

@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "CommandError",
+    "Interrupted",
     "NotFound",
     "Progress",
     "UsageError",
@@ -42,6 +43,7 @@ __all__ = [
     "emit",
     "load_serde",
     "open_saver",
+    "positive_int",
     "redact",
     "size",
     "url_of",
@@ -88,6 +90,16 @@ class NotFound(CommandError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_NOT_FOUND)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, caught by a command that then said what was done; ``hint``
+    says what next. The single handler prints ``COMMAND: interrupted; HINT``
+    and exits with :data:`EXIT_INTERRUPTED`, as for any Ctrl-C."""
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(hint)
+        self.hint = hint
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -150,6 +162,17 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
     )
 
 
+def positive_int(text: str) -> int:
+    """An option's value that must be a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def url_of(args: argparse.Namespace) -> str:
     """The server URL: ``--url``, else ``$REDIS_URL``, else the default."""
     return str(args.url or os.environ.get("REDIS_URL") or DEFAULT_URL)
@@ -187,13 +210,18 @@ def load_serde(path: str | None) -> SerializerProtocol | None:
 
 
 def open_saver(
-    args: argparse.Namespace, ttl_minutes: float | None = None
+    args: argparse.Namespace,
+    ttl_minutes: float | None = None,
+    *,
+    url: str | None = None,
 ) -> ShallowRedisSaver:
-    """The sync saver for the global options (close it after use)."""
+    """The sync saver for the global options (close it after use), on
+    ``url`` if given (``migrate --to``), else on :func:`url_of`."""
     serde = load_serde(args.serde)
+    url = url or url_of(args)
     try:
         return ShallowRedisSaver(
-            url_of(args),
+            url,
             checkpoint_prefix=args.checkpoint_prefix,
             checkpoint_write_prefix=args.checkpoint_write_prefix,
             serde=serde,
@@ -202,7 +230,7 @@ def open_saver(
             wait_timeout=args.wait_timeout,
         )
     except InvalidConfigError as exc:
-        raise UsageError(str(exc).replace(url_of(args), redact(url_of(args)))) from exc
+        raise UsageError(str(exc).replace(url, redact(url))) from exc
 
 
 def emit(args: argparse.Namespace, data: Any, text: Iterable[str]) -> None:
@@ -260,13 +288,17 @@ def duration(seconds: float | None) -> str:
 class Progress:
     """A one-line progress report on stderr, only when stderr is a terminal
     (redrawn at most ten times a second); silent otherwise, so logs and
-    pipes get only the result."""
+    pipes get only the result, unless ``log_every`` (see :meth:`count`)."""
 
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, label: str, stream: TextIO | None = None, *, log_every: int = 0
+    ) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.label = label
         self.tty = self.stream.isatty()
+        self.log_every = log_every
         self.start = time.monotonic()
+        """Where :meth:`rate` counts from (a command may reset it)."""
         self._last = 0.0
         self._shown = False
 
@@ -281,6 +313,22 @@ class Progress:
         self.stream.write(f"\r\x1b[K{self.label}: {text}")
         self.stream.flush()
         self._shown = True
+
+    def count(self, done: int, total: int, unit: str = "threads") -> None:
+        """Show ``done/total unit, rate`` on a terminal. Elsewhere, with
+        ``log_every``, log a line every ``log_every`` and at the end (for
+        long runs in logs): ``label: done/total unit, 12.3 s, 45 unit/s``."""
+        if self.tty:
+            self.update(
+                f"{done}/{total} {unit}, {self.rate(done)}", force=done == total
+            )
+        elif self.log_every and done and (done % self.log_every == 0 or done == total):
+            elapsed = max(time.monotonic() - self.start, 1e-9)
+            self.stream.write(
+                f"{self.label}: {done}/{total} {unit}, {elapsed:.1f} s, "
+                f"{done / elapsed:.0f} {unit}/s\n"
+            )
+            self.stream.flush()
 
     def done(self) -> None:
         """End the line (if anything was shown)."""
