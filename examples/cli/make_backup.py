@@ -1,12 +1,12 @@
-"""Write ``user-42.jsonl``, the backup the README's command-line session uses.
+"""Write ``user-42.jsonl``, the backup docs/command-line.md's session uses.
 
-Runs the README's approval graph on thread ``user-42`` up to its interrupt
+Runs the approval graph of docs/command-line.md on thread ``user-42`` up to its interrupt
 (a real checkpoint, with a pending interrupt) and exports it with the
 command line. Run it against a Redis it may write to:
 
     REDIS_URL=redis://localhost:6379 python examples/cli/make_backup.py
 
-The file is committed so that the README session shows fixed ids and sizes.
+The file is committed so that that session shows fixed ids and sizes.
 """
 
 from __future__ import annotations
