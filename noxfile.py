@@ -78,6 +78,7 @@ SERVER_INDEPENDENT = [
     "tests/_async/test_load.py",
     "tests/_sync/test_load.py",
     "tests/test_langgraph_server.py",
+    "tests/test_langgraph_server_late_writes.py",
     "tests/test_demo.py",
 ]
 """Left out of ``SERVER_SUITE``: the generated sync variant of the per-saver
@@ -88,7 +89,8 @@ variants run on ``FULL_SUITE_KINDS``, on every Python and in ``lowest`` and
 the API and bridging checks (no server), the load/soak tests (pool and
 concurrency behaviour of the client, ~45 s) and the LangGraph server test
 (two ``langgraph dev`` processes, ~30 s; it exercises the server's use of
-the saver, which the other tests cover per server) and the demo (it starts
+the saver, which the other tests cover per server; likewise the late
+writes through the server, one process, ~40 s) and the demo (it starts
 its own embedded server), run on modules and plain.
 Everything else — every public operation, graphs, round trips, TTL, faults,
 cluster, Sentinel, ACL, conformance (both savers) — runs on every server."""
