@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from redis.crc import key_slot
 from typing_extensions import TypedDict
 
@@ -27,7 +26,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from langgraph.checkpoint.redis_shallow.layout import TOMBSTONE_TTL_MS
 from tests._io_async import AsyncRedis
-from tests.builders import cfg, checkpoint, layout_key
+from tests.builders import cfg, chain_graph, checkpoint, layout_key
 
 
 async def put(saver: Any, config: Any, values: dict[str, Any] | None = None) -> Any:
@@ -247,6 +246,30 @@ async def test_a_late_put_of_a_cancelled_run_never_overwrites_a_newer_checkpoint
     assert await asaver.aget_tuple(cfg(thread_id)) == before
 
 
+async def test_the_late_first_checkpoint_of_a_run_never_overwrites_a_newer_one(
+    asaver: AsyncShallowRedisSaver, thread_id: str
+):
+    """Runs A and B start on an empty thread; B writes first, then A's first
+    checkpoint (no parent, made before B's) arrives: refused, B's stays. A
+    checkpoint without parent that is newer than the stored one is taken,
+    as InMemorySaver takes it."""
+    a_first = checkpoint({"a": "run A"})  # made first: the older id
+    b = await put(asaver, cfg(thread_id), {"a": "run B"})
+    with pytest.raises(StaleCheckpointError) as info:
+        await asaver.aput(cfg(thread_id), a_first, {}, a_first["channel_versions"])
+    assert info.value.stored_checkpoint_id == b["configurable"]["checkpoint_id"]
+    assert (await asaver.aget_tuple(cfg(thread_id))).config == b
+    memory = InMemorySaver()
+    cp = checkpoint({"a": "run C"})
+    for each in (asaver, memory):
+        await each.aput(cfg(thread_id), cp, {}, cp["channel_versions"])
+    mine, theirs = (
+        await asaver.aget_tuple(cfg(thread_id)),
+        await memory.aget_tuple(cfg(thread_id)),
+    )
+    assert mine.checkpoint == theirs.checkpoint and mine.config == theirs.config
+
+
 # -- through a graph, in every durability mode ----------------------------------
 
 
@@ -269,15 +292,7 @@ def deleting_graph(saver: Any, thread_id: str) -> Any:
     async def third(state: State) -> dict[str, Any]:
         return {"log": ["third"]}
 
-    graph = StateGraph(State)
-    graph.add_node("first", first)
-    graph.add_node("second", second)
-    graph.add_node("third", third)
-    graph.add_edge(START, "first")
-    graph.add_edge("first", "second")
-    graph.add_edge("second", "third")
-    graph.add_edge("third", END)
-    return graph.compile(checkpointer=saver)
+    return chain_graph(State, first, second, third).compile(checkpointer=saver)
 
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
@@ -293,10 +308,7 @@ async def test_a_run_whose_thread_is_deleted_cannot_bring_it_back(
     on the same thread id then gives what it gives on a new InMemorySaver
     thread."""
     config = cfg(thread_id)
-    plain = StateGraph(State)
-    plain.add_node("turn", lambda state: {"log": ["turn"]})
-    plain.add_edge(START, "turn")
-    plain.add_edge("turn", END)
+    plain = chain_graph(State, ("turn", lambda state: {"log": ["turn"]}))
     await plain.compile(checkpointer=asaver).ainvoke({"log": ["hi"]}, config)
     with pytest.raises(ThreadDeletedError):
         await deleting_graph(asaver, thread_id).ainvoke(

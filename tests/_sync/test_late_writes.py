@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from redis.crc import key_slot
 from typing_extensions import TypedDict
 
@@ -29,7 +28,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from langgraph.checkpoint.redis_shallow.layout import TOMBSTONE_TTL_MS
 from tests._io_sync import Redis
-from tests.builders import cfg, checkpoint, layout_key
+from tests.builders import cfg, chain_graph, checkpoint, layout_key
 
 
 def put(saver: Any, config: Any, values: dict[str, Any] | None = None) -> Any:
@@ -245,6 +244,30 @@ def test_a_late_put_of_a_cancelled_run_never_overwrites_a_newer_checkpoint(
     assert saver.get_tuple(cfg(thread_id)) == before
 
 
+def test_the_late_first_checkpoint_of_a_run_never_overwrites_a_newer_one(
+    saver: ShallowRedisSaver, thread_id: str
+):
+    """Runs A and B start on an empty thread; B writes first, then A's first
+    checkpoint (no parent, made before B's) arrives: refused, B's stays. A
+    checkpoint without parent that is newer than the stored one is taken,
+    as InMemorySaver takes it."""
+    a_first = checkpoint({"a": "run A"})  # made first: the older id
+    b = put(saver, cfg(thread_id), {"a": "run B"})
+    with pytest.raises(StaleCheckpointError) as info:
+        saver.put(cfg(thread_id), a_first, {}, a_first["channel_versions"])
+    assert info.value.stored_checkpoint_id == b["configurable"]["checkpoint_id"]
+    assert (saver.get_tuple(cfg(thread_id))).config == b
+    memory = InMemorySaver()
+    cp = checkpoint({"a": "run C"})
+    for each in (saver, memory):
+        each.put(cfg(thread_id), cp, {}, cp["channel_versions"])
+    mine, theirs = (
+        saver.get_tuple(cfg(thread_id)),
+        memory.get_tuple(cfg(thread_id)),
+    )
+    assert mine.checkpoint == theirs.checkpoint and mine.config == theirs.config
+
+
 # -- through a graph, in every durability mode ----------------------------------
 
 
@@ -267,15 +290,7 @@ def deleting_graph(saver: Any, thread_id: str) -> Any:
     def third(state: State) -> dict[str, Any]:
         return {"log": ["third"]}
 
-    graph = StateGraph(State)
-    graph.add_node("first", first)
-    graph.add_node("second", second)
-    graph.add_node("third", third)
-    graph.add_edge(START, "first")
-    graph.add_edge("first", "second")
-    graph.add_edge("second", "third")
-    graph.add_edge("third", END)
-    return graph.compile(checkpointer=saver)
+    return chain_graph(State, first, second, third).compile(checkpointer=saver)
 
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])
@@ -291,10 +306,7 @@ def test_a_run_whose_thread_is_deleted_cannot_bring_it_back(
     on the same thread id then gives what it gives on a new InMemorySaver
     thread."""
     config = cfg(thread_id)
-    plain = StateGraph(State)
-    plain.add_node("turn", lambda state: {"log": ["turn"]})
-    plain.add_edge(START, "turn")
-    plain.add_edge("turn", END)
+    plain = chain_graph(State, ("turn", lambda state: {"log": ["turn"]}))
     plain.compile(checkpointer=saver).invoke({"log": ["hi"]}, config)
     with pytest.raises(ThreadDeletedError):
         deleting_graph(saver, thread_id).invoke(

@@ -31,7 +31,6 @@ from typing import Any
 import ormsgpack
 import pytest
 import redis
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
@@ -46,6 +45,7 @@ from langgraph.checkpoint.redis_shallow.serialization import pack_write
 from redis_server import RedisServer
 from tests._io_sync import Redis
 from tests._sync.storage import is_data_key, write_fields
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 TLS_BINARY = "/usr/bin/redis-server"  # Debian's, built with TLS
 
@@ -102,22 +102,6 @@ def user_url(url: str, user: str, password: str) -> str:
     return f"{scheme}://{user}:{password}@{rest}"
 
 
-def checkpoint_with(values: dict[str, Any], versions: dict[str, int]) -> dict[str, Any]:
-    cp: dict[str, Any] = dict(empty_checkpoint())
-    cp["channel_values"] = dict(values)
-    cp["channel_versions"] = dict(versions)
-    return cp
-
-
-def cfg(
-    thread_id: str, ns: str = "", checkpoint_id: str | None = None
-) -> dict[str, Any]:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
     """Every operation, along every path that sends a distinct command:
     required fields (HEXISTS), stale fields (HDEL), TTL (PEXPIRE), writes
@@ -125,10 +109,10 @@ def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
     run across threads, and EVAL after the script cache was flushed."""
     saver.setup()
     thread = "acl-thread"
-    cp1 = checkpoint_with({"a": 1, "b": 1}, {"a": 1, "b": 1})
+    cp1 = checkpoint({"a": 1, "b": 1})
     saver.put(cfg(thread), cp1, {"run_id": "run-1"}, {"a": 1, "b": 1})
     saver.put_writes(cfg(thread, "", cp1["id"]), [("a", 2)], "task")
-    cp2 = checkpoint_with({"a": 2, "b": 1}, {"a": 2, "b": 1})
+    cp2 = checkpoint({"a": 2, "b": 1}, versions={"a": 2, "b": 1})
     saver.put(cfg(thread, "", cp1["id"]), cp2, {"run_id": "run-1"}, {"a": 2})
     tup = saver.get_tuple(cfg(thread))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 2, "b": 1}
@@ -143,7 +127,7 @@ def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
     # the put of a saver without ttl makes it the thread's (PERSIST)
     with pytest.raises(ThreadDeletedError):
         saver.put_writes(cfg("acl-copy", "", cp2["id"]), [("a", 4)], "late")
-    ahead = checkpoint_with({"a": 5}, {"a": 1})
+    ahead = checkpoint({"a": 5})
     saver.put_writes(cfg("acl-copy", "", ahead["id"]), [("a", 6)], "early")
     forever = ShallowRedisSaver(
         redis_client=saver.client,
@@ -157,7 +141,7 @@ def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
         assert [t.checkpoint["id"] for t in found] == [cp2["id"]]
         # another run writes over run-1's checkpoint (its state is kept
         # aside: COPY), then is rolled back (RENAME)
-        cp3 = checkpoint_with({"a": 3, "b": 1}, {"a": 3, "b": 1})
+        cp3 = checkpoint({"a": 3, "b": 1}, versions={"a": 3, "b": 1})
         saver.put(cfg(thread, "", cp2["id"]), cp3, {"run_id": "run-2"}, {"a": 3})
         saver.delete_for_runs(["run-2"])
         assert (saver.get_tuple(cfg(thread))).checkpoint["id"] == cp2["id"]
@@ -167,8 +151,9 @@ def exercise(saver: ShallowRedisSaver, admin: Redis, search: bool) -> None:
         with pytest.raises(SearchUnavailableError):
             [t for t in saver.list(None)]
     admin.script_flush()
-    saver.put(cfg(thread), cp1, {}, {"a": 1, "b": 1})
-    assert (saver.get_tuple(cfg(thread))).checkpoint["id"] == cp1["id"]
+    cp4 = checkpoint({"a": 4, "b": 1}, versions={"a": 4, "b": 1})
+    saver.put(cfg(thread), cp4, {}, {"a": 4, "b": 1})
+    assert (saver.get_tuple(cfg(thread))).checkpoint["id"] == cp4["id"]
     saver.delete_thread(thread)
 
 
@@ -204,8 +189,7 @@ def restricted_saver(
 ) -> ShallowRedisSaver:
     return ShallowRedisSaver(
         user_url(url, user, password),
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         ttl={"default_ttl": 5, "refresh_on_read": True},
     )
 
@@ -259,13 +243,9 @@ def test_acl_key_patterns_apply_to_keys_built_in_scripts(
     registry's members; a user allowed the checkpoint keys only is refused
     them, and a user of another prefix is refused everything."""
     server, search = acl_server
-    owner = ShallowRedisSaver(
-        server.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    owner = ShallowRedisSaver(server.url, **saver_prefixes(prefix))
     owner.setup()
-    cp = checkpoint_with({"a": 1}, {"a": 1})
+    cp = checkpoint({"a": 1})
     owner.put(cfg("t"), cp, {}, {"a": 1})
     owner.put_writes(cfg("t", "", cp["id"]), [("a", 2)], "task")
 
@@ -397,14 +377,13 @@ def test_tls_with_a_restricted_acl_user(
     saver = ShallowRedisSaver(
         user_url(server.url, user, password),
         connection_args={"ssl_ca_certs": ca},
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         ttl={"default_ttl": 5, "refresh_on_read": True},
     )
     exercise(saver, tls_admin, search=False)
 
     memory = InMemorySaver()
-    cp = checkpoint_with({"messages": ["über TLS"]}, {"messages": 1})
+    cp = checkpoint({"messages": ["über TLS"]})
     for target in (saver, memory):
         target.put(cfg("tls"), cp, {"step": 1}, {"messages": 1})
         target.put_writes(cfg("tls", "", cp["id"]), [("messages", "ok")], "task")
@@ -518,7 +497,7 @@ def nothing_ran(canary: dict[str, Any]) -> None:
 def plant(saver: ShallowRedisSaver, client: Redis, thread_id: str, blob: bytes) -> None:
     """Store a checkpoint, then overwrite its channel value, its metadata
     and its one write with ``blob``, straight in Redis."""
-    cp = checkpoint_with({"state": "fine"}, {"state": 1})
+    cp = checkpoint({"state": "fine"})
     saver.put(cfg(thread_id), cp, {"step": 1}, {"state": 1})
     saver.put_writes(cfg(thread_id, "", cp["id"]), [("state", "fine")], "task")
     hk = saver.keys.for_namespace(thread_id, "")[0]
@@ -539,12 +518,7 @@ def test_crafted_values_never_run_code_with_a_strict_serde(
     """With the serde's allowlist on (``allowed_msgpack_modules=None``, or
     ``LANGGRAPH_STRICT_MSGPACK=true``), reading crafted values returns data
     or raises; nothing is imported or run."""
-    saver = ShallowRedisSaver(
-        redis_url,
-        serde=STRICT,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(redis_url, serde=STRICT, **saver_prefixes(prefix))
     blob = crafted_values(canary)[kind]
     plant(saver, client, "crafted", blob)
     try:
@@ -597,7 +571,7 @@ def test_delete_thread_with_glob_ids_deletes_only_that_thread(
     checkpoints = {}
     for tid in ids.values():
         for ns in ("", "*", "sub:*"):
-            cp = checkpoint_with({"who": tid, "ns": ns}, {"who": 1, "ns": 1})
+            cp = checkpoint({"who": tid, "ns": ns})
             saver.put(cfg(tid, ns), cp, {"thread": tid}, {"who": 1, "ns": 1})
             saver.put_writes(cfg(tid, ns, cp["id"]), [("who", tid)], "task")
             checkpoints[(tid, ns)] = cp["id"]
@@ -628,7 +602,7 @@ def test_delete_thread_with_glob_ids_deletes_only_that_thread(
 
 def test_namespaces_with_syntax_stay_apart(saver: ShallowRedisSaver):
     for ns in SYNTAX:
-        cp = checkpoint_with({"ns": ns}, {"ns": 1})
+        cp = checkpoint({"ns": ns})
         saver.put(cfg("nst", ns), cp, {}, {"ns": 1})
     for ns in SYNTAX:
         tup = saver.get_tuple(cfg("nst", ns))
@@ -650,7 +624,7 @@ def test_metadata_filters_with_query_syntax_match_exactly(
     memory = InMemorySaver()
     values = [*SYNTAX, "x} | @mt:{*", "*) | (@id:{*", "x\\}", "-@mt:{z}"]
     for i, value in enumerate(values):
-        cp = checkpoint_with({"i": i}, {"i": 1})
+        cp = checkpoint({"i": i})
         meta = {"user": value, "k@{*}|": value, "run_id": value}
         for target in (saver, memory):
             target.put(cfg(f"meta-{i}"), cp, meta, {"i": 1})

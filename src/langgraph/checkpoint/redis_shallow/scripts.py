@@ -126,7 +126,10 @@ end
 #       "r" (required), then field/value pairs.
 # Refuses, writing nothing, in three cases. The namespace holds a checkpoint
 # that is neither the new one nor its parent (the caller started from a
-# checkpoint that is no longer stored): returns {1, stored id}. The
+# checkpoint that is no longer stored), or, for a checkpoint without a
+# parent, that is newer than the new one (the first checkpoint of a run
+# that started on an empty thread, arriving after another run wrote):
+# returns {1, stored id}. The
 # namespace holds no checkpoint and the parent is not newer than the
 # thread's tombstone (a late put of a deleted thread): returns {2, tombstone},
 # raises the tombstone to the new id (its descendants are refused too) and
@@ -167,9 +170,12 @@ local a, b = ARGV[3], ARGV[4]
 local nb = #b
 local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
 local cur = redis.call('HGET', KEYS[1], 'id')
-if cur and nb > 0 and cur ~= newid then
-  if string.sub(b, string.find(b, ':', 1, true) + 1) ~= cur then
+if cur and cur ~= newid then
+  if nb > 0 and string.sub(b, string.find(b, ':', 1, true) + 1) ~= cur then
     return {1, cur}
+  end
+  if nb == 0 and older(newid, cur) then
+    return {1, cur}  -- a run's first checkpoint, late: older than the stored
   end
 end
 if not cur and nb > 0 then
