@@ -64,7 +64,9 @@ class LateWriteSaver(AsyncShallowRedisSaver):
     async def _stored_id(self, thread_id: str, ns: str) -> str | None:
         config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
         stored = await super().aget_tuple(config)  # type: ignore[arg-type]
-        return None if stored is None else stored.config["configurable"]["checkpoint_id"]
+        return (
+            None if stored is None else stored.config["configurable"]["checkpoint_id"]
+        )
 
     async def aput(
         self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any
