@@ -19,11 +19,14 @@ from langgraph.types import interrupt
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.cli import main
+from tests.builders import saver_prefixes
 
 
 def prefixes(prefix: str) -> tuple[str, str]:
-    """The saver prefixes of a test prefix: ``{prefix}:cp``, ``{prefix}:w``."""
-    return f"{prefix}:cp", f"{prefix}:w"
+    """The saver prefixes of a test prefix, as the command line's
+    ``--checkpoint-prefix`` and ``--checkpoint-write-prefix`` take them."""
+    names = saver_prefixes(prefix)
+    return names["checkpoint_prefix"], names["checkpoint_write_prefix"]
 
 
 def drop_prefix(client: redis.Redis, prefix: str, index: str | None = None) -> None:
@@ -41,9 +44,8 @@ def drop_prefix(client: redis.Redis, prefix: str, index: str | None = None) -> N
 @contextmanager
 def saver_on(redis_url: str, prefix: str, **kwargs: Any) -> Iterator[ShallowRedisSaver]:
     """A sync saver on the test's prefixes; its keys and index dropped after."""
-    cp, wp = prefixes(prefix)
     with ShallowRedisSaver.from_conn_string(
-        redis_url, checkpoint_prefix=cp, checkpoint_write_prefix=wp, **kwargs
+        redis_url, **saver_prefixes(prefix), **kwargs
     ) as saver:
         try:
             yield saver

@@ -26,6 +26,7 @@ from langgraph.checkpoint.redis_shallow import ShallowRedisSaver, backup, invent
 from langgraph.checkpoint.redis_shallow.cli._common import Progress
 from langgraph.checkpoint.redis_shallow.compression import is_envelope
 from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
+from tests.builders import layout_key, saver_prefixes
 from tests.cli_support import Cli, cfg, messages_of, prefixes, review_graph, saver_on
 
 
@@ -296,11 +297,10 @@ def test_writes_wait_for_replicas(
     saying the write is on the primary only."""
     primary, replica = replicated
     cli = Cli(primary.url, prefix, capsys)
-    cp, wp = prefixes(prefix)
     with (
         saver_on(primary.url, prefix) as s,
         ShallowRedisSaver.from_conn_string(
-            replica.url, checkpoint_prefix=cp, checkpoint_write_prefix=wp
+            replica.url, **saver_prefixes(prefix)
         ) as on_replica,
     ):
         for tid in ("w1", "w2"):
@@ -364,7 +364,7 @@ def test_prune(cli: Cli, saver: ShallowRedisSaver, prefix: str) -> None:
     assert r.status == 0 and r.out == "deleted 1 thread(s)\n"
     assert saver.get_tuple(cfg("p2")) is None
     assert keys_under(saver.client, prefix) == {
-        f"{prefix}:cp:layout".encode(),
+        layout_key(prefix),
         *(saver.keys.tombstone(t).encode() for t in ("p1", "p2")),
     }
 
@@ -432,7 +432,7 @@ def test_round_trip_under_a_graph(
     for t in threads:
         saver.delete_thread(t)
     assert keys_under(saver.client, prefix) == {
-        f"{prefix}:cp:layout".encode(),
+        layout_key(prefix),
         *(saver.keys.tombstone(t).encode() for t in threads),
     }
 

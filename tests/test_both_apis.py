@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-import operator
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
@@ -34,32 +31,15 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from langgraph.checkpoint.redis_shallow.telemetry import AsyncLoggedRetry, LoggedRetry
 from tests._async.conftest import drop as adrop
-from tests._async.graph_support import interrupt_in, normalize
+from tests._async.graph_support import Log, interrupt_in, normalize
 from tests._sync.conftest import drop as sync_drop
-
-
-class Log(TypedDict):
-    log: Annotated[list[str], operator.add]
-
-
-def cfg(thread_id: str, checkpoint_id: str | None = None) -> Any:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
-    if checkpoint_id:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def prefixes(prefix: str) -> dict[str, str]:
-    return {
-        "checkpoint_prefix": f"{prefix}:cp",
-        "checkpoint_write_prefix": f"{prefix}:w",
-    }
+from tests.builders import cfg, chain_graph, checkpoint, saver_prefixes
 
 
 @pytest.fixture
 async def asaver(redis_url: str, prefix: str) -> AsyncIterator[AsyncShallowRedisSaver]:
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url, **prefixes(prefix)
+        redis_url, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
         yield saver
@@ -68,17 +48,12 @@ async def asaver(redis_url: str, prefix: str) -> AsyncIterator[AsyncShallowRedis
 
 @pytest.fixture
 def saver(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
-    with ShallowRedisSaver.from_conn_string(redis_url, **prefixes(prefix)) as saver:
+    with ShallowRedisSaver.from_conn_string(
+        redis_url, **saver_prefixes(prefix)
+    ) as saver:
         saver.setup()
         yield saver
         sync_drop(saver, prefix)
-
-
-def checkpoint(value: str) -> Any:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"x": value}
-    cp["channel_versions"] = {"x": 1}
-    return cp
 
 
 async def test_the_async_saver_serves_the_sync_api(
@@ -86,12 +61,14 @@ async def test_the_async_saver_serves_the_sync_api(
 ):
     """Sync calls, made from the event loop's own thread, on the async saver:
     they write and read the same keys as its async calls."""
-    config = asaver.put(cfg(thread_id), checkpoint("sync"), {"step": 1}, {"x": 1})
+    config = asaver.put(
+        cfg(thread_id), checkpoint({"x": "sync"}), {"step": 1}, {"x": 1}
+    )
     asaver.put_writes(config, [("x", "w")], "task")
     tup = await asaver.aget_tuple(cfg(thread_id))
     assert tup.checkpoint["channel_values"] == {"x": "sync"}
     assert tup.pending_writes == [("task", "x", "w")]
-    again = await asaver.aput(config, checkpoint("async"), {"step": 2}, {"x": 1})
+    again = await asaver.aput(config, checkpoint({"x": "async"}), {"step": 2}, {"x": 1})
     assert asaver.get_tuple(cfg(thread_id)).config == again
     assert [t.config for t in asaver.list(cfg(thread_id))] == [again]
     asaver.copy_thread(thread_id, thread_id + "-2")
@@ -106,7 +83,7 @@ async def test_the_async_saver_serves_the_sync_api(
 async def test_the_sync_saver_serves_the_async_api(
     saver: ShallowRedisSaver, thread_id: str
 ):
-    config = await saver.aput(cfg(thread_id), checkpoint("async"), {}, {"x": 1})
+    config = await saver.aput(cfg(thread_id), checkpoint({"x": "async"}), {}, {"x": 1})
     await saver.aput_writes(config, [("x", "w")], "task")
     tup = saver.get_tuple(cfg(thread_id))
     assert tup.checkpoint["channel_values"] == {"x": "async"}
@@ -129,11 +106,7 @@ def subgraph_scenario_graph(cp: Any) -> Any:
     def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
         return {"log": [f"ask:{interrupt_in(config, 'sub?')}"]}
 
-    sub_builder = StateGraph(Log)
-    sub_builder.add_node("ask", ask)
-    sub_builder.add_edge(START, "ask")
-    sub_builder.add_edge("ask", END)
-    sub = sub_builder.compile(checkpointer=True)
+    sub = chain_graph(Log, ask).compile(checkpointer=True)
 
     def call_sub(state: Log, config: RunnableConfig) -> dict[str, Any]:
         return {"log": sub.invoke({"log": ["sub-in"]}, config)["log"]}
@@ -141,13 +114,7 @@ def subgraph_scenario_graph(cp: Any) -> Any:
     async def first(state: Log) -> dict[str, Any]:
         return {"log": ["first"]}
 
-    builder = StateGraph(Log)
-    builder.add_node("first", first)
-    builder.add_node("call_sub", call_sub)
-    builder.add_edge(START, "first")
-    builder.add_edge("first", "call_sub")
-    builder.add_edge("call_sub", END)
-    return builder.compile(checkpointer=cp)
+    return chain_graph(Log, first, call_sub).compile(checkpointer=cp)
 
 
 async def subgraph_scenario(cp: Any, thread_id: str) -> Any:
@@ -183,11 +150,7 @@ async def test_ainvoke_on_the_sync_saver(saver: ShallowRedisSaver, thread_id: st
         def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
             return {"log": [f"ask:{interrupt_in(config, 'ok?')}"]}
 
-        builder = StateGraph(Log)
-        builder.add_node("ask", ask)
-        builder.add_edge(START, "ask")
-        builder.add_edge("ask", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Log, ask).compile(checkpointer=cp)
         config = {"configurable": {"thread_id": tid}}
         paused = await graph.ainvoke({"log": ["in"]}, config)
         waiting = await graph.aget_state(config)
@@ -203,11 +166,11 @@ def test_sync_calls_from_many_threads_share_one_sync_client(
     redis_url: str, prefix: str, thread_id: str
 ):
     """The sync client is made once, however many threads ask at once."""
-    saver = AsyncShallowRedisSaver(redis_url, **prefixes(prefix))
+    saver = AsyncShallowRedisSaver(redis_url, **saver_prefixes(prefix))
     seen = []
 
     def work(i: int) -> None:
-        saver.put(cfg(f"{thread_id}-{i}"), checkpoint(str(i)), {}, {"x": 1})
+        saver.put(cfg(f"{thread_id}-{i}"), checkpoint({"x": str(i)}), {}, {"x": 1})
         seen.append(id(saver._other()))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
@@ -232,8 +195,8 @@ async def test_a_passed_client_is_copied_to_the_other_kind(
     """With your own ``redis_client``, the other kind is made from its
     settings and closed with the saver; yours stays open."""
     client = redis.asyncio.Redis.from_url(redis_url)
-    saver = AsyncShallowRedisSaver(redis_client=client, **prefixes(prefix))
-    saver.put(cfg(thread_id), checkpoint("a"), {}, {"x": 1})
+    saver = AsyncShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
+    saver.put(cfg(thread_id), checkpoint({"x": "a"}), {}, {"x": 1})
     assert (await saver.aget_tuple(cfg(thread_id))) is not None
     derived = saver._other_saver
     assert derived is not None and derived._owns_client
@@ -243,8 +206,8 @@ async def test_a_passed_client_is_copied_to_the_other_kind(
     await client.aclose()
 
     sync_client = redis.Redis.from_url(redis_url)
-    ssaver = ShallowRedisSaver(redis_client=sync_client, **prefixes(prefix))
-    await ssaver.aput(cfg(thread_id), checkpoint("b"), {}, {"x": 1})
+    ssaver = ShallowRedisSaver(redis_client=sync_client, **saver_prefixes(prefix))
+    await ssaver.aput(cfg(thread_id), checkpoint({"x": "b"}), {}, {"x": 1})
     assert ssaver.get_tuple(cfg(thread_id)).checkpoint["channel_values"] == {"x": "b"}
     ssaver.delete_thread(thread_id)
     await ssaver.aclose()
@@ -263,14 +226,14 @@ async def test_a_client_that_cannot_be_copied_asks_for_other_api_client(
 
     pool = redis.asyncio.ConnectionPool.from_url(redis_url, connection_class=Traced)
     client = redis.asyncio.Redis(connection_pool=pool)
-    saver = AsyncShallowRedisSaver(redis_client=client, **prefixes(prefix))
+    saver = AsyncShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
     with pytest.raises(InvalidConfigError, match="other_api_client"):
         saver.get_tuple(cfg(thread_id))
     sync_client = redis.Redis.from_url(redis_url)
     saver = AsyncShallowRedisSaver(
-        redis_client=client, other_api_client=sync_client, **prefixes(prefix)
+        redis_client=client, other_api_client=sync_client, **saver_prefixes(prefix)
     )
-    saver.put(cfg(thread_id), checkpoint("c"), {}, {"x": 1})
+    saver.put(cfg(thread_id), checkpoint({"x": "c"}), {}, {"x": 1})
     assert (await saver.aget_tuple(cfg(thread_id))) is not None
     await saver.adelete_thread(thread_id)
     await saver.aclose()
@@ -322,14 +285,14 @@ async def test_every_client_the_saver_makes_keeps_the_default_retry_and_logs(
         made: Any = AsyncShallowRedisSaver(
             redis_url if passed is None else None,
             redis_client=passed,
-            **prefixes(prefix),
+            **saver_prefixes(prefix),
         )
     else:
         passed = redis.Redis.from_url(redis_url) if by == "client" else None
         made = ShallowRedisSaver(
             redis_url if passed is None else None,
             redis_client=passed,
-            **prefixes(prefix),
+            **saver_prefixes(prefix),
         )
     other = made._other().client  # the client of the other API, made now
     mine = [] if passed is not None else [made.client]

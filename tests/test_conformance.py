@@ -62,6 +62,7 @@ from langgraph.checkpoint.redis_shallow import (  # noqa: E402
 )
 from tests._async.conftest import drop as adrop  # noqa: E402
 from tests._sync.conftest import drop as sdrop  # noqa: E402
+from tests.builders import saver_prefixes  # noqa: E402
 from tests.conformance_exclusions import BY_DESIGN, NEEDS_SEARCH  # noqa: E402
 
 ConformanceTest = Callable[[BaseCheckpointSaver[Any]], Coroutine[Any, Any, None]]
@@ -156,10 +157,7 @@ async def saver_under_test(
 ) -> AsyncIterator[BaseCheckpointSaver[Any]]:
     """A set-up saver of the variant with its own prefixes; its keys are
     removed after."""
-    prefixes = {
-        "checkpoint_prefix": f"{prefix}:cp",
-        "checkpoint_write_prefix": f"{prefix}:w",
-    }
+    prefixes = saver_prefixes(prefix)
     if variant == "AsyncShallowRedisSaver":
         asaver = AsyncShallowRedisSaver(redis_url, **prefixes)
         try:

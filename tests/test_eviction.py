@@ -41,9 +41,8 @@ from typing import Annotated, Any, TypedDict
 import pytest
 import redis
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
+from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Interrupt
 
 from langgraph.checkpoint.redis_shallow import (
@@ -56,6 +55,7 @@ from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
 from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
 from redis_server import RedisServer
 from tests._async.graph_support import interrupt_in
+from tests.builders import cfg, chain_graph, checkpoint_at, saver_prefixes
 
 POLICIES = [
     "allkeys-lru",
@@ -103,13 +103,7 @@ def notes_graph(checkpointer: Any) -> Any:
             return {"log": [f"gate:{interrupt_in(config, 'go on?')}"]}
         return {"log": ["gate"]}
 
-    builder = StateGraph(Notes)
-    builder.add_node("work", work)
-    builder.add_node("gate", gate)
-    builder.add_edge(START, "work")
-    builder.add_edge("work", "gate")
-    builder.add_edge("gate", END)
-    return builder.compile(checkpointer=checkpointer)
+    return chain_graph(Notes, work, gate).compile(checkpointer=checkpointer)
 
 
 def turn_input(thread: int, turn: int) -> Notes:
@@ -124,10 +118,6 @@ def turn_config(thread_id: str, turn: int) -> RunnableConfig:
         "configurable": {"thread_id": thread_id},
         "metadata": {"run_id": f"run-{turn}-{thread_id}"},
     }
-
-
-def cfg(thread_id: str, ns: str = "") -> RunnableConfig:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
 
 
 def _norm(value: Any) -> Any:
@@ -187,11 +177,7 @@ def assert_whole(tup: CheckpointTuple, thread_id: str, index: int, last: int) ->
 @pytest.fixture
 def saver(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
     """A set-up saver on the session's server; its keys and index dropped after."""
-    with ShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    ) as s:
+    with ShallowRedisSaver.from_conn_string(redis_url, **saver_prefixes(prefix)) as s:
         s.setup()
         yield s
         keys = list(s.client.scan_iter(match=f"{prefix}:*", count=1000))
@@ -207,9 +193,7 @@ def put_with_writes(
     saver: ShallowRedisSaver, thread_id: str, ns: str, value: int, run: str = "r1"
 ) -> RunnableConfig:
     """A checkpoint holding ``value`` on (thread, ns) with one pending write."""
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
+    cp = checkpoint_at(value)
     stored = saver.put(
         cfg(thread_id, ns), cp, {"run_id": run, "v": value}, {"a": value}
     )
@@ -303,15 +287,11 @@ def test_an_evicted_entry_does_not_spoil_the_rollback(
     first = put_with_writes(saver, thread_id, "", 1, run="run-1")
     kept = saver.get_tuple(cfg(thread_id))
     # run-2 starts: its first put keeps run-1's checkpoint as the base
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": 2}
-    cp["channel_versions"] = {"a": 2}
+    cp = checkpoint_at(2)
     second = saver.put(first, cp, {"run_id": "run-2"}, {"a": 2})
     ek = saver.keys.for_namespace(thread_id, "")[1]
     saver.client.delete(ek)  # evicted between two puts of run-2
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": 3}
-    cp["channel_versions"] = {"a": 3}
+    cp = checkpoint_at(3)
     saver.put(second, cp, {"run_id": "run-2"}, {"a": 3})
     saver.delete_for_runs(["run-2"])
     assert saver.get_tuple(cfg(thread_id)) == kept  # run-1's, with its writes
@@ -323,9 +303,7 @@ def test_an_evicted_hash_does_not_block_delete_for_runs(
     if not has_search:
         pytest.skip("delete_for_runs needs Search")
     first = put_with_writes(saver, thread_id, "", 1, run="run-1")
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": 2}
-    cp["channel_versions"] = {"a": 2}
+    cp = checkpoint_at(2)
     saver.put(first, cp, {"run_id": "run-2"}, {"a": 2})
     hk = saver.keys.for_namespace(thread_id, "")[0]
     saver.client.delete(hk, hk + BASE_SUFFIX)  # hash and base evicted
@@ -458,8 +436,7 @@ def _print_summary() -> Iterator[None]:
 def saver_on(url: str, prefix: str, ttl: bool) -> ShallowRedisSaver:
     saver = ShallowRedisSaver(
         url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         ttl={"default_ttl": TTL_MINUTES} if ttl else None,
     )
     saver.setup()

@@ -8,6 +8,7 @@ import pytest
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._io_async import AsyncRedis, RoundTrips, counting_client
+from tests.builders import saver_prefixes
 
 
 @pytest.fixture
@@ -22,9 +23,7 @@ async def aclient(redis_url: str) -> AsyncIterator[AsyncRedis]:
 async def asaver(redis_url: str, prefix: str) -> AsyncIterator[AsyncShallowRedisSaver]:
     """A set-up saver with key prefixes of its own; its keys are removed after."""
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        redis_url, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
         yield saver
@@ -37,11 +36,7 @@ async def counted(
 ) -> AsyncIterator[tuple[AsyncShallowRedisSaver, RoundTrips]]:
     """A set-up saver on a client that counts its round trips."""
     client, trips = counting_client(redis_url)
-    saver = AsyncShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = AsyncShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
     await saver.asetup()
     trips.reset()
     yield saver, trips

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -14,19 +13,9 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from tests._async.conftest import drop
 from tests._io_async import AsyncRedis, counting_client, gather, sleep
+from tests.builders import cfg, checkpoint, layout_key, saver_prefixes
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens there: any command would fail
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp() -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": 1}
-    cp["channel_versions"] = {"a": 1}
-    return cp
 
 
 async def client_names(aclient: AsyncRedis) -> list[str]:
@@ -46,8 +35,8 @@ async def wait_until_gone(aclient: AsyncRedis, name: str) -> bool:
 async def prefix_keys(aclient: AsyncRedis, prefix: str) -> list[bytes]:
     """The data keys of a test's prefixes (the layout version that ``setup``
     records is not data)."""
-    layout_key = f"{prefix}:cp:layout".encode()
-    return [k async for k in aclient.scan_iter(match=prefix + ":*") if k != layout_key]
+    layout = layout_key(prefix)
+    return [k async for k in aclient.scan_iter(match=prefix + ":*") if k != layout]
 
 
 # -- from_conn_string ----------------------------------------------------------
@@ -58,13 +47,10 @@ async def test_from_conn_string_closes_the_client_it_created(
 ):
     name = "own-" + uuid.uuid4().hex[:12]
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url,
-        connection_args={"client_name": name},
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        redis_url, connection_args={"client_name": name}, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
-        await saver.aput(cfg("t"), make_cp(), {}, {"a": 1})
+        await saver.aput(cfg("t"), checkpoint(), {}, {"a": 1})
         assert name in await client_names(aclient)
         await drop(saver, prefix)
     assert await wait_until_gone(aclient, name), "the saver left its connection open"
@@ -78,13 +64,11 @@ async def test_from_conn_string_never_closes_a_client_passed_in(
     try:
         assert await user_client.ping()
         async with AsyncShallowRedisSaver.from_conn_string(
-            redis_client=user_client,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
+            redis_client=user_client, **saver_prefixes(prefix)
         ) as saver:
             assert saver.client is user_client
             await saver.asetup()
-            await saver.aput(cfg("t"), make_cp(), {}, {"a": 1})
+            await saver.aput(cfg("t"), checkpoint(), {}, {"a": 1})
             await drop(saver, prefix)
         # the connection is still the one it had: nothing closed it
         assert name in await client_names(aclient)
@@ -115,7 +99,7 @@ async def test_from_conn_string_closes_its_client_when_the_block_raises(
 
 
 async def test_setup_is_idempotent(asaver, thread_id):
-    await asaver.aput(cfg(thread_id), make_cp(), {"step": 1}, {"a": 1})
+    await asaver.aput(cfg(thread_id), checkpoint(), {"step": 1}, {"a": 1})
     for _ in range(3):
         await asaver.asetup()
     tup = await asaver.aget_tuple(cfg(thread_id))
@@ -126,19 +110,14 @@ async def test_setup_is_safe_concurrently(
     redis_url, prefix, thread_id, has_search, aclient
 ):
     savers = [
-        AsyncShallowRedisSaver(
-            redis_url,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
-        )
-        for _ in range(5)
+        AsyncShallowRedisSaver(redis_url, **saver_prefixes(prefix)) for _ in range(5)
     ]
     try:
         # five processes' worth of savers, none set up, all at once
         await gather(*[saver.asetup for saver in savers])
         # and one saver running its setup five times at once
         await gather(*[savers[0].asetup] * 5)
-        await savers[1].aput(cfg(thread_id), make_cp(), {"step": 1}, {"a": 1})
+        await savers[1].aput(cfg(thread_id), checkpoint(), {"step": 1}, {"a": 1})
         for saver in savers:
             tup = await saver.aget_tuple(cfg(thread_id))
             assert tup is not None and tup.metadata["step"] == 1
@@ -326,10 +305,10 @@ async def test_bad_configs_raise_and_write_nothing(
 ):
     saver, trips = counted
     # something already stored, to see that nothing changes
-    await saver.aput(cfg("t"), make_cp(), {}, {"a": 1})
+    await saver.aput(cfg("t"), checkpoint(), {}, {"a": 1})
     before = sorted(await prefix_keys(aclient, prefix))
     trips.reset()
-    cp = make_cp()
+    cp = checkpoint()
     with pytest.raises(InvalidConfigError, match=message):
         await saver.aput(config, cp, {}, {"a": 1})
     with pytest.raises(InvalidConfigError, match=message):
@@ -374,7 +353,7 @@ async def test_prune_delete_and_delete_all_delete_the_threads(
     doomed, kept = f"prune-{uuid.uuid4().hex[:8]}", f"kept-{uuid.uuid4().hex[:8]}"
     for tid in (doomed, kept):
         for ns in ("", "child"):
-            cp = make_cp()
+            cp = checkpoint()
             stored = await asaver.aput(cfg(tid, ns), cp, {}, cp["channel_versions"])
             await asaver.aput_writes(stored, [("a", 2)], "task-1")
     kept_before = await asaver.aget_tuple(cfg(kept))

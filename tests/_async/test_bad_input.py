@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
@@ -24,6 +23,7 @@ from langgraph.checkpoint.redis_shallow.errors import (
 )
 from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
+from tests.builders import cfg, checkpoint
 
 DEAD_URL = "redis://127.0.0.1:1"  # nothing listens: proves no connection is made
 
@@ -38,24 +38,10 @@ async def count_keys(client: AsyncRedis, prefix: str) -> int:
     )
 
 
-def checkpoint_with(values: dict[str, Any], version: int = 1) -> dict[str, Any]:
-    cp: dict[str, Any] = dict(empty_checkpoint())
-    cp["channel_values"] = dict(values)
-    cp["channel_versions"] = {k: version for k in values}
-    return cp
-
-
-def cfg(thread_id: Any, ns: str = "", checkpoint_id: Any = None) -> dict[str, Any]:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 async def store(saver: Any, thread_id: Any, ns: str = "", **values: Any) -> str:
     """Put a checkpoint holding ``values`` (default ``{"a": 1}``) and one
     write of it; its id."""
-    cp = checkpoint_with(values or {"a": 1})
+    cp = checkpoint(values or {"a": 1})
     await saver.aput(
         cfg(thread_id, ns), cp, {"source": "input"}, cp["channel_versions"]
     )
@@ -106,7 +92,7 @@ async def test_config_without_configurable_or_thread_id(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, prefix: str, config: Any
 ):
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"a": 1})
+    cp = checkpoint({"a": 1})
     with pytest.raises(InvalidConfigError, match="aput"):
         await asaver.aput(config, cp, {}, cp["channel_versions"])
     with pytest.raises(InvalidConfigError, match="aput_writes"):
@@ -128,7 +114,7 @@ async def test_thread_id_of_a_wrong_type(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, prefix: str, thread_id: Any
 ):
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"a": 1})
+    cp = checkpoint({"a": 1})
     calls = {
         "aput": lambda: asaver.aput(cfg(thread_id), cp, {}, cp["channel_versions"]),
         "aput_writes": lambda: asaver.aput_writes(
@@ -180,7 +166,7 @@ async def test_checkpoint_id_not_a_string(
     stored = await store(asaver, thread_id)
     before = await count_keys(aclient, prefix)
     bad = cfg(thread_id, "", checkpoint_id)
-    cp = checkpoint_with({"a": 3})
+    cp = checkpoint({"a": 3})
     with pytest.raises(InvalidConfigError, match="checkpoint_id must be a str"):
         await asaver.aget_tuple(bad)
     with pytest.raises(InvalidConfigError, match="checkpoint_id must be a str"):
@@ -198,7 +184,7 @@ async def test_checkpoint_whose_own_id_is_not_a_string(
 ):
     stored = await store(asaver, thread_id)
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"a": 3})
+    cp = checkpoint({"a": 3})
     cp["id"] = 12345
     try:
         with pytest.raises(InvalidConfigError):
@@ -312,7 +298,7 @@ async def test_unserializable_channel_value_names_the_channel(
 ):
     stored = await store(asaver, thread_id)
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"fine": 1, "the_bad_one": value}, version=2)
+    cp = checkpoint({"fine": 1, "the_bad_one": value}, version=2)
     with pytest.raises(SerializationError, match="channel 'the_bad_one'") as info:
         await asaver.aput(cfg(thread_id, "", stored), cp, {}, cp["channel_versions"])
     assert isinstance(info.value.__cause__, TypeError)
@@ -345,7 +331,7 @@ async def test_unserializable_metadata(
 ):
     stored = await store(asaver, thread_id)
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"a": 5}, version=2)
+    cp = checkpoint({"a": 5}, version=2)
     with pytest.raises(SerializationError, match="metadata"):
         await asaver.aput(cfg(thread_id), cp, {"x": object()}, cp["channel_versions"])
     assert await count_keys(aclient, prefix) == before
@@ -376,7 +362,7 @@ async def test_deeply_nested_state(
     stored = await store(asaver, thread_id)
     memory = InMemorySaver()
     await store(memory, thread_id)
-    cp = checkpoint_with({"deep": nested(depth)}, version=2)
+    cp = checkpoint({"deep": nested(depth)}, version=2)
     try:
         await memory.aput(cfg(thread_id), cp, {}, cp["channel_versions"])
     except TypeError:
@@ -401,12 +387,12 @@ async def test_fifty_megabyte_state(
     big: Any = bytes(range(256)) * (size // 256)
     if kind == "str":
         big = "é" + "x" * (size - 1)
-    cp = checkpoint_with({"big": big, "small": 1})
+    cp = checkpoint({"big": big, "small": 1})
     await asaver.aput(cfg(thread_id), cp, {"step": 1}, cp["channel_versions"])
     tup = await asaver.aget_tuple(cfg(thread_id))
     assert tup.checkpoint["channel_values"]["big"] == big
     # the next step changes only the small channel: the big value stays stored
-    nxt = checkpoint_with({"big": big, "small": 2})
+    nxt = checkpoint({"big": big, "small": 2})
     nxt["channel_versions"] = {"big": 1, "small": 2}
     await asaver.aput(cfg(thread_id, "", cp["id"]), nxt, {"step": 2}, {"small": 2})
     tup = await asaver.aget_tuple(cfg(thread_id))
@@ -427,7 +413,7 @@ async def test_metadata_with_nul_characters(
     }
     memory = InMemorySaver()
     for target in (asaver, memory):
-        cp = checkpoint_with({"a": "\x00value\x00"})
+        cp = checkpoint({"a": "\x00value\x00"})
         await target.aput(cfg(thread_id), cp, dict(metadata), cp["channel_versions"])
         await target.aput_writes(
             cfg(thread_id, "", cp["id"]), [("w\x00", "\x00")], "t\x00"
@@ -465,7 +451,7 @@ async def test_non_ascii_and_very_long_keys(
     task_id = LONG if where == "task_id" else "task"
     memory = InMemorySaver()
     results = []
-    cp = checkpoint_with({channel: ["日本語", LONG], "other": 1})
+    cp = checkpoint({channel: ["日本語", LONG], "other": 1})
     for target in (asaver, memory):
         await target.aput(
             cfg(tid, ns), cp, {meta_key: LONG, "step": 1}, cp["channel_versions"]
@@ -497,7 +483,7 @@ async def test_lone_surrogates_in_ids(
     ns = odd if where == "checkpoint_ns" else ""
     task_id = odd if where == "task_id" else "task"
     before = await count_keys(aclient, prefix)
-    cp = checkpoint_with({"a": 9})
+    cp = checkpoint({"a": 9})
     try:
         await asaver.aput(cfg(tid, ns), cp, {}, cp["channel_versions"])
         await asaver.aput_writes(cfg(tid, ns, cp["id"]), [("w", 1)], task_id)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import redis
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from redis.crc import key_slot
 
@@ -32,6 +32,7 @@ from redis_server import RedisServer
 from tests._async.graph_support import approval_scenario, check_approval, run_both
 from tests._async.storage import is_data_key, write_fields
 from tests._io_async import AsyncRedis, RedisCluster, RoundTrips, cluster_client
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
@@ -155,25 +156,15 @@ async def csaver(
     cluster: RedisCluster, nodes: dict[int, AsyncRedis], prefix: str
 ) -> AsyncIterator[AsyncShallowRedisSaver]:
     """A set-up saver on the cluster client; its keys are removed after."""
-    saver = AsyncShallowRedisSaver(
-        redis_client=cluster,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = AsyncShallowRedisSaver(redis_client=cluster, **saver_prefixes(prefix))
     await saver.asetup()
     yield saver
     await drop_all(nodes, prefix)
 
 
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: Any, version: int = 1) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value, "b": [value, str(value)]}
-    cp["channel_versions"] = {"a": version, "b": version}
-    return cp
+def make_cp(value: Any, version: int = 1) -> Checkpoint:
+    """A checkpoint of ``a`` (``value``) and ``b`` (``[value, str(value)]``)."""
+    return checkpoint({"a": value, "b": [value, str(value)]}, version)
 
 
 def same(ours: Any, reference: Any) -> None:
@@ -343,8 +334,7 @@ async def test_ttl_refreshed_on_read(
     saver = AsyncShallowRedisSaver(
         redis_client=cluster,
         ttl={"default_ttl": 10, "refresh_on_read": True},
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
     )
     await saver.asetup()
     try:
@@ -372,16 +362,11 @@ async def test_ttl_refreshed_on_read(
 async def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> None:
     trips = RoundTrips()
     client = cluster_client("127.0.0.1", cluster_ports[0], trips)
-    saver = AsyncShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = AsyncShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
     refreshing = AsyncShallowRedisSaver(
         redis_client=client,
         ttl={"default_ttl": 10, "refresh_on_read": True},
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
     )
     try:
         await saver.asetup()

@@ -21,10 +21,9 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import MessagesState
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -39,6 +38,7 @@ from langgraph.checkpoint.redis_shallow.server import settings_from_env
 from tests._async.conftest import drop
 from tests._async.graph_support import run_both
 from tests._io_async import AsyncRedis, RoundTrips
+from tests.builders import cfg, chain_graph, checkpoint, layout_key, saver_prefixes
 
 ENVELOPE = b"\x00z"
 
@@ -52,20 +52,6 @@ def english(chars: int, seed: int = 0) -> str:
     """``chars`` characters of real English (standard library docstrings)."""
     start = random.Random(seed).randrange(len(_PROSE) - chars)
     return _PROSE[start : start + chars]
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def checkpoint_with(value: Any, version: int = 1) -> Any:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"value": value}
-    cp["channel_versions"] = {"value": version}
-    return cp
 
 
 def plain_blob(value: Any) -> bytes:
@@ -83,8 +69,7 @@ async def stored_values(aclient: AsyncRedis, saver: Any, thread_id: str) -> list
 def open_saver(redis_url: str, prefix: str, **kwargs: Any) -> Any:
     return AsyncShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         **kwargs,
     )
 
@@ -99,11 +84,7 @@ def chat(checkpointer: Any) -> Any:
         turn = len(state["messages"])
         return {"messages": [AIMessage(english(1500, turn), id=f"ai-{turn}")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("answer", answer)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", END)
-    return builder.compile(checkpointer=checkpointer)
+    return chain_graph(MessagesState, answer).compile(checkpointer=checkpointer)
 
 
 async def chat_scenario(cp: Any, config: Any) -> Any:
@@ -139,7 +120,7 @@ async def test_compressed_values_and_writes_are_smaller_and_read_back(
 ):
     value = [english(300, i) for i in range(20)]
     config = await asaver.aput(
-        cfg(thread_id), checkpoint_with(value), {"step": 1}, {"value": 1}
+        cfg(thread_id), checkpoint({"value": value}), {"step": 1}, {"value": 1}
     )
     await asaver.aput_writes(config, [("value", value), ("small", "x")], "task")
     (blob,) = await stored_values(aclient, asaver, thread_id)
@@ -162,7 +143,9 @@ async def test_random_bytes_are_stored_plain(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis, thread_id: str
 ):
     value = random.Random(3).randbytes(100_000)
-    config = await asaver.aput(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+    config = await asaver.aput(
+        cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1}
+    )
     await asaver.aput_writes(config, [("value", value)], "task")
     (blob,) = await stored_values(aclient, asaver, thread_id)
     assert blob == plain_blob(value)
@@ -188,7 +171,9 @@ async def test_the_threshold_is_exact(
         async with open_saver(
             redis_url, prefix, compression=Compression(threshold=threshold)
         ) as saver:
-            await saver.aput(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+            await saver.aput(
+                cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1}
+            )
             (blob,) = await stored_values(aclient, saver, thread_id)
             assert blob.startswith(ENVELOPE) is compressed
             tup = await saver.aget_tuple(cfg(thread_id))
@@ -224,7 +209,7 @@ async def test_compression_can_be_turned_on_and_off_at_any_time(
     ):
         await off.asetup()
         stored = await off.aput(
-            cfg(thread_id), checkpoint_with(values[0], 1), {}, {"value": 1}
+            cfg(thread_id), checkpoint({"value": values[0]}, 1), {}, {"value": 1}
         )
         await off.aput_writes(stored, [("value", values[0])], "t0")
         (blob,) = await stored_values(aclient, off, thread_id)
@@ -236,7 +221,9 @@ async def test_compression_can_be_turned_on_and_off_at_any_time(
 
         # on continues the thread: its new value is compressed, the parent's
         # plain writes stay readable next to it
-        stored = await on.aput(stored, checkpoint_with(values[1], 2), {}, {"value": 2})
+        stored = await on.aput(
+            stored, checkpoint({"value": values[1]}, 2), {}, {"value": 2}
+        )
         await on.aput_writes(stored, [("value", values[1])], "t1")
         (blob,) = await stored_values(aclient, on, thread_id)
         assert blob.startswith(ENVELOPE)
@@ -246,7 +233,7 @@ async def test_compression_can_be_turned_on_and_off_at_any_time(
         assert tup.pending_writes == [("t1", "value", values[1])]
 
         # and off goes on from there
-        await off.aput(stored, checkpoint_with(values[2], 3), {}, {"value": 3})
+        await off.aput(stored, checkpoint({"value": values[2]}, 3), {}, {"value": 3})
         (blob,) = await stored_values(aclient, off, thread_id)
         assert not blob.startswith(b"\x00")
         for saver in (on, off):
@@ -281,7 +268,7 @@ async def test_encrypted_values_are_stored_plain_without_trying(
     ) as saver:
         await saver.asetup()
         stored = await saver.aput(
-            cfg(thread_id), checkpoint_with(value), {}, {"value": 1}
+            cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1}
         )
         await saver.aput_writes(stored, [("value", value)], "task")
         (blob,) = await stored_values(aclient, saver, thread_id)
@@ -291,7 +278,7 @@ async def test_encrypted_values_are_stored_plain_without_trying(
         assert tup.checkpoint["channel_values"]["value"] == value
         assert tup.pending_writes == [("task", "value", value)]
         mem = InMemorySaver(serde=serde)
-        mem.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+        mem.put(cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1})
         theirs = mem.get_tuple(cfg(thread_id))
         assert theirs is not None
         assert theirs.checkpoint["channel_values"] == tup.checkpoint["channel_values"]
@@ -313,7 +300,9 @@ async def test_a_serde_with_an_empty_type_name_is_refused(
 ):
     async with open_saver(redis_url, prefix, serde=EmptyTypeName()) as saver:
         with pytest.raises(SerializationError, match="invalid type name ''"):
-            await saver.aput(cfg(thread_id), checkpoint_with("x"), {}, {"value": 1})
+            await saver.aput(
+                cfg(thread_id), checkpoint({"value": "x"}), {}, {"value": 1}
+            )
         hk = saver.keys.for_namespace(thread_id, "")[0]
         assert not await aclient.exists(hk)
         await drop(saver, prefix)
@@ -378,10 +367,12 @@ def test_server_settings_from_the_environment():
 async def test_older_layouts_are_read_and_recorded_as_2(
     redis_url: str, prefix: str, aclient: AsyncRedis, thread_id: str, old: str
 ):
-    key = f"{prefix}:cp:layout"
+    key = layout_key(prefix)
     async with open_saver(redis_url, prefix, compression=False) as off:
         await off.asetup()
-        await off.aput(cfg(thread_id), checkpoint_with(english(5000)), {}, {"value": 1})
+        await off.aput(
+            cfg(thread_id), checkpoint({"value": english(5000)}), {}, {"value": 1}
+        )
     # as an older package left it: plain values, its own version recorded
     await aclient.set(key, old)
     async with open_saver(redis_url, prefix) as on:
@@ -390,7 +381,7 @@ async def test_older_layouts_are_read_and_recorded_as_2(
         assert tup.checkpoint["channel_values"]["value"] == english(5000)
         assert await aclient.get(key) == old.encode()
         await on.aput(
-            tup.config, checkpoint_with(english(5000, 1), 2), {}, {"value": 2}
+            tup.config, checkpoint({"value": english(5000, 1)}, 2), {}, {"value": 2}
         )
         assert await aclient.get(key) == b"2"  # older packages now refuse
         (blob,) = await stored_values(aclient, on, thread_id)
@@ -414,7 +405,9 @@ async def test_one_round_trip_each_with_compressed_values(
     saver, trips = counted
     value = [english(300, i) for i in range(30)]
     trips.reset()
-    stored = await saver.aput(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+    stored = await saver.aput(
+        cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1}
+    )
     assert trips.count == 1
     trips.reset()
     await saver.aput_writes(stored, [("value", value), ("other", value)], "task")

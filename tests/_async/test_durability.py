@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import (
@@ -27,17 +26,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from redis_server import RedisServer
 from tests._io_async import AsyncRedis, sleep
-
-
-def cfg(thread_id: str, ns: str = "") -> Any:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: Any) -> Any:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": 1}
-    return cp
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 
 @pytest.fixture
@@ -54,8 +43,7 @@ def durable_saver(
 ) -> Any:
     return AsyncShallowRedisSaver.from_conn_string(
         replicated[0].url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         **kwargs,
     )
 
@@ -99,7 +87,9 @@ async def test_every_write_is_on_the_replica_when_it_returns(
     async with durable_saver(replicated, prefix, wait_for_replicas=1) as saver:
         await saver.asetup()
         hk, _, rk = saver.keys.for_namespace(thread_id, "")
-        stored = await saver.aput(cfg(thread_id), make_cp({"n": 1}), {}, {"a": 1})
+        stored = await saver.aput(
+            cfg(thread_id), checkpoint({"a": {"n": 1}}), {}, {"a": 1}
+        )
         assert await replica_client.exists(hk, rk) == 2
         await saver.aput_writes(stored, [("a", 2), ("b", 3)], "task")
         assert await replica_client.hlen(hk) == await saver.client.hlen(hk)
@@ -111,7 +101,7 @@ async def test_every_write_is_on_the_replica_when_it_returns(
         assert await replica_client.exists(hk, rk) == 0
 
         source = InMemorySaver()
-        at = await source.aput(cfg(thread_id), make_cp("from"), {}, {"a": 1})
+        at = await source.aput(cfg(thread_id), checkpoint({"a": "from"}), {}, {"a": 1})
         await source.aput_writes(at, [("a", "w")], "task")
         summary = await saver.acopy_from(source)
         assert summary.writes == 1
@@ -127,7 +117,7 @@ async def test_too_few_replicas_is_a_replication_error_and_the_write_stays(
         replicated, prefix, wait_for_replicas=2, wait_timeout=0.05
     ) as saver:
         await saver.asetup()
-        cp = make_cp("kept")
+        cp = checkpoint({"a": "kept"})
         with pytest.raises(ReplicationError, match="1 of the 2 replicas") as info:
             await saver.aput(cfg(thread_id), cp, {}, {"a": 1})
         assert (info.value.acknowledged, info.value.required) == (1, 2)
@@ -157,7 +147,7 @@ async def test_a_stopped_replica_times_out_then_catches_up(
         replicated, prefix, wait_for_replicas=1, wait_timeout=0.2
     ) as saver:
         await saver.asetup()
-        cp = make_cp("late")
+        cp = checkpoint({"a": "late"})
         os.kill(replica.pid, signal.SIGSTOP)
         try:
             with pytest.raises(ReplicationError) as info:
@@ -185,7 +175,7 @@ async def test_wait_for_aof(
             await saver.asetup()
             # appendonly no: the primary cannot sync an append-only file
             with pytest.raises(StorageError, match="appendonly"):
-                await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
+                await saver.aput(cfg(thread_id), checkpoint({"a": 1}), {}, {"a": 1})
             # the primary's file alone: its replica has none
             # "always": fsync at each write (with the default "everysec" the
             # local sync can take over the 1 s wait_timeout)
@@ -201,11 +191,11 @@ async def test_wait_for_aof(
                     break
                 await sleep(0.05)
             with pytest.raises(ReplicationError) as info:
-                await saver.aput(cfg(thread_id), make_cp(2), {}, {"a": 2})
+                await saver.aput(cfg(thread_id), checkpoint({"a": 2}), {}, {"a": 2})
             assert info.value.aof_synced is True
             assert (info.value.acknowledged, info.value.required) == (0, 1)
         async with durable_saver(replicated, prefix, wait_for_aof=True) as saver:
-            cp = make_cp(3)
+            cp = checkpoint({"a": 3})
             await saver.aput(cfg(thread_id), cp, {}, {"a": 3})
             tup = await saver.aget_tuple(cfg(thread_id))
             assert tup is not None and tup.checkpoint["id"] == cp["id"]

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.types import Command
 from redis.crc import key_slot
 
@@ -47,6 +46,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from tests._async.graph_support import approval_graph, check_approval, run_both
 from tests._io_async import RedisCluster, run_concurrently, sleep
+from tests.builders import cfg, checkpoint, saver_prefixes
 from tests.failover_support import SETTLE_TIMEOUT, ClusterTopology, SentinelTopology
 
 pytestmark = pytest.mark.topology
@@ -85,10 +85,7 @@ async def saver_on(
     """A set-up saver of the topology: from the Sentinel URL, or on a
     ``RedisCluster`` client; its keys are its own (a fresh prefix)."""
     prefix = "fo-" + uuid.uuid4().hex[:8]
-    names = {
-        "checkpoint_prefix": f"{prefix}:cp",
-        "checkpoint_write_prefix": f"{prefix}:w",
-    }
+    names = saver_prefixes(prefix)
     if isinstance(topology, SentinelTopology):
         async with AsyncShallowRedisSaver.from_conn_string(
             topology.url, **names, **kwargs
@@ -120,10 +117,6 @@ def thread_ids(saver: AsyncShallowRedisSaver) -> list[tuple[str, int]]:
     return [(tid, shard) for shard, ids in found.items() for tid in ids]
 
 
-def cfg(thread_id: str) -> Any:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-
-
 @dataclass
 class Round:
     """What the writers and the killer share during one failover."""
@@ -152,10 +145,9 @@ class Writer:
 
     def _checkpoint(self) -> Any:
         if self.checkpoint is None:  # one per step; a retry sends it again
-            cp = empty_checkpoint()
-            cp["channel_values"] = {"a": [self.thread_id, self.step]}
-            cp["channel_versions"] = {"a": self.step + 1}
-            self.checkpoint = cp
+            self.checkpoint = checkpoint(
+                {"a": [self.thread_id, self.step]}, self.step + 1
+            )
         return self.checkpoint
 
     async def run(self, saver: AsyncShallowRedisSaver, state: Round) -> None:

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde import _msgpack as lg_msgpack
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -40,6 +40,7 @@ from langgraph.checkpoint.redis_shallow.serialization import unpack_write
 from tests._async.conftest import drop
 from tests._async.storage import is_data_key, write_fields
 from tests._io_async import AsyncRedis
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 
 class Color(enum.Enum):
@@ -122,15 +123,9 @@ VALUES: dict[str, Any] = {
 }
 
 
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
 def make_cp(value: Any) -> Checkpoint:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"value": value, "plain": "x"}
-    cp["channel_versions"] = {"value": 1, "plain": 1}
-    return cp
+    """A checkpoint of ``value`` next to a plain string."""
+    return checkpoint({"value": value, "plain": "x"})
 
 
 def same(a: Any, b: Any) -> bool:
@@ -354,10 +349,7 @@ async def test_property_values_come_back_as_in_memory_saver_returns_them(
 async def test_with_allowlist_still_works(redis_url, prefix, thread_id):
     strict = JsonPlusSerializer(allowed_msgpack_modules=None)
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url,
-        serde=strict,
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        redis_url, serde=strict, **saver_prefixes(prefix)
     ) as saver:
         try:
             value = Record(uuid.UUID(int=3), decimal.Decimal("2.50"), ["a"])
@@ -466,8 +458,7 @@ async def test_strict_serde_with_compression_forced_on(
         redis_url,
         serde=serde,
         compression=Compression(threshold=0),
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        **saver_prefixes(prefix),
     ) as saver:
         await saver.asetup()
         try:
@@ -535,10 +526,7 @@ async def test_encrypted_serializer(redis_url, aclient, prefix, thread_id):
     )
     secret = "TOP-SECRET-PLAINTEXT-4c1f"
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url,
-        serde=serde,
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        redis_url, serde=serde, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
         try:
@@ -571,9 +559,7 @@ async def test_encrypted_serializer(redis_url, aclient, prefix, thread_id):
 
             # a saver without the key cannot read the values
             async with AsyncShallowRedisSaver.from_conn_string(
-                redis_url,
-                checkpoint_prefix=prefix + ":cp",
-                checkpoint_write_prefix=prefix + ":w",
+                redis_url, **saver_prefixes(prefix)
             ) as plain:
                 with pytest.raises(Exception, match=r"msgpack\+aes"):
                     await plain.aget_tuple(config)

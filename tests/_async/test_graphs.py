@@ -16,7 +16,6 @@ import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
@@ -31,6 +30,7 @@ from tests._async.graph_support import (
     run_both,
 )
 from tests._io_async import gather
+from tests.builders import chain_graph
 
 
 class Chat(TypedDict):
@@ -45,11 +45,7 @@ def chat_graph(cp: Any) -> Any:
         turn = len(state["messages"]) // 2
         return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
 
-    builder = StateGraph(Chat)
-    builder.add_node("answer", answer)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", END)
-    return builder.compile(checkpointer=cp)
+    return chain_graph(Chat, answer).compile(checkpointer=cp)
 
 
 async def test_multi_turn_chat_with_add_messages(
@@ -95,11 +91,7 @@ async def test_command_update_applied_exactly_once(
             runs["reply"] += 1
             return {"notes": [f"reply-{len(state['notes'])}"]}
 
-        builder = StateGraph(Notes)
-        builder.add_node("reply", reply)
-        builder.add_edge(START, "reply")
-        builder.add_edge("reply", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Notes, reply).compile(checkpointer=cp)
 
         seen = [await graph.ainvoke({"notes": ["turn-0"]}, config)]
         # on a thread at rest the update is stored as pending writes of the
@@ -147,11 +139,7 @@ async def test_command_update_with_resume_applied_exactly_once(
             runs["ask"] += 1
             return {"notes": [f"answer:{interrupt_in(config, 'note?')}"]}
 
-        builder = StateGraph(Notes)
-        builder.add_node("ask", ask)
-        builder.add_edge(START, "ask")
-        builder.add_edge("ask", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Notes, ask).compile(checkpointer=cp)
 
         seen = [await graph.ainvoke({"notes": ["turn-0"]}, config)]
         seen.append(
@@ -188,14 +176,8 @@ def three_steps(cp: Any, runs: Counter[str], **compile_args: Any) -> Any:
 
         return node
 
-    builder = StateGraph(Steps)
-    for name in "abc":
-        builder.add_node(name, step(name))
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "b")
-    builder.add_edge("b", "c")
-    builder.add_edge("c", END)
-    return builder.compile(checkpointer=cp, **compile_args)
+    graph = chain_graph(Steps, *((name, step(name)) for name in "abc"))
+    return graph.compile(checkpointer=cp, **compile_args)
 
 
 async def test_update_state_as_node(
@@ -283,16 +265,9 @@ async def test_durability_modes(
             runs["gate"] += 1
             return {"log": [f"gate:{interrupt_in(config, 'continue?')}"]}
 
-        builder = StateGraph(Steps)
-        for name in ("a", "b", "d"):
-            builder.add_node(name, step(name))
-        builder.add_node("gate", gate)
-        builder.add_edge(START, "a")
-        builder.add_edge("a", "b")
-        builder.add_edge("b", "gate")
-        builder.add_edge("gate", "d")
-        builder.add_edge("d", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(
+            Steps, ("a", step("a")), ("b", step("b")), gate, ("d", step("d"))
+        ).compile(checkpointer=cp)
 
         paused = await graph.ainvoke({"log": ["in"]}, config, durability=durability)
         waiting = await graph.aget_state(config)
@@ -353,13 +328,7 @@ async def test_twenty_threads_run_concurrently(
         def ask(state: Steps, config: RunnableConfig) -> dict[str, Any]:
             return {"log": [interrupt_in(config, "ok?")]}
 
-        builder = StateGraph(Steps)
-        builder.add_node("work", work)
-        builder.add_node("ask", ask)
-        builder.add_edge(START, "work")
-        builder.add_edge("work", "ask")
-        builder.add_edge("ask", END)
-        return builder.compile(checkpointer=cp)
+        return chain_graph(Steps, work, ask).compile(checkpointer=cp)
 
     graph = build(asaver)
 
@@ -413,18 +382,8 @@ def delta_graph(cp: Any, snapshot_frequency: int, pause: bool) -> Any:
     def c(state: Any, config: RunnableConfig) -> dict[str, Any]:
         return {"log": [f"c:{interrupt_in(config, 'ok?')}"]}
 
-    builder = StateGraph(DeltaState)
-    builder.add_node("a", a)
-    builder.add_node("b", b)
-    builder.add_edge(START, "a")
-    builder.add_edge("a", "b")
-    if pause:
-        builder.add_node("c", c)
-        builder.add_edge("b", "c")
-        builder.add_edge("c", END)
-    else:
-        builder.add_edge("b", END)
-    return builder.compile(checkpointer=cp)
+    nodes = (a, b, c) if pause else (a, b)
+    return chain_graph(DeltaState, *nodes).compile(checkpointer=cp)
 
 
 @pytest.mark.parametrize("durability", ["sync", "async", "exit"])

@@ -21,6 +21,7 @@ from langgraph.types import Command, Send
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.graph_support import Log, approval_graph, interrupt_in, run_both
 from tests._io_async import sleep
+from tests.builders import chain_graph
 
 
 async def test_interrupt_then_resume(
@@ -44,15 +45,7 @@ async def test_interrupt_then_resume(
             runs["publish"] += 1
             return {"log": ["published"]}
 
-        builder = StateGraph(Log)
-        builder.add_node("draft", draft)
-        builder.add_node("approve", approve)
-        builder.add_node("publish", publish)
-        builder.add_edge(START, "draft")
-        builder.add_edge("draft", "approve")
-        builder.add_edge("approve", "publish")
-        builder.add_edge("publish", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Log, draft, approve, publish).compile(checkpointer=cp)
 
         paused = await graph.ainvoke({"log": ["start"]}, config)
         waiting = await graph.aget_state(config)
@@ -176,12 +169,8 @@ async def test_subgraph_interrupt_state_and_resume(
             runs["inner_ask"] += 1
             return {"log": [f"inner_ask:{interrupt_in(config, 'inner?')}"]}
 
-        sub = StateGraph(Log)
-        sub.add_node("inner_prep", inner_prep)
-        sub.add_node("inner_ask", inner_ask)
-        sub.add_edge(START, "inner_prep")
-        sub.add_edge("inner_prep", "inner_ask")
-        sub.add_edge("inner_ask", END)
+        # compiled without a checkpointer: it inherits the parent's
+        sub = chain_graph(Log, inner_prep, inner_ask).compile()
 
         def before(state: Outer) -> dict[str, Any]:
             runs["before"] += 1
@@ -191,16 +180,7 @@ async def test_subgraph_interrupt_state_and_resume(
             runs["after"] += 1
             return {"log": ["after"]}
 
-        builder = StateGraph(Outer)
-        builder.add_node("before", before)
-        # compiled without a checkpointer: it inherits the parent's
-        builder.add_node("sub", sub.compile())
-        builder.add_node("after", after)
-        builder.add_edge(START, "before")
-        builder.add_edge("before", "sub")
-        builder.add_edge("sub", "after")
-        builder.add_edge("after", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Outer, before, ("sub", sub), after).compile(checkpointer=cp)
 
         paused = await graph.ainvoke({"log": ["in"]}, config)
         flat = await graph.aget_state(config)
@@ -241,14 +221,26 @@ class MapReduce(TypedDict):
     total: int
 
 
+def map_reduce_graph(cp: Any, work: Any, reduce: Any) -> Any:
+    """``Send`` one ``work`` task per item of ``items``, then ``reduce``."""
+
+    def fan_out(state: MapReduce) -> list[Send]:
+        return [Send("work", {"item": item}) for item in state["items"]]
+
+    builder = StateGraph(MapReduce)
+    builder.add_node("work", work)
+    builder.add_node("reduce", reduce)
+    builder.add_conditional_edges(START, fan_out, ["work"])
+    builder.add_edge("work", "reduce")
+    builder.add_edge("reduce", END)
+    return builder.compile(checkpointer=cp)
+
+
 async def test_send_fan_out_map_reduce(
     asaver: AsyncShallowRedisSaver, thread_id: str
 ) -> None:
     async def scenario(cp: Any, config: Any) -> Any:
         runs: Counter[str] = Counter()
-
-        def fan_out(state: MapReduce) -> list[Send]:
-            return [Send("work", {"item": item}) for item in state["items"]]
 
         def work(payload: dict[str, Any]) -> dict[str, Any]:
             runs[payload["item"]] += 1
@@ -257,13 +249,7 @@ async def test_send_fan_out_map_reduce(
         def reduce(state: MapReduce) -> dict[str, Any]:
             return {"total": sum(len(r) for r in state["results"])}
 
-        builder = StateGraph(MapReduce)
-        builder.add_node("work", work)
-        builder.add_node("reduce", reduce)
-        builder.add_conditional_edges(START, fan_out, ["work"])
-        builder.add_edge("work", "reduce")
-        builder.add_edge("reduce", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = map_reduce_graph(cp, work, reduce)
 
         first = await graph.ainvoke(
             {"items": ["a", "bb", "ccc"], "results": []}, config
@@ -290,9 +276,6 @@ async def test_send_worker_interrupts_then_resume(
     async def scenario(cp: Any, config: Any) -> Any:
         runs: Counter[str] = Counter()
 
-        def fan_out(state: MapReduce) -> list[Send]:
-            return [Send("work", {"item": item}) for item in state["items"]]
-
         def work(payload: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
             item = payload["item"]
             runs[item] += 1
@@ -303,13 +286,7 @@ async def test_send_worker_interrupts_then_resume(
         def reduce(state: MapReduce) -> dict[str, Any]:
             return {"total": len(state["results"])}
 
-        builder = StateGraph(MapReduce)
-        builder.add_node("work", work)
-        builder.add_node("reduce", reduce)
-        builder.add_conditional_edges(START, fan_out, ["work"])
-        builder.add_edge("work", "reduce")
-        builder.add_edge("reduce", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = map_reduce_graph(cp, work, reduce)
 
         paused = await graph.ainvoke({"items": ["a", "b", "c"], "results": []}, config)
         waiting = await graph.aget_state(config)
@@ -361,15 +338,7 @@ async def test_node_error_then_resume_after_fix(
             runs["finish"] += 1
             return {"log": ["finish"]}
 
-        builder = StateGraph(Log)
-        builder.add_node("steady", steady)
-        builder.add_node("flaky", flaky)
-        builder.add_node("finish", finish)
-        builder.add_edge(START, "steady")
-        builder.add_edge("steady", "flaky")
-        builder.add_edge("flaky", "finish")
-        builder.add_edge("finish", END)
-        graph = builder.compile(checkpointer=cp)
+        graph = chain_graph(Log, steady, flaky, finish).compile(checkpointer=cp)
 
         with pytest.raises(ValueError, match="flaky failed") as raised:
             await graph.ainvoke({"log": ["go"]}, config)

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
-from tests._async.storage import is_data_key
-from tests._io_async import AsyncRedis
+from tests._async.storage import saver_keys
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 ODD_IDS = [
     "",
@@ -55,23 +54,9 @@ UPSTREAM_INDEX_NAMES = (
 )
 
 
-def cfg(thread_id: Any, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 def whole(thread_id: Any) -> dict:
     """Config of a whole thread (every namespace)."""
     return {"configurable": {"thread_id": thread_id}}
-
-
-def make_cp(value: Any) -> Checkpoint:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"v": value}
-    cp["channel_versions"] = {"v": 1}
-    return cp
 
 
 async def store(
@@ -79,7 +64,7 @@ async def store(
 ) -> dict:
     """Put a checkpoint holding ``value`` and one write carrying it too."""
     stored = await saver.aput(
-        cfg(thread_id, ns), make_cp(value), {"tag": value}, {"v": 1}
+        cfg(thread_id, ns), checkpoint({"v": value}), {"tag": value}, {"v": 1}
     )
     await saver.aput_writes(stored, [("v", value)], "task")
     return stored
@@ -94,16 +79,6 @@ async def value_of(saver: AsyncShallowRedisSaver, thread_id: Any, ns: str) -> An
     assert tup.metadata["tag"] == value
     assert tup.pending_writes == [("task", "v", value)]
     return value
-
-
-async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list[bytes]:
-    """Every key under the saver's two prefixes."""
-    found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [
-            k async for k in aclient.scan_iter(match=prefix + ":*") if is_data_key(k)
-        ]
-    return found
 
 
 @pytest.mark.parametrize("odd", ODD_IDS, ids=lambda s: repr(s)[:20])
@@ -246,9 +221,7 @@ async def test_savers_with_different_prefixes_are_isolated(
 ):
     other_prefix = "t" + uuid.uuid4().hex[:12]
     async with AsyncShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=other_prefix + ":cp",
-        checkpoint_write_prefix=other_prefix + ":w",
+        redis_url, **saver_prefixes(other_prefix)
     ) as other:
         await other.asetup()
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -19,6 +18,7 @@ from langgraph.checkpoint.redis_shallow.search import has_search_module
 from redis_server import RedisServer
 from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +42,10 @@ async def plain_saver(
     async with AsyncShallowRedisSaver.from_conn_string(
         plain_url,
         ttl={"default_ttl": 5, "refresh_on_read": True},
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        **saver_prefixes(prefix),
     ) as saver:
         await saver.asetup()
         yield saver
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
 
 
 async def test_server_really_has_no_modules(plain_client):
@@ -70,10 +58,12 @@ async def test_setup_passes_and_is_idempotent(plain_saver):
 
 
 async def test_core_operations_work(plain_saver, plain_client, thread_id):
-    stored = await plain_saver.aput(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    stored = await plain_saver.aput(
+        cfg(thread_id), checkpoint_at(1), {"step": 1}, {"a": 1}
+    )
     await plain_saver.aput_writes(stored, [("a", 2), ("b", 3)], "task", "path")
     sub = await plain_saver.aput(
-        cfg(thread_id, "sub"), make_cp(7), {"step": 7}, {"a": 7}
+        cfg(thread_id, "sub"), checkpoint_at(7), {"step": 7}, {"a": 7}
     )
 
     tup = await plain_saver.aget_tuple(cfg(thread_id))
@@ -85,7 +75,7 @@ async def test_core_operations_work(plain_saver, plain_client, thread_id):
     assert await plain_saver.aget_tuple(stored) is not None
 
     # a second put replaces the first
-    stored = await plain_saver.aput(stored, make_cp(2), {"step": 2}, {"a": 2})
+    stored = await plain_saver.aput(stored, checkpoint_at(2), {"step": 2}, {"a": 2})
     tup = await plain_saver.aget_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 2}
     assert tup.pending_writes == []
@@ -125,7 +115,7 @@ async def test_core_operations_work(plain_saver, plain_client, thread_id):
 
 
 async def test_put_writes_before_put_works(plain_saver, thread_id):
-    cp = make_cp(1)
+    cp = checkpoint_at(1)
     await plain_saver.aput_writes(
         {
             "configurable": {
@@ -144,7 +134,7 @@ async def test_put_writes_before_put_works(plain_saver, thread_id):
 
 
 async def test_list_across_threads_needs_search(plain_saver, thread_id):
-    await plain_saver.aput(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    await plain_saver.aput(cfg(thread_id), checkpoint_at(1), {"step": 1}, {"a": 1})
     for kwargs in ({}, {"filter": {"step": 1}}, {"limit": 5}):
         with pytest.raises(SearchUnavailableError) as info:
             async for _ in plain_saver.alist(None, **kwargs):
@@ -156,13 +146,9 @@ async def test_list_across_threads_needs_search(plain_saver, thread_id):
 async def test_list_across_threads_needs_search_even_without_setup(
     plain_url, prefix, thread_id
 ):
-    saver = AsyncShallowRedisSaver(
-        plain_url,
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
-    )
+    saver = AsyncShallowRedisSaver(plain_url, **saver_prefixes(prefix))
     try:
-        await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
+        await saver.aput(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
         with pytest.raises(SearchUnavailableError, match="Search module"):
             async for _ in saver.alist(None):
                 pass

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from redis_server import RedisServer
 from tests._async.graph_support import config_of
 from tests._io_async import RoundTrips, counting_client
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 
-def _checkpoint(n_messages: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {
-        "messages": [f"m{i}" * 50 for i in range(n_messages)],
-        "x": 1,
-    }
-    cp["channel_versions"] = {"messages": 1, "x": 1}
-    return cp
+def _checkpoint(n_messages: int) -> Checkpoint:
+    return checkpoint({"messages": [f"m{i}" * 50 for i in range(n_messages)], "x": 1})
 
 
 @pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
@@ -29,13 +24,10 @@ async def test_one_round_trip_each(
 ):
     client, trips = counting_client(redis_url)
     saver = AsyncShallowRedisSaver(
-        redis_client=client,
-        ttl=ttl,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        redis_client=client, ttl=ttl, **saver_prefixes(prefix)
     )
     await saver.asetup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
 
     trips.reset()
@@ -77,7 +69,7 @@ async def test_thread_operations_round_trips(
     saver, trips = counted
     cp = _checkpoint(3)
     for ns in ("", "child:1"):
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+        config = cfg(thread_id, ns)
         stored = await saver.aput(config, cp, {"step": 1}, cp["channel_versions"])
         await saver.aput_writes(stored, [("messages", 1), ("x", 2)], "task")
 
@@ -86,7 +78,7 @@ async def test_thread_operations_round_trips(
     assert len(found) == 2 and trips.count == 1  # every namespace in one script
 
     trips.reset()
-    one = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    one = cfg(thread_id, "child:1")
     found = [t async for t in saver.alist(one)]
     assert len(found) == 1 and trips.count == 1  # one namespace: its hash
 
@@ -110,7 +102,7 @@ async def test_put_resends_values_that_are_not_stored(
     # A checkpoint that refers to a channel value it does not send, which
     # the thread does not hold: the script refuses, the saver sends all.
     saver, trips = counted
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
     trips.reset()
     await saver.aput(config, cp, {}, {"x": 1})  # "messages" not in new_versions
@@ -126,7 +118,7 @@ async def test_put_after_the_server_lost_its_scripts(
     # SCRIPT FLUSH (or a restart): the first call gets NOSCRIPT and sends
     # the script's source once, small or large values; then EVALSHA again.
     saver, trips = counted
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
     await saver.client.script_flush()
     trips.reset()
@@ -180,12 +172,11 @@ async def test_waiting_for_replicas_keeps_one_round_trip_per_write(
     client, trips = counting_client(replicated[0].url)
     saver = AsyncShallowRedisSaver(
         redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         wait_for_replicas=1,
     )
     await saver.asetup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(10)
 
     trips.reset()

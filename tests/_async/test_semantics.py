@@ -14,7 +14,6 @@ import pytest
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
-    empty_checkpoint,
     writes_sort_key,
 )
 from langgraph.checkpoint.base.id import uuid6
@@ -26,26 +25,8 @@ from langgraph.checkpoint.redis_shallow.errors import (
     SerializationError,
     StaleCheckpointError,
 )
-from tests._async.storage import checkpoint_fields, is_data_key, write_fields
-from tests._io_async import AsyncRedis
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def make_cp(
-    values: dict[str, Any], versions: dict[str, Any] | None = None
-) -> Checkpoint:
-    cp = empty_checkpoint()
-    cp["channel_values"] = dict(values)
-    cp["channel_versions"] = dict(
-        versions if versions is not None else dict.fromkeys(values, 1)
-    )
-    return cp
+from tests._async.storage import checkpoint_fields, saver_keys, write_fields
+from tests.builders import cfg, checkpoint
 
 
 async def both_put(
@@ -87,22 +68,12 @@ async def assert_same_as_memory(
     return ours
 
 
-async def saver_keys(aclient: AsyncRedis, saver: AsyncShallowRedisSaver) -> list[bytes]:
-    """Every key under the saver's two prefixes."""
-    found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [
-            k async for k in aclient.scan_iter(match=prefix + ":*") if is_data_key(k)
-        ]
-    return found
-
-
 # -- put / get_tuple ----------------------------------------------------------
 
 
 async def test_put_returns_config_with_checkpoint_id(asaver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     ours, theirs = await both_put(asaver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
     assert ours == theirs == cfg(thread_id, "ns", cp["id"])
 
@@ -110,9 +81,9 @@ async def test_put_returns_config_with_checkpoint_id(asaver, thread_id):
 async def test_put_replaces_the_stored_checkpoint(
     asaver, aclient, thread_id, has_search
 ):
-    cp1 = make_cp({"a": 1, "old": "x"})
+    cp1 = checkpoint({"a": 1, "old": "x"})
     c1 = await asaver.aput(cfg(thread_id), cp1, {"step": 1}, {"a": 1, "old": 1})
-    cp2 = make_cp({"a": 2, "b": 3}, {"a": 2, "b": 1})
+    cp2 = checkpoint({"a": 2, "b": 3}, versions={"a": 2, "b": 1})
     c2 = await asaver.aput(c1, cp2, {"step": 2}, {"a": 2, "b": 1})
 
     tup = await asaver.aget_tuple(cfg(thread_id))
@@ -137,9 +108,9 @@ async def test_put_replaces_the_stored_checkpoint(
 
 async def test_get_tuple_with_and_without_checkpoint_id(asaver, thread_id):
     assert await asaver.aget_tuple(cfg(thread_id)) is None
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = await asaver.aput(cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = await asaver.aput(c1, cp2, {}, {"a": 2})
 
     latest = await asaver.aget_tuple(cfg(thread_id))
@@ -162,9 +133,9 @@ async def test_get_tuple_with_and_without_checkpoint_id(asaver, thread_id):
 
 async def test_list_with_checkpoint_id_yields_only_the_stored_one(asaver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1, _ = await both_put(asaver, mem, cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2, _ = await both_put(asaver, mem, c1, cp2, {}, {"a": 2})
     listed = [t.config async for t in asaver.alist(c2)]
     assert listed == [t.config for t in mem.list(c2)] == [c2]
@@ -173,9 +144,9 @@ async def test_list_with_checkpoint_id_yields_only_the_stored_one(asaver, thread
 
 
 async def test_parent_config_is_none(asaver, thread_id):
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = await asaver.aput(cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = await asaver.aput(c1, cp2, {}, {"a": 2})
     for config in (cfg(thread_id), c2):
         tup = await asaver.aget_tuple(config)
@@ -186,7 +157,7 @@ async def test_parent_config_is_none(asaver, thread_id):
 
 async def test_same_results_as_in_memory_saver(asaver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"messages": ["hi"], "count": 1, "flag": None})
+    cp1 = checkpoint({"messages": ["hi"], "count": 1, "flag": None})
     c1, _ = await both_put(
         asaver, mem, cfg(thread_id), cp1, {"source": "input", "step": -1},
         {"messages": 1, "count": 1, "flag": 1},
@@ -197,9 +168,9 @@ async def test_same_results_as_in_memory_saver(asaver, thread_id):
     await assert_same_as_memory(asaver, mem, cfg(thread_id))
     await assert_same_as_memory(asaver, mem, c1)
 
-    cp2 = make_cp(
+    cp2 = checkpoint(
         {"messages": ["hi", "there"], "count": 2, "flag": None},
-        {"messages": 2, "count": 2, "flag": 1},
+        versions={"messages": 2, "count": 2, "flag": 1},
     )
     c2, _ = await both_put(
         asaver, mem, c1, cp2, {"source": "loop", "step": 0}, {"messages": 2, "count": 2}
@@ -231,7 +202,7 @@ async def test_metadata_stored_as_in_memory_saver_stores_it(asaver, thread_id):
         "nul": "a\x00b",
         "nested": {"list": [1, 2], "none": None},
     }
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     await both_put(asaver, mem, config, cp, metadata, {"a": 1})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.metadata["user"] == mem.get_tuple(cfg(thread_id)).metadata["user"]
@@ -244,7 +215,7 @@ async def test_metadata_stored_as_in_memory_saver_stores_it(asaver, thread_id):
 
 async def test_pending_writes_in_task_path_task_id_idx_order(asaver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = await both_put(asaver, mem, cfg(thread_id), cp, {}, {"a": 1})
     # Written deliberately out of order.
     await both_writes(asaver, mem, c, [("a", "b/t2/0"), ("a", "b/t2/1")], "t2", "b")
@@ -299,7 +270,7 @@ async def test_pending_writes_of_shuffled_calls_in_writes_sort_key_order(
     the tasks wrote them in; exactly the list ``InMemorySaver`` returns."""
     rng = random.Random(seed)
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = await both_put(asaver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
     calls = [
         (path, task, rng.sample(chans, len(chans)))
@@ -332,10 +303,10 @@ async def test_pending_writes_of_shuffled_calls_in_writes_sort_key_order(
 
 
 async def test_pending_writes_only_of_the_returned_checkpoint(asaver, thread_id):
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = await asaver.aput(cfg(thread_id), cp1, {}, {"a": 1})
     await asaver.aput_writes(c1, [("a", "for-cp1")], "t1")
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = await asaver.aput(c1, cp2, {}, {"a": 2})
     await asaver.aput_writes(c2, [("a", "for-cp2")], "t1")
     tup = await asaver.aget_tuple(cfg(thread_id))
@@ -347,7 +318,7 @@ async def test_pending_writes_only_of_the_returned_checkpoint(asaver, thread_id)
 
 async def test_regular_writes_insert_if_absent(asaver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = await both_put(asaver, mem, cfg(thread_id), cp, {}, {"a": 1})
     await both_writes(asaver, mem, c, [("a", "first"), ("b", "first-b")], "t1")
     await both_writes(asaver, mem, c, [("a", "second"), ("b", "second-b")], "t1")
@@ -368,7 +339,7 @@ async def test_regular_writes_insert_if_absent(asaver, thread_id):
 async def test_special_channel_writes_overwrite(asaver, thread_id, channel):
     assert channel in WRITES_IDX_MAP
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = await both_put(asaver, mem, cfg(thread_id), cp, {}, {"a": 1})
     await both_writes(asaver, mem, c, [(channel, "v1"), ("a", "regular-1")], "t1")
     await both_writes(asaver, mem, c, [(channel, "v2"), ("a", "regular-2")], "t1")
@@ -383,11 +354,11 @@ async def test_special_channel_writes_overwrite(asaver, thread_id, channel):
 
 async def test_put_writes_before_the_put_of_its_checkpoint(asaver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1, _ = await both_put(asaver, mem, cfg(thread_id), cp1, {}, {"a": 1})
     await both_writes(asaver, mem, c1, [("a", "w1")], "t1")
 
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     early = cfg(thread_id, "", cp2["id"])
     await both_writes(asaver, mem, early, [("a", "early"), (INTERRUPT, "stop")], "t2")
     # until its checkpoint is stored, the early writes are not visible
@@ -402,7 +373,7 @@ async def test_put_writes_before_the_put_of_its_checkpoint(asaver, thread_id):
 
 
 async def test_put_writes_before_the_first_put_of_a_thread(asaver, aclient, thread_id):
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     early = cfg(thread_id, "sub", cp["id"])
     await asaver.aput_writes(early, [("a", "early")], "t1")
     assert await asaver.aget_tuple(cfg(thread_id, "sub")) is None
@@ -424,7 +395,7 @@ async def test_put_drops_writes_of_all_but_new_and_parent(asaver, aclient, threa
     previous = None
     sizes = []
     for step in range(30):
-        cp = make_cp({"a": step}, {"a": step + 1})
+        cp = checkpoint({"a": step}, versions={"a": step + 1})
         config = await asaver.aput(config, cp, {"step": step}, {"a": step + 1})
         # after the put: only the parent's writes are left
         assert len(await write_fields(aclient, hk)) == (3 if previous else 0)
@@ -441,12 +412,15 @@ async def test_put_drops_writes_of_all_but_new_and_parent(asaver, aclient, threa
 
 
 async def test_put_keeps_writes_of_other_namespaces(asaver, thread_id):
-    ca = await asaver.aput(cfg(thread_id, "a"), make_cp({"x": 1}), {}, {"x": 1})
+    ca = await asaver.aput(cfg(thread_id, "a"), checkpoint({"x": 1}), {}, {"x": 1})
     await asaver.aput_writes(ca, [("x", "kept")], "t")
     config = cfg(thread_id, "b")
     for step in range(3):
         config = await asaver.aput(
-            config, make_cp({"x": step}, {"x": step + 1}), {}, {"x": step + 1}
+            config,
+            checkpoint({"x": step}, versions={"x": step + 1}),
+            {},
+            {"x": step + 1},
         )
     tup = await asaver.aget_tuple(cfg(thread_id, "a"))
     assert tup is not None and tup.pending_writes == [("t", "x", "kept")]
@@ -457,7 +431,7 @@ async def test_put_writes_with_no_writes_is_a_no_op(asaver, aclient, thread_id):
     await asaver.aput_writes(cfg(thread_id, "", "some-id"), [], "t1")
     assert await saver_keys(aclient, asaver) == []
     # on an existing one: nothing changes
-    c = await asaver.aput(cfg(thread_id), make_cp({"a": 1}), {}, {"a": 1})
+    c = await asaver.aput(cfg(thread_id), checkpoint({"a": 1}), {}, {"a": 1})
     await asaver.aput_writes(c, [("a", 1)], "t1")
     before = await asaver.aget_tuple(cfg(thread_id))
     await asaver.aput_writes(c, [], "t1")
@@ -473,10 +447,10 @@ async def test_values_sent_for_new_versions_only_but_all_come_back(
     asaver, aclient, thread_id
 ):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": "a1", "b": "b1"})
+    cp1 = checkpoint({"a": "a1", "b": "b1"})
     c1, _ = await both_put(asaver, mem, cfg(thread_id), cp1, {}, {"a": 1, "b": 1})
     # second put: only "a" changed; "b" is not sent again
-    cp2 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    cp2 = checkpoint({"a": "a2", "b": "b1"}, versions={"a": 2, "b": 1})
     await both_put(asaver, mem, c1, cp2, {}, {"a": 2})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
@@ -485,7 +459,7 @@ async def test_values_sent_for_new_versions_only_but_all_come_back(
     assert fields == {"v:1:a:2", "v:1:b:1"}
 
     # a third put where nothing changed at all
-    cp3 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    cp3 = checkpoint({"a": "a2", "b": "b1"}, versions={"a": 2, "b": 1})
     await both_put(asaver, mem, cfg(thread_id, "", cp2["id"]), cp3, {}, {})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
@@ -494,7 +468,7 @@ async def test_values_sent_for_new_versions_only_but_all_come_back(
 async def test_value_not_sent_and_not_stored_is_sent_again(asaver, thread_id):
     # The checkpoint refers to a version of "b" this thread never stored:
     # the saver must still store the value rather than lose it.
-    cp = make_cp({"a": 1, "b": "kept"})
+    cp = checkpoint({"a": 1, "b": "kept"})
     await asaver.aput(cfg(thread_id), cp, {}, {"a": 1})
     tup = await asaver.aget_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 1, "b": "kept"}
@@ -502,14 +476,14 @@ async def test_value_not_sent_and_not_stored_is_sent_again(asaver, thread_id):
 
 async def test_channel_with_version_but_no_value_is_absent(asaver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1}, {"a": 1, "empty": 1})
+    cp = checkpoint({"a": 1}, versions={"a": 1, "empty": 1})
     await both_put(asaver, mem, cfg(thread_id), cp, {}, {"a": 1, "empty": 1})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": 1}
     assert ours.checkpoint["channel_versions"] == {"a": 1, "empty": 1}
 
     # a value that becomes empty later disappears too
-    cp2 = make_cp({}, {"a": 2, "empty": 1})
+    cp2 = checkpoint({}, versions={"a": 2, "empty": 1})
     await both_put(asaver, mem, cfg(thread_id, "", cp["id"]), cp2, {}, {"a": 2})
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {}
@@ -518,7 +492,7 @@ async def test_channel_with_version_but_no_value_is_absent(asaver, thread_id):
 async def test_falsy_values_are_not_empty(asaver, thread_id):
     mem = InMemorySaver()
     values = {"zero": 0, "none": None, "blank": "", "no": False, "list": [], "dict": {}}
-    cp = make_cp(values)
+    cp = checkpoint(values)
     await both_put(asaver, mem, cfg(thread_id), cp, {}, dict.fromkeys(values, 1))
     ours = await assert_same_as_memory(asaver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == values
@@ -528,7 +502,7 @@ async def test_put_keeps_writes_of_newer_checkpoints(asaver, aclient, thread_id)
     # With "async" durability the writes of checkpoint N+1 may reach Redis
     # before the put of checkpoint N: that put must not drop them.
     hk = asaver.keys.for_namespace(thread_id, "")[0]
-    cps = [make_cp({"a": i}, {"a": i + 1}) for i in range(3)]
+    cps = [checkpoint({"a": i}, versions={"a": i + 1}) for i in range(3)]
     assert cps[0]["id"] < cps[1]["id"] < cps[2]["id"]
     c0 = await asaver.aput(cfg(thread_id), cps[0], {}, {"a": 1})
     await asaver.aput_writes(
@@ -553,10 +527,11 @@ async def test_a_put_refused_then_failing_leaves_the_stored_checkpoint_whole(
     # handle). Both writers use version 5 of "m": nothing of B's may reach
     # the stored checkpoint, A's, which must read back exactly as written.
     values_a = {"m": "a" * size, "x": "a"}
-    cp_a = make_cp(values_a, {"m": 5, "x": 1})
+    cp_a = checkpoint(values_a, versions={"m": 5, "x": 1})
     await asaver.aput(cfg(thread_id), cp_a, {"who": "a"}, cp_a["channel_versions"])
-    cp_b = make_cp(
-        {"m": "b" * size, "x": "b", "y": lambda: None}, {"m": 5, "x": 2, "y": 1}
+    cp_b = checkpoint(
+        {"m": "b" * size, "x": "b", "y": lambda: None},
+        versions={"m": 5, "x": 2, "y": 1},
     )
     with pytest.raises(SerializationError):
         await asaver.aput(cfg(thread_id), cp_b, {"who": "b"}, {"m": 5, "x": 2})

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import (
@@ -30,6 +29,7 @@ from tests._async.graph_support import approval_scenario, check_approval, run_bo
 from tests._async.storage import write_fields
 from tests._async.test_security import TLS_BINARY, make_certificates
 from tests._io_async import AsyncRedis, Retry, sleep
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 SERVICE = "mymaster"
 
@@ -66,17 +66,6 @@ async def sentinel_node(sentinel_setup: tuple[int, int]) -> AsyncIterator[AsyncR
     await client.aclose()
 
 
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: Any) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": 1}
-    return cp
-
-
 async def wait_until(condition: Any) -> bool:
     """Whether ``await condition()`` becomes true within ~2 s."""
     for _ in range(40):
@@ -98,13 +87,11 @@ async def test_put_writes_get_list_delete_on_the_primary(
     prefix = "snt-" + uuid.uuid4().hex[:8]
     ref = InMemorySaver()
     async with AsyncShallowRedisSaver.from_conn_string(
-        sentinel_url + db_part,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        sentinel_url + db_part, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
         results = []
-        cp = make_cp({"n": 1, "s": "ü"})
+        cp = checkpoint({"a": {"n": 1, "s": "ü"}})
         for cp_saver in (saver, ref):
             stored = await cp_saver.aput(
                 cfg(tid), cp, {"source": "input", "step": 1}, {"a": 1}
@@ -143,12 +130,10 @@ async def test_db_in_the_url_selects_the_primarys_db(
     db0 = AsyncRedis(host="127.0.0.1", port=sentinel_setup[0], db=0)
     try:
         async with AsyncShallowRedisSaver.from_conn_string(
-            sentinel_url + "/1",
-            checkpoint_prefix=f"{prefix}:cp",
-            checkpoint_write_prefix=f"{prefix}:w",
+            sentinel_url + "/1", **saver_prefixes(prefix)
         ) as saver:
             await saver.asetup()
-            await saver.aput(cfg(tid), make_cp(1), {}, {"a": 1})
+            await saver.aput(cfg(tid), checkpoint({"a": 1}), {}, {"a": 1})
             cp_key, _, _ = saver.keys.for_namespace(tid, "")
             assert await db1.exists(cp_key) == 1
             assert await db0.exists(cp_key) == 0
@@ -201,9 +186,7 @@ async def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> Non
     prefix = "snt-" + uuid.uuid4().hex[:8]
     tid = "graph-" + uuid.uuid4().hex
     async with AsyncShallowRedisSaver.from_conn_string(
-        sentinel_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        sentinel_url, **saver_prefixes(prefix)
     ) as saver:
         await saver.asetup()
         check_approval(await run_both(saver, tid, approval_scenario))
@@ -244,7 +227,7 @@ async def test_tls_sentinel_and_primary(
                 sentinel.url + "/0", connection_args={"ssl_ca_certs": ca}
             ) as saver:
                 await saver.asetup()
-                cp = make_cp("over tls")
+                cp = checkpoint({"a": "over tls"})
                 stored = await saver.aput(cfg(tid), cp, {"step": 1}, {"a": 1})
                 await saver.aput_writes(stored, [("a", "w")], "task-1")
                 got = await saver.aget_tuple(cfg(tid))

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     AsyncShallowRedisSaver,
@@ -25,6 +24,7 @@ from langgraph.checkpoint.redis_shallow import (
 from tests._async.conftest import drop
 from tests._async.storage import is_data_key
 from tests._io_async import AsyncRedis
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 from tests.support_record import record
 
 NEEDS_SEARCH = {
@@ -33,18 +33,7 @@ NEEDS_SEARCH = {
     "delete_for_runs",
 }
 """The operations documented to raise ``SearchUnavailableError`` without the
-Search module (README, "Semantics")."""
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
+Search module (docs/semantics.md)."""
 
 
 @pytest.fixture
@@ -55,8 +44,7 @@ async def ttl_saver(
     async with AsyncShallowRedisSaver.from_conn_string(
         redis_url,
         ttl={"default_ttl": 5, "refresh_on_read": True},
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
     ) as saver:
         yield saver
         await drop(saver, prefix)
@@ -91,10 +79,10 @@ async def test_every_public_operation(
 
     async def put() -> None:
         await saver.aput(
-            cfg(thread_id), make_cp(1), {"step": 1, "run_id": run_id}, {"a": 1}
+            cfg(thread_id), checkpoint_at(1), {"step": 1, "run_id": run_id}, {"a": 1}
         )
-        await saver.aput(cfg(thread_id, "sub"), make_cp(7), {"step": 7}, {"a": 7})
-        await saver.aput(cfg(other), make_cp(2), {"step": 2}, {"a": 2})
+        await saver.aput(cfg(thread_id, "sub"), checkpoint_at(7), {"step": 7}, {"a": 7})
+        await saver.aput(cfg(other), checkpoint_at(2), {"step": 2}, {"a": 2})
 
     async def put_writes() -> None:
         stored = await saver.aget_tuple(cfg(thread_id))

@@ -46,7 +46,6 @@ from langgraph.checkpoint.redis_shallow.keys import BASE_SUFFIX
 from tests._async.graph_support import approval_graph, config_of, normalize
 from tests._async.test_cluster import (
     NAMESPACES,
-    cfg,
     cluster,  # noqa: F401 (fixture)
     cluster_ports,  # noqa: F401 (fixture)
     fill,
@@ -56,6 +55,7 @@ from tests._async.test_cluster import (
     nodes,  # noqa: F401 (fixture)
 )
 from tests._io_async import AsyncRedis, RedisCluster, gather, sleep
+from tests.builders import cfg, saver_prefixes
 
 TURNS = 6  # turns of the graph while its slot moves
 MIGRATED: set[int] = set()  # slots this module moved (their owner changed)
@@ -80,11 +80,7 @@ async def msaver(
     prefix: str,
 ) -> AsyncIterator[AsyncShallowRedisSaver]:
     """A set-up saver on the cluster; its keys are removed after."""
-    saver = AsyncShallowRedisSaver(
-        redis_client=cluster,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = AsyncShallowRedisSaver(redis_client=cluster, **saver_prefixes(prefix))
     await saver.asetup()
     yield saver
     for node in nodes.values():

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -33,6 +32,7 @@ from redis_server import RedisServer
 from tests._async.conftest import drop
 from tests._async.graph_support import approval_graph, config_of
 from tests._io_async import RoundTrips, counting_client
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 LOGGER = "langgraph.checkpoint.redis_shallow"
 
@@ -74,8 +74,7 @@ async def traced(redis_url: str, prefix: str) -> AsyncIterator[Traced]:
     tp, exporter = provider()
     saver = AsyncShallowRedisSaver(
         redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracer_provider=tp,
     )
     await client.ping()  # the connection's handshake is not the saver's
@@ -84,11 +83,8 @@ async def traced(redis_url: str, prefix: str) -> AsyncIterator[Traced]:
     await client.aclose()
 
 
-def _checkpoint(step: int) -> dict[str, Any]:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"messages": [f"secret value {step}"] * 5, "x": step}
-    cp["channel_versions"] = {"messages": step, "x": step}
-    return cp
+def _checkpoint(step: int) -> Checkpoint:
+    return checkpoint({"messages": [f"secret value {step}"] * 5, "x": step}, step)
 
 
 def _check_common(span: ReadableSpan, redis_url: str, prefix: str) -> None:
@@ -121,7 +117,7 @@ async def test_a_span_per_operation(
     _check_common(span, redis_url, prefix)
     _check_counts(span, traced.trips)
 
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     traced.reset()
     stored = await saver.aput(config, cp, {"step": 1}, cp["channel_versions"])
@@ -148,7 +144,7 @@ async def test_a_span_per_operation(
     assert span.attributes[tel.ROUND_TRIPS] == 1
     assert span.attributes[tel.BYTES_RECEIVED] > 0
 
-    child = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    child = cfg(thread_id, "child:1")
     await saver.aput(child, cp, {"step": 1}, cp["channel_versions"])
     traced.reset()
     found = [t async for t in saver.alist({"configurable": {"thread_id": thread_id}})]
@@ -221,7 +217,7 @@ async def test_round_trips_of_a_resend_and_of_noscript(
 ):
     saver = traced.saver
     await saver.asetup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     caplog.set_level(logging.INFO, logger=LOGGER)
 
@@ -259,12 +255,11 @@ async def test_thread_ids_only_when_asked(
     tp, exporter = provider()
     async with AsyncShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracer_provider=tp,
         trace_thread_ids=True,
     ) as saver:
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        config = cfg(thread_id)
         cp = _checkpoint(1)
         caplog.set_level(logging.INFO, logger=LOGGER)
         await saver.aput(config, cp, {}, {"x": 1})  # resent: logged
@@ -355,7 +350,7 @@ async def test_copy_from_is_a_span_over_its_writes(traced: Traced, thread_id: st
 async def test_error_span_of_a_stale_put(traced: Traced, thread_id: str):
     saver = traced.saver
     await saver.asetup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     first = await saver.aput(config, cp, {}, cp["channel_versions"])
     cp2 = _checkpoint(2)
@@ -424,12 +419,11 @@ async def test_tracing_off_never_loads_opentelemetry(
     monkeypatch.setattr(tel, "_load_otel", refuse)
     async with AsyncShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracing=False,
     ) as saver:
         assert not saver._telemetry.enabled
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        config = cfg(thread_id)
         cp = _checkpoint(1)
         await saver.aput(config, cp, {}, cp["channel_versions"])
         assert await saver.aget_tuple(config) is not None

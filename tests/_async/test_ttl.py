@@ -5,26 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from tests._async.conftest import drop
 from tests._async.storage import is_data_key, namespace_keys
 from tests._io_async import AsyncRedis, sleep
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 
 
 @pytest.fixture
@@ -33,12 +19,7 @@ async def make_saver(redis_url: str, prefix: str) -> AsyncIterator:
     made: list[AsyncShallowRedisSaver] = []
 
     async def build(ttl: dict) -> AsyncShallowRedisSaver:
-        saver = AsyncShallowRedisSaver(
-            redis_url,
-            ttl=ttl,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
-        )
+        saver = AsyncShallowRedisSaver(redis_url, ttl=ttl, **saver_prefixes(prefix))
         await saver.asetup()
         made.append(saver)
         return saver
@@ -66,7 +47,7 @@ async def test_every_key_gets_the_ttl_on_put_and_put_writes(
     saver = await make_saver({"default_ttl": 5})
     limit = 5 * 60_000
     # a put on a fresh thread: namespace hash, registry (and search entry)
-    await saver.aput(cfg(thread_id, "first"), make_cp(1), {}, {"a": 1})
+    await saver.aput(cfg(thread_id, "first"), checkpoint_at(1), {}, {"a": 1})
     found = await pttls(aclient, prefix)
     assert len(found) == (3 if has_search else 2)
     assert all(0 < ttl <= limit for ttl in found.values()), found
@@ -84,7 +65,7 @@ async def test_every_key_gets_the_ttl_on_put_and_put_writes(
     assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
-        stored = await saver.aput(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
+        stored = await saver.aput(cfg(thread_id, ns), checkpoint_at(1), {}, {"a": 1})
         found = await pttls(aclient, prefix)
         assert all(0 < ttl <= limit for ttl in found.values()), found
         await saver.aput_writes(stored, [("a", 2), ("b", 3)], "t")
@@ -102,7 +83,7 @@ async def test_writes_push_back_the_expiry_of_the_whole_thread(
     make_saver, aclient, thread_id, has_search
 ):
     saver = await make_saver({"default_ttl": 0.05})  # 3 s
-    stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = await saver.aput(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t1")
     keys = namespace_keys(saver, thread_id, "", has_search)
     await sleep(0.3)
@@ -113,7 +94,7 @@ async def test_writes_push_back_the_expiry_of_the_whole_thread(
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
     await sleep(0.3)
     before = {k: await key_pttl(aclient, k) for k in keys}
-    await saver.aput(stored, make_cp(2), {}, {"a": 2})
+    await saver.aput(stored, checkpoint_at(2), {}, {"a": 2})
     after = {k: await key_pttl(aclient, k) for k in keys}
     for key in keys:
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
@@ -123,7 +104,7 @@ async def test_without_ttl_keys_do_not_expire(
     make_saver, aclient, prefix, thread_id, has_search
 ):
     saver = await make_saver(None)
-    stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = await saver.aput(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t")
     found = await pttls(aclient, prefix)
     assert len(found) == (3 if has_search else 2)
@@ -134,7 +115,7 @@ async def age_and_read(
     saver, aclient, thread_id: str, read, search: bool
 ) -> tuple[dict, dict]:
     """PTTLs of the thread's keys just before and just after ``read``."""
-    stored = await saver.aput(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = await saver.aput(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     await saver.aput_writes(stored, [("a", 2)], "t")
     await sleep(0.3)
     keys = namespace_keys(saver, thread_id, "", search)
@@ -215,7 +196,7 @@ async def test_expired_thread_disappears_whole(
 ):
     saver = await make_saver({"default_ttl": 0.01})  # 600 ms
     for ns in ("", "sub"):
-        stored = await saver.aput(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
+        stored = await saver.aput(cfg(thread_id, ns), checkpoint_at(1), {}, {"a": 1})
         await saver.aput_writes(stored, [("a", 2)], "t")
     assert len(await pttls(aclient, prefix)) == (5 if has_search else 3)
     await sleep(1.0)
@@ -228,6 +209,6 @@ async def test_expired_thread_disappears_whole(
     ] == []
     assert await pttls(aclient, prefix) == {}
     # the thread can be written again from scratch
-    await saver.aput(cfg(thread_id), make_cp(5), {}, {"a": 5})
+    await saver.aput(cfg(thread_id), checkpoint_at(5), {}, {"a": 5})
     tup = await saver.aget_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 5}

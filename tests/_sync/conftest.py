@@ -10,6 +10,7 @@ import pytest
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis, RoundTrips, counting_client
+from tests.builders import saver_prefixes
 
 
 @pytest.fixture
@@ -24,9 +25,7 @@ def client(redis_url: str) -> Iterator[Redis]:
 def saver(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
     """A set-up saver with key prefixes of its own; its keys are removed after."""
     with ShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        redis_url, **saver_prefixes(prefix)
     ) as saver:
         saver.setup()
         yield saver
@@ -39,11 +38,7 @@ def counted(
 ) -> Iterator[tuple[ShallowRedisSaver, RoundTrips]]:
     """A set-up saver on a client that counts its round trips."""
     client, trips = counting_client(redis_url)
-    saver = ShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
     saver.setup()
     trips.reset()
     yield saver, trips

@@ -31,8 +31,9 @@ from langchain_core.runnables.config import set_config_context
 from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Interrupt, PregelTask, StateSnapshot, interrupt
+
+from tests.builders import chain_graph
 
 __all__ = [
     "SCENARIO_DURABILITY",
@@ -185,13 +186,7 @@ def approval_graph(checkpointer: BaseCheckpointSaver[Any]) -> Any:
     def approve(state: Log, config: RunnableConfig) -> dict[str, Any]:
         return {"log": [f"approved:{interrupt_in(config, 'publish?')}"]}
 
-    builder = StateGraph(Log)
-    builder.add_node("draft", draft)
-    builder.add_node("approve", approve)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "approve")
-    builder.add_edge("approve", END)
-    return builder.compile(checkpointer=checkpointer)
+    return chain_graph(Log, draft, approve).compile(checkpointer=checkpointer)
 
 
 def approval_scenario(cp: BaseCheckpointSaver[Any], config: Any) -> Any:

@@ -34,3 +34,12 @@ def namespace_keys(saver: Any, thread_id: str, ns: str, search: bool) -> list[st
     search entry (only on a server with Search) and the registry."""
     hk, ek, rk = saver.keys.for_namespace(thread_id, ns)
     return [hk, ek, rk] if search else [hk, rk]
+
+
+def saver_keys(client: Any, saver: Any) -> list[bytes]:
+    """Every data key under the saver's two prefixes (its layout record
+    left out)."""
+    found = []
+    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
+        found += [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
+    return found

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     InvalidConfigError,
@@ -16,19 +15,9 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from tests._io_sync import Redis, counting_client, gather, sleep
 from tests._sync.conftest import drop
+from tests.builders import cfg, checkpoint, layout_key, saver_prefixes
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens there: any command would fail
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp() -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": 1}
-    cp["channel_versions"] = {"a": 1}
-    return cp
 
 
 def client_names(client: Redis) -> list[str]:
@@ -48,8 +37,8 @@ def wait_until_gone(client: Redis, name: str) -> bool:
 def prefix_keys(client: Redis, prefix: str) -> list[bytes]:
     """The data keys of a test's prefixes (the layout version that ``setup``
     records is not data)."""
-    layout_key = f"{prefix}:cp:layout".encode()
-    return [k for k in client.scan_iter(match=prefix + ":*") if k != layout_key]
+    layout = layout_key(prefix)
+    return [k for k in client.scan_iter(match=prefix + ":*") if k != layout]
 
 
 # -- from_conn_string ----------------------------------------------------------
@@ -58,13 +47,10 @@ def prefix_keys(client: Redis, prefix: str) -> list[bytes]:
 def test_from_conn_string_closes_the_client_it_created(redis_url, client, prefix):
     name = "own-" + uuid.uuid4().hex[:12]
     with ShallowRedisSaver.from_conn_string(
-        redis_url,
-        connection_args={"client_name": name},
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        redis_url, connection_args={"client_name": name}, **saver_prefixes(prefix)
     ) as saver:
         saver.setup()
-        saver.put(cfg("t"), make_cp(), {}, {"a": 1})
+        saver.put(cfg("t"), checkpoint(), {}, {"a": 1})
         assert name in client_names(client)
         drop(saver, prefix)
     assert wait_until_gone(client, name), "the saver left its connection open"
@@ -76,13 +62,11 @@ def test_from_conn_string_never_closes_a_client_passed_in(redis_url, client, pre
     try:
         assert user_client.ping()
         with ShallowRedisSaver.from_conn_string(
-            redis_client=user_client,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
+            redis_client=user_client, **saver_prefixes(prefix)
         ) as saver:
             assert saver.client is user_client
             saver.setup()
-            saver.put(cfg("t"), make_cp(), {}, {"a": 1})
+            saver.put(cfg("t"), checkpoint(), {}, {"a": 1})
             drop(saver, prefix)
         # the connection is still the one it had: nothing closed it
         assert name in client_names(client)
@@ -111,7 +95,7 @@ def test_from_conn_string_closes_its_client_when_the_block_raises(redis_url, cli
 
 
 def test_setup_is_idempotent(saver, thread_id):
-    saver.put(cfg(thread_id), make_cp(), {"step": 1}, {"a": 1})
+    saver.put(cfg(thread_id), checkpoint(), {"step": 1}, {"a": 1})
     for _ in range(3):
         saver.setup()
     tup = saver.get_tuple(cfg(thread_id))
@@ -119,20 +103,13 @@ def test_setup_is_idempotent(saver, thread_id):
 
 
 def test_setup_is_safe_concurrently(redis_url, prefix, thread_id, has_search, client):
-    savers = [
-        ShallowRedisSaver(
-            redis_url,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
-        )
-        for _ in range(5)
-    ]
+    savers = [ShallowRedisSaver(redis_url, **saver_prefixes(prefix)) for _ in range(5)]
     try:
         # five processes' worth of savers, none set up, all at once
         gather(*[saver.setup for saver in savers])
         # and one saver running its setup five times at once
         gather(*[savers[0].setup] * 5)
-        savers[1].put(cfg(thread_id), make_cp(), {"step": 1}, {"a": 1})
+        savers[1].put(cfg(thread_id), checkpoint(), {"step": 1}, {"a": 1})
         for saver in savers:
             tup = saver.get_tuple(cfg(thread_id))
             assert tup is not None and tup.metadata["step"] == 1
@@ -316,10 +293,10 @@ BAD_CONFIGS: list[tuple[str, Any, str]] = [
 def test_bad_configs_raise_and_write_nothing(counted, client, prefix, config, message):
     saver, trips = counted
     # something already stored, to see that nothing changes
-    saver.put(cfg("t"), make_cp(), {}, {"a": 1})
+    saver.put(cfg("t"), checkpoint(), {}, {"a": 1})
     before = sorted(prefix_keys(client, prefix))
     trips.reset()
-    cp = make_cp()
+    cp = checkpoint()
     with pytest.raises(InvalidConfigError, match=message):
         saver.put(config, cp, {}, {"a": 1})
     with pytest.raises(InvalidConfigError, match=message):
@@ -364,7 +341,7 @@ def test_prune_delete_and_delete_all_delete_the_threads(
     doomed, kept = f"prune-{uuid.uuid4().hex[:8]}", f"kept-{uuid.uuid4().hex[:8]}"
     for tid in (doomed, kept):
         for ns in ("", "child"):
-            cp = make_cp()
+            cp = checkpoint()
             stored = saver.put(cfg(tid, ns), cp, {}, cp["channel_versions"])
             saver.put_writes(stored, [("a", 2)], "task-1")
     kept_before = saver.get_tuple(cfg(kept))

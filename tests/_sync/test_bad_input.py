@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
@@ -26,6 +25,7 @@ from langgraph.checkpoint.redis_shallow.errors import (
 )
 from tests._io_sync import Redis
 from tests._sync.storage import is_data_key
+from tests.builders import cfg, checkpoint
 
 DEAD_URL = "redis://127.0.0.1:1"  # nothing listens: proves no connection is made
 
@@ -36,24 +36,10 @@ def count_keys(client: Redis, prefix: str) -> int:
     )
 
 
-def checkpoint_with(values: dict[str, Any], version: int = 1) -> dict[str, Any]:
-    cp: dict[str, Any] = dict(empty_checkpoint())
-    cp["channel_values"] = dict(values)
-    cp["channel_versions"] = {k: version for k in values}
-    return cp
-
-
-def cfg(thread_id: Any, ns: str = "", checkpoint_id: Any = None) -> dict[str, Any]:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 def store(saver: Any, thread_id: Any, ns: str = "", **values: Any) -> str:
     """Put a checkpoint holding ``values`` (default ``{"a": 1}``) and one
     write of it; its id."""
-    cp = checkpoint_with(values or {"a": 1})
+    cp = checkpoint(values or {"a": 1})
     saver.put(cfg(thread_id, ns), cp, {"source": "input"}, cp["channel_versions"])
     saver.put_writes(cfg(thread_id, ns, cp["id"]), [("w", cp["id"])], "task")
     return cp["id"]
@@ -102,7 +88,7 @@ def test_config_without_configurable_or_thread_id(
     saver: ShallowRedisSaver, client: Redis, prefix: str, config: Any
 ):
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"a": 1})
+    cp = checkpoint({"a": 1})
     with pytest.raises(InvalidConfigError, match="put"):
         saver.put(config, cp, {}, cp["channel_versions"])
     with pytest.raises(InvalidConfigError, match="put_writes"):
@@ -124,7 +110,7 @@ def test_thread_id_of_a_wrong_type(
     saver: ShallowRedisSaver, client: Redis, prefix: str, thread_id: Any
 ):
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"a": 1})
+    cp = checkpoint({"a": 1})
     calls = {
         "put": lambda: saver.put(cfg(thread_id), cp, {}, cp["channel_versions"]),
         "put_writes": lambda: saver.put_writes(
@@ -176,7 +162,7 @@ def test_checkpoint_id_not_a_string(
     stored = store(saver, thread_id)
     before = count_keys(client, prefix)
     bad = cfg(thread_id, "", checkpoint_id)
-    cp = checkpoint_with({"a": 3})
+    cp = checkpoint({"a": 3})
     with pytest.raises(InvalidConfigError, match="checkpoint_id must be a str"):
         saver.get_tuple(bad)
     with pytest.raises(InvalidConfigError, match="checkpoint_id must be a str"):
@@ -194,7 +180,7 @@ def test_checkpoint_whose_own_id_is_not_a_string(
 ):
     stored = store(saver, thread_id)
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"a": 3})
+    cp = checkpoint({"a": 3})
     cp["id"] = 12345
     try:
         with pytest.raises(InvalidConfigError):
@@ -306,7 +292,7 @@ def test_unserializable_channel_value_names_the_channel(
 ):
     stored = store(saver, thread_id)
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"fine": 1, "the_bad_one": value}, version=2)
+    cp = checkpoint({"fine": 1, "the_bad_one": value}, version=2)
     with pytest.raises(SerializationError, match="channel 'the_bad_one'") as info:
         saver.put(cfg(thread_id, "", stored), cp, {}, cp["channel_versions"])
     assert isinstance(info.value.__cause__, TypeError)
@@ -339,7 +325,7 @@ def test_unserializable_metadata(
 ):
     stored = store(saver, thread_id)
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"a": 5}, version=2)
+    cp = checkpoint({"a": 5}, version=2)
     with pytest.raises(SerializationError, match="metadata"):
         saver.put(cfg(thread_id), cp, {"x": object()}, cp["channel_versions"])
     assert count_keys(client, prefix) == before
@@ -370,7 +356,7 @@ def test_deeply_nested_state(
     stored = store(saver, thread_id)
     memory = InMemorySaver()
     store(memory, thread_id)
-    cp = checkpoint_with({"deep": nested(depth)}, version=2)
+    cp = checkpoint({"deep": nested(depth)}, version=2)
     try:
         memory.put(cfg(thread_id), cp, {}, cp["channel_versions"])
     except TypeError:
@@ -393,12 +379,12 @@ def test_fifty_megabyte_state(saver: ShallowRedisSaver, thread_id: str, kind: st
     big: Any = bytes(range(256)) * (size // 256)
     if kind == "str":
         big = "é" + "x" * (size - 1)
-    cp = checkpoint_with({"big": big, "small": 1})
+    cp = checkpoint({"big": big, "small": 1})
     saver.put(cfg(thread_id), cp, {"step": 1}, cp["channel_versions"])
     tup = saver.get_tuple(cfg(thread_id))
     assert tup.checkpoint["channel_values"]["big"] == big
     # the next step changes only the small channel: the big value stays stored
-    nxt = checkpoint_with({"big": big, "small": 2})
+    nxt = checkpoint({"big": big, "small": 2})
     nxt["channel_versions"] = {"big": 1, "small": 2}
     saver.put(cfg(thread_id, "", cp["id"]), nxt, {"step": 2}, {"small": 2})
     tup = saver.get_tuple(cfg(thread_id))
@@ -417,7 +403,7 @@ def test_metadata_with_nul_characters(saver: ShallowRedisSaver, thread_id: str):
     }
     memory = InMemorySaver()
     for target in (saver, memory):
-        cp = checkpoint_with({"a": "\x00value\x00"})
+        cp = checkpoint({"a": "\x00value\x00"})
         target.put(cfg(thread_id), cp, dict(metadata), cp["channel_versions"])
         target.put_writes(cfg(thread_id, "", cp["id"]), [("w\x00", "\x00")], "t\x00")
     tup = saver.get_tuple(cfg(thread_id))
@@ -453,7 +439,7 @@ def test_non_ascii_and_very_long_keys(
     task_id = LONG if where == "task_id" else "task"
     memory = InMemorySaver()
     results = []
-    cp = checkpoint_with({channel: ["日本語", LONG], "other": 1})
+    cp = checkpoint({channel: ["日本語", LONG], "other": 1})
     for target in (saver, memory):
         target.put(
             cfg(tid, ns), cp, {meta_key: LONG, "step": 1}, cp["channel_versions"]
@@ -485,7 +471,7 @@ def test_lone_surrogates_in_ids(
     ns = odd if where == "checkpoint_ns" else ""
     task_id = odd if where == "task_id" else "task"
     before = count_keys(client, prefix)
-    cp = checkpoint_with({"a": 9})
+    cp = checkpoint({"a": 9})
     try:
         saver.put(cfg(tid, ns), cp, {}, cp["channel_versions"])
         saver.put_writes(cfg(tid, ns, cp["id"]), [("w", 1)], task_id)

@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import MessagesState
 
 from langgraph.checkpoint.redis_shallow import (
     Compression,
@@ -41,6 +40,7 @@ from langgraph.checkpoint.redis_shallow.server import settings_from_env
 from tests._io_sync import Redis, RoundTrips
 from tests._sync.conftest import drop
 from tests._sync.graph_support import run_both
+from tests.builders import cfg, chain_graph, checkpoint, layout_key, saver_prefixes
 
 ENVELOPE = b"\x00z"
 
@@ -54,20 +54,6 @@ def english(chars: int, seed: int = 0) -> str:
     """``chars`` characters of real English (standard library docstrings)."""
     start = random.Random(seed).randrange(len(_PROSE) - chars)
     return _PROSE[start : start + chars]
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def checkpoint_with(value: Any, version: int = 1) -> Any:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"value": value}
-    cp["channel_versions"] = {"value": version}
-    return cp
 
 
 def plain_blob(value: Any) -> bytes:
@@ -85,8 +71,7 @@ def stored_values(client: Redis, saver: Any, thread_id: str) -> list[bytes]:
 def open_saver(redis_url: str, prefix: str, **kwargs: Any) -> Any:
     return ShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         **kwargs,
     )
 
@@ -101,11 +86,7 @@ def chat(checkpointer: Any) -> Any:
         turn = len(state["messages"])
         return {"messages": [AIMessage(english(1500, turn), id=f"ai-{turn}")]}
 
-    builder = StateGraph(MessagesState)
-    builder.add_node("answer", answer)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", END)
-    return builder.compile(checkpointer=checkpointer)
+    return chain_graph(MessagesState, answer).compile(checkpointer=checkpointer)
 
 
 def chat_scenario(cp: Any, config: Any) -> Any:
@@ -141,7 +122,7 @@ def test_compressed_values_and_writes_are_smaller_and_read_back(
 ):
     value = [english(300, i) for i in range(20)]
     config = saver.put(
-        cfg(thread_id), checkpoint_with(value), {"step": 1}, {"value": 1}
+        cfg(thread_id), checkpoint({"value": value}), {"step": 1}, {"value": 1}
     )
     saver.put_writes(config, [("value", value), ("small", "x")], "task")
     (blob,) = stored_values(client, saver, thread_id)
@@ -164,7 +145,7 @@ def test_random_bytes_are_stored_plain(
     saver: ShallowRedisSaver, client: Redis, thread_id: str
 ):
     value = random.Random(3).randbytes(100_000)
-    config = saver.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+    config = saver.put(cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1})
     saver.put_writes(config, [("value", value)], "task")
     (blob,) = stored_values(client, saver, thread_id)
     assert blob == plain_blob(value)
@@ -190,7 +171,7 @@ def test_the_threshold_is_exact(
         with open_saver(
             redis_url, prefix, compression=Compression(threshold=threshold)
         ) as saver:
-            saver.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+            saver.put(cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1})
             (blob,) = stored_values(client, saver, thread_id)
             assert blob.startswith(ENVELOPE) is compressed
             tup = saver.get_tuple(cfg(thread_id))
@@ -226,7 +207,7 @@ def test_compression_can_be_turned_on_and_off_at_any_time(
     ):
         off.setup()
         stored = off.put(
-            cfg(thread_id), checkpoint_with(values[0], 1), {}, {"value": 1}
+            cfg(thread_id), checkpoint({"value": values[0]}, 1), {}, {"value": 1}
         )
         off.put_writes(stored, [("value", values[0])], "t0")
         (blob,) = stored_values(client, off, thread_id)
@@ -238,7 +219,7 @@ def test_compression_can_be_turned_on_and_off_at_any_time(
 
         # on continues the thread: its new value is compressed, the parent's
         # plain writes stay readable next to it
-        stored = on.put(stored, checkpoint_with(values[1], 2), {}, {"value": 2})
+        stored = on.put(stored, checkpoint({"value": values[1]}, 2), {}, {"value": 2})
         on.put_writes(stored, [("value", values[1])], "t1")
         (blob,) = stored_values(client, on, thread_id)
         assert blob.startswith(ENVELOPE)
@@ -248,7 +229,7 @@ def test_compression_can_be_turned_on_and_off_at_any_time(
         assert tup.pending_writes == [("t1", "value", values[1])]
 
         # and off goes on from there
-        off.put(stored, checkpoint_with(values[2], 3), {}, {"value": 3})
+        off.put(stored, checkpoint({"value": values[2]}, 3), {}, {"value": 3})
         (blob,) = stored_values(client, off, thread_id)
         assert not blob.startswith(b"\x00")
         for saver in (on, off):
@@ -282,7 +263,9 @@ def test_encrypted_values_are_stored_plain_without_trying(
         redis_url, prefix, serde=serde, compression=Compression(level=level)
     ) as saver:
         saver.setup()
-        stored = saver.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+        stored = saver.put(
+            cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1}
+        )
         saver.put_writes(stored, [("value", value)], "task")
         (blob,) = stored_values(client, saver, thread_id)
         assert blob.startswith(b"msgpack+aes\x00")
@@ -291,7 +274,7 @@ def test_encrypted_values_are_stored_plain_without_trying(
         assert tup.checkpoint["channel_values"]["value"] == value
         assert tup.pending_writes == [("task", "value", value)]
         mem = InMemorySaver(serde=serde)
-        mem.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+        mem.put(cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1})
         theirs = mem.get_tuple(cfg(thread_id))
         assert theirs is not None
         assert theirs.checkpoint["channel_values"] == tup.checkpoint["channel_values"]
@@ -313,7 +296,7 @@ def test_a_serde_with_an_empty_type_name_is_refused(
 ):
     with open_saver(redis_url, prefix, serde=EmptyTypeName()) as saver:
         with pytest.raises(SerializationError, match="invalid type name ''"):
-            saver.put(cfg(thread_id), checkpoint_with("x"), {}, {"value": 1})
+            saver.put(cfg(thread_id), checkpoint({"value": "x"}), {}, {"value": 1})
         hk = saver.keys.for_namespace(thread_id, "")[0]
         assert not client.exists(hk)
         drop(saver, prefix)
@@ -378,10 +361,10 @@ def test_server_settings_from_the_environment():
 def test_older_layouts_are_read_and_recorded_as_2(
     redis_url: str, prefix: str, client: Redis, thread_id: str, old: str
 ):
-    key = f"{prefix}:cp:layout"
+    key = layout_key(prefix)
     with open_saver(redis_url, prefix, compression=False) as off:
         off.setup()
-        off.put(cfg(thread_id), checkpoint_with(english(5000)), {}, {"value": 1})
+        off.put(cfg(thread_id), checkpoint({"value": english(5000)}), {}, {"value": 1})
     # as an older package left it: plain values, its own version recorded
     client.set(key, old)
     with open_saver(redis_url, prefix) as on:
@@ -389,7 +372,7 @@ def test_older_layouts_are_read_and_recorded_as_2(
         assert tup is not None
         assert tup.checkpoint["channel_values"]["value"] == english(5000)
         assert client.get(key) == old.encode()
-        on.put(tup.config, checkpoint_with(english(5000, 1), 2), {}, {"value": 2})
+        on.put(tup.config, checkpoint({"value": english(5000, 1)}, 2), {}, {"value": 2})
         assert client.get(key) == b"2"  # older packages now refuse
         (blob,) = stored_values(client, on, thread_id)
         assert blob.startswith(ENVELOPE)
@@ -412,7 +395,7 @@ def test_one_round_trip_each_with_compressed_values(
     saver, trips = counted
     value = [english(300, i) for i in range(30)]
     trips.reset()
-    stored = saver.put(cfg(thread_id), checkpoint_with(value), {}, {"value": 1})
+    stored = saver.put(cfg(thread_id), checkpoint({"value": value}), {}, {"value": 1})
     assert trips.count == 1
     trips.reset()
     saver.put_writes(stored, [("value", value), ("other", value)], "task")

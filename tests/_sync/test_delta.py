@@ -12,12 +12,12 @@ import pytest
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._sync.graph_support import config_of, interrupt_in, run_both
+from tests.builders import chain_graph
 
 delta = pytest.importorskip("langgraph.channels.delta")
 
@@ -47,20 +47,9 @@ def chat_graph(cp: Any, k: int, *, sub: bool = True) -> Any:
         answer = interrupt_in(config, f"ok {t}?")
         return {"messages": [AIMessage(f"ok:{answer}", id=f"ok{t}")]}
 
-    inner = StateGraph(State)
-    inner.add_node("ask", ask)
-    inner.add_edge(START, "ask")
-    inner.add_edge("ask", END)
-    builder = StateGraph(State)
-    builder.add_node("reply", reply)
-    builder.add_edge(START, "reply")
-    if sub:
-        builder.add_node("sub", inner.compile())
-        builder.add_edge("reply", "sub")
-        builder.add_edge("sub", END)
-    else:
-        builder.add_edge("reply", END)
-    return builder.compile(checkpointer=cp)
+    inner = chain_graph(State, ask)
+    nodes = [reply, ("sub", inner.compile())] if sub else [reply]
+    return chain_graph(State, *nodes).compile(checkpointer=cp)
 
 
 def user(t: int) -> dict[str, Any]:
@@ -240,10 +229,7 @@ def test_seeds_decoded_once_are_never_shared_with_a_reducer(
             ]
         },
     )
-    builder = StateGraph(State)
-    builder.add_node("step", lambda s: {"items": [len(s["items"])]})
-    builder.add_edge(START, "step")
-    builder.add_edge("step", END)
+    builder = chain_graph(State, ("step", lambda s: {"items": [len(s["items"])]}))
 
     def scenario(cp: Any, config: Any) -> Any:
         graph = builder.compile(checkpointer=cp)

@@ -6,24 +6,18 @@ backups of the command line's ``export`` / ``import``)."""
 from __future__ import annotations
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.layout import StoredNamespace
 from tests._io_sync import RoundTrips
-
-
-def _config(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+from tests.builders import cfg, checkpoint
 
 
 def _thread(saver: ShallowRedisSaver, thread_id: str) -> None:
     for ns in ("", "child:1"):
-        cp = empty_checkpoint()
-        cp["channel_values"] = {"messages": ["hi", ns], "n": 1}
-        cp["channel_versions"] = {"messages": 1, "n": 1}
+        cp = checkpoint({"messages": ["hi", ns], "n": 1})
         stored = saver.put(
-            _config(thread_id, ns),
+            cfg(thread_id, ns),
             cp,
             {"run_id": "r1", "step": 1},
             {"messages": 1, "n": 1},
@@ -86,14 +80,10 @@ def test_rollback_base_survives_dump_and_restore(
     the original: the base a run started from is dumped and restored."""
     if not has_search:
         pytest.skip("rollback bases and delete_for_runs exist only with Search")
-    config = _config(thread_id)
-    cp1 = empty_checkpoint()
-    cp1["channel_values"] = {"n": 1}
-    cp1["channel_versions"] = {"n": 1}
+    config = cfg(thread_id)
+    cp1 = checkpoint({"n": 1})
     stored = saver.put(config, cp1, {"run_id": "run-1"}, {"n": 1})
-    cp2 = empty_checkpoint()
-    cp2["channel_values"] = {"n": 2}
-    cp2["channel_versions"] = {"n": 2}
+    cp2 = checkpoint({"n": 2}, 2)
     saver.put(stored, cp2, {"run_id": "run-2"}, {"n": 2})
     dumped = saver.dump_thread(thread_id)
     assert dumped[0].base  # run-2 started over run-1's checkpoint

@@ -32,7 +32,6 @@ from typing import Annotated, Any
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import (
     ConnectionError,
@@ -48,6 +47,7 @@ from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import StorageError
 from redis_server import RedisServer
 from tests._io_sync import Redis, Retry, gather, sleep
+from tests.builders import cfg, chain_graph, saver_prefixes
 
 N_OPS = 1000  # operations per randomized scenario
 N_WORKERS = 4  # threads of the graph, one worker each
@@ -123,8 +123,7 @@ def saver_for(url: str, prefix: str, **kwargs: Any) -> ShallowRedisSaver:
     connection_args.setdefault("retry", Retry(NoBackoff(), 0))
     return ShallowRedisSaver(
         url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         connection_args=connection_args,
         **kwargs,
     )
@@ -187,7 +186,7 @@ class Ledger:
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": ""}}
+        return cfg(self.thread_id)
 
     def put_config(self) -> dict[str, Any]:
         conf = self.config
@@ -547,8 +546,7 @@ def test_connection_dropped_mid_command(
     if retry == "default":  # the saver's own default: it retries
         saver = ShallowRedisSaver(
             server.url,
-            checkpoint_prefix=f"{prefix}:cp",
-            checkpoint_write_prefix=f"{prefix}:w",
+            **saver_prefixes(prefix),
             **args,
         )
     else:
@@ -807,15 +805,7 @@ def build_graph(checkpointer: Any, on_b: Any) -> Any:
     def c(state: GraphState) -> dict[str, Any]:
         return {"log": ["c"]}
 
-    graph = StateGraph(GraphState)
-    graph.add_node("a", a)
-    graph.add_node("b", b)
-    graph.add_node("c", c)
-    graph.add_edge(START, "a")
-    graph.add_edge("a", "b")
-    graph.add_edge("b", "c")
-    graph.add_edge("c", END)
-    return graph.compile(checkpointer=checkpointer)
+    return chain_graph(GraphState, a, b, c).compile(checkpointer=checkpointer)
 
 
 def test_graph_resumes_after_server_restart(

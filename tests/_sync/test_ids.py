@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
-from tests._io_sync import Redis
 from tests._sync.conftest import drop
-from tests._sync.storage import is_data_key
+from tests._sync.storage import saver_keys
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 ODD_IDS = [
     "",
@@ -57,28 +56,16 @@ UPSTREAM_INDEX_NAMES = (
 )
 
 
-def cfg(thread_id: Any, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 def whole(thread_id: Any) -> dict:
     """Config of a whole thread (every namespace)."""
     return {"configurable": {"thread_id": thread_id}}
 
 
-def make_cp(value: Any) -> Checkpoint:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"v": value}
-    cp["channel_versions"] = {"v": 1}
-    return cp
-
-
 def store(saver: ShallowRedisSaver, thread_id: Any, ns: str, value: Any) -> dict:
     """Put a checkpoint holding ``value`` and one write carrying it too."""
-    stored = saver.put(cfg(thread_id, ns), make_cp(value), {"tag": value}, {"v": 1})
+    stored = saver.put(
+        cfg(thread_id, ns), checkpoint({"v": value}), {"tag": value}, {"v": 1}
+    )
     saver.put_writes(stored, [("v", value)], "task")
     return stored
 
@@ -92,14 +79,6 @@ def value_of(saver: ShallowRedisSaver, thread_id: Any, ns: str) -> Any:
     assert tup.metadata["tag"] == value
     assert tup.pending_writes == [("task", "v", value)]
     return value
-
-
-def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
-    """Every key under the saver's two prefixes."""
-    found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
-    return found
 
 
 @pytest.mark.parametrize("odd", ODD_IDS, ids=lambda s: repr(s)[:20])
@@ -240,9 +219,7 @@ def test_all_keys_of_a_thread_share_one_cluster_slot(saver, client, thread_id):
 def test_savers_with_different_prefixes_are_isolated(saver, redis_url, thread_id):
     other_prefix = "t" + uuid.uuid4().hex[:12]
     with ShallowRedisSaver.from_conn_string(
-        redis_url,
-        checkpoint_prefix=other_prefix + ":cp",
-        checkpoint_write_prefix=other_prefix + ":w",
+        redis_url, **saver_prefixes(other_prefix)
     ) as other:
         other.setup()
         try:

@@ -25,6 +25,7 @@ from langgraph.checkpoint.redis_shallow.layout import TOMBSTONE_TTL_MS
 from redis_server import RedisServer
 from tests._io_sync import BlockingConnectionPool, Redis, run_concurrently, sleep
 from tests._sync.storage import is_data_key
+from tests.builders import cfg, saver_prefixes
 
 WRITERS = 500  # one writer per task: all at once (the thread variant: 32 threads)
 N_WRITES = 3
@@ -57,8 +58,7 @@ def lsaver(server: RedisServer, prefix: str) -> Iterator[ShallowRedisSaver]:
     default pool refuses a 101st connection, see below)."""
     saver = ShallowRedisSaver(
         server.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         connection_args={"max_connections": WRITERS + 50},
     )
     saver.setup()
@@ -95,13 +95,6 @@ def assert_tombstones_only(
     assert all(0 < ttl <= TOMBSTONE_TTL_MS for ttl in pipe.execute())
 
 
-def cfg(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
 def new_checkpoint(thread_id: str, step: int, payload: str = "") -> dict[str, Any]:
     """A checkpoint whose values name itself and its thread."""
     cp: dict[str, Any] = dict(empty_checkpoint())
@@ -136,9 +129,9 @@ def step(
     """One superstep: put a checkpoint, then the writes of its tasks."""
     cp = new_checkpoint(thread_id, n, payload)
     meta = {"source": "loop", "step": n, "cid": cp["id"]}
-    saver.put(cfg(thread_id, parent), cp, meta, cp["channel_versions"])
+    saver.put(cfg(thread_id, checkpoint_id=parent), cp, meta, cp["channel_versions"])
     writes = [(f"ch{i}", cp["id"]) for i in range(N_WRITES)]
-    saver.put_writes(cfg(thread_id, cp["id"]), writes, f"task-{n}")
+    saver.put_writes(cfg(thread_id, checkpoint_id=cp["id"]), writes, f"task-{n}")
     return cp["id"]
 
 
@@ -163,14 +156,14 @@ def test_many_writers_on_one_thread(lsaver: ShallowRedisSaver, admin: Redis):
         written.add(cp["id"])
         meta = {"source": "loop", "step": 2, "cid": cp["id"]}
         try:
-            lsaver.put(cfg(hot, base), cp, meta, cp["channel_versions"])
+            lsaver.put(cfg(hot, checkpoint_id=base), cp, meta, cp["channel_versions"])
         except StaleCheckpointError as err:
             stale.append(err.stored_checkpoint_id)
             check_whole(lsaver.get_tuple(cfg(hot)), hot, written)
             return
         won.append(cp["id"])
         writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
-        lsaver.put_writes(cfg(hot, cp["id"]), writes, f"task-{i}")
+        lsaver.put_writes(cfg(hot, checkpoint_id=cp["id"]), writes, f"task-{i}")
         check_whole(lsaver.get_tuple(cfg(hot)), hot, written)
 
     def other(thread_id: str) -> None:
@@ -212,11 +205,16 @@ def hammer(saver: ShallowRedisSaver, thread_id: str) -> tuple[int, int]:
         written.add(cp["id"])
         try:
             saver.put(
-                cfg(thread_id, base), cp, {"cid": cp["id"]}, cp["channel_versions"]
+                cfg(thread_id, checkpoint_id=base),
+                cp,
+                {"cid": cp["id"]},
+                cp["channel_versions"],
             )
             won.append(cp["id"])
             writes = [(f"ch{k}", cp["id"]) for k in range(N_WRITES)]
-            saver.put_writes(cfg(thread_id, cp["id"]), writes, f"task-{i}")
+            saver.put_writes(
+                cfg(thread_id, checkpoint_id=cp["id"]), writes, f"task-{i}"
+            )
         except StaleCheckpointError:
             pass
         except StorageError as err:
@@ -234,11 +232,7 @@ def test_default_pool_refuses_beyond_its_size_cleanly(server: RedisServer, prefi
     next at once (``MaxConnectionsError``): with 500 calls at once (32 in
     the thread variant, which stays under the limit) some may be refused,
     as ``StorageError``; nothing is half-written."""
-    saver = ShallowRedisSaver(
-        server.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(server.url, **saver_prefixes(prefix))
     completed, refused = hammer(saver, "default-pool")
     assert completed + refused == WRITERS and completed > 0
     print(f"\n[load] default pool, {WRITERS} calls at once: {refused} refused")
@@ -251,11 +245,7 @@ def test_blocking_pool_serves_every_writer(server: RedisServer, prefix: str):
     every caller wait for a connection: all 500 calls complete."""
     pool = BlockingConnectionPool.from_url(server.url, max_connections=20, timeout=None)
     client = Redis.from_pool(pool)
-    saver = ShallowRedisSaver(
-        redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(redis_client=client, **saver_prefixes(prefix))
     saver.setup()
     completed, refused = hammer(saver, "blocking-pool")
     assert (completed, refused) == (WRITERS, 0)
@@ -302,11 +292,7 @@ def test_soak_memory_follows_live_threads_and_nothing_leaks(
     same after 1 step and after all of them (only the latest checkpoint is
     kept), halves when half the threads are deleted, and after deleting the
     rest no key of the saver is left."""
-    saver = ShallowRedisSaver(
-        server.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(server.url, **saver_prefixes(prefix))
     saver.setup()
     payload = "p" * 200
     threads = [f"soak-{i}" for i in range(SOAK_THREADS)]
@@ -379,8 +365,7 @@ def test_soak_keys_expire_with_ttl(server: RedisServer, admin: Redis, prefix: st
     threads = [f"ttl-{i}" for i in range(SOAK_THREADS)]
     saver = ShallowRedisSaver(
         server.url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         ttl={"default_ttl": 0.02},  # 1.2 seconds
     )
     saver.setup()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     SearchUnavailableError,
@@ -21,6 +20,7 @@ from langgraph.checkpoint.redis_shallow.search import has_search_module
 from redis_server import RedisServer
 from tests._io_sync import Redis
 from tests._sync.storage import is_data_key
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +42,10 @@ def plain_saver(plain_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
     with ShallowRedisSaver.from_conn_string(
         plain_url,
         ttl={"default_ttl": 5, "refresh_on_read": True},
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
+        **saver_prefixes(prefix),
     ) as saver:
         saver.setup()
         yield saver
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
 
 
 def test_server_really_has_no_modules(plain_client):
@@ -70,9 +58,11 @@ def test_setup_passes_and_is_idempotent(plain_saver):
 
 
 def test_core_operations_work(plain_saver, plain_client, thread_id):
-    stored = plain_saver.put(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    stored = plain_saver.put(cfg(thread_id), checkpoint_at(1), {"step": 1}, {"a": 1})
     plain_saver.put_writes(stored, [("a", 2), ("b", 3)], "task", "path")
-    sub = plain_saver.put(cfg(thread_id, "sub"), make_cp(7), {"step": 7}, {"a": 7})
+    sub = plain_saver.put(
+        cfg(thread_id, "sub"), checkpoint_at(7), {"step": 7}, {"a": 7}
+    )
 
     tup = plain_saver.get_tuple(cfg(thread_id))
     assert tup is not None
@@ -83,7 +73,7 @@ def test_core_operations_work(plain_saver, plain_client, thread_id):
     assert plain_saver.get_tuple(stored) is not None
 
     # a second put replaces the first
-    stored = plain_saver.put(stored, make_cp(2), {"step": 2}, {"a": 2})
+    stored = plain_saver.put(stored, checkpoint_at(2), {"step": 2}, {"a": 2})
     tup = plain_saver.get_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 2}
     assert tup.pending_writes == []
@@ -118,7 +108,7 @@ def test_core_operations_work(plain_saver, plain_client, thread_id):
 
 
 def test_put_writes_before_put_works(plain_saver, thread_id):
-    cp = make_cp(1)
+    cp = checkpoint_at(1)
     plain_saver.put_writes(
         {
             "configurable": {
@@ -137,7 +127,7 @@ def test_put_writes_before_put_works(plain_saver, thread_id):
 
 
 def test_list_across_threads_needs_search(plain_saver, thread_id):
-    plain_saver.put(cfg(thread_id), make_cp(1), {"step": 1}, {"a": 1})
+    plain_saver.put(cfg(thread_id), checkpoint_at(1), {"step": 1}, {"a": 1})
     for kwargs in ({}, {"filter": {"step": 1}}, {"limit": 5}):
         with pytest.raises(SearchUnavailableError) as info:
             for _ in plain_saver.list(None, **kwargs):
@@ -149,13 +139,9 @@ def test_list_across_threads_needs_search(plain_saver, thread_id):
 def test_list_across_threads_needs_search_even_without_setup(
     plain_url, prefix, thread_id
 ):
-    saver = ShallowRedisSaver(
-        plain_url,
-        checkpoint_prefix=prefix + ":cp",
-        checkpoint_write_prefix=prefix + ":w",
-    )
+    saver = ShallowRedisSaver(plain_url, **saver_prefixes(prefix))
     try:
-        saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
+        saver.put(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
         with pytest.raises(SearchUnavailableError, match="Search module"):
             for _ in saver.list(None):
                 pass

@@ -5,22 +5,17 @@
 from __future__ import annotations
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from redis_server import RedisServer
 from tests._io_sync import RoundTrips, counting_client
 from tests._sync.graph_support import config_of
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 
-def _checkpoint(n_messages: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {
-        "messages": [f"m{i}" * 50 for i in range(n_messages)],
-        "x": 1,
-    }
-    cp["channel_versions"] = {"messages": 1, "x": 1}
-    return cp
+def _checkpoint(n_messages: int) -> Checkpoint:
+    return checkpoint({"messages": [f"m{i}" * 50 for i in range(n_messages)], "x": 1})
 
 
 @pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
@@ -30,14 +25,9 @@ def test_one_round_trip_each(
     redis_url: str, prefix: str, thread_id: str, ttl, n_writes, n_messages
 ):
     client, trips = counting_client(redis_url)
-    saver = ShallowRedisSaver(
-        redis_client=client,
-        ttl=ttl,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(redis_client=client, ttl=ttl, **saver_prefixes(prefix))
     saver.setup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
 
     trips.reset()
@@ -75,7 +65,7 @@ def test_thread_operations_round_trips(
     saver, trips = counted
     cp = _checkpoint(3)
     for ns in ("", "child:1"):
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
+        config = cfg(thread_id, ns)
         stored = saver.put(config, cp, {"step": 1}, cp["channel_versions"])
         saver.put_writes(stored, [("messages", 1), ("x", 2)], "task")
 
@@ -84,7 +74,7 @@ def test_thread_operations_round_trips(
     assert len(found) == 2 and trips.count == 1  # every namespace in one script
 
     trips.reset()
-    one = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    one = cfg(thread_id, "child:1")
     found = [t for t in saver.list(one)]
     assert len(found) == 1 and trips.count == 1  # one namespace: its hash
 
@@ -108,7 +98,7 @@ def test_put_resends_values_that_are_not_stored(
     # A checkpoint that refers to a channel value it does not send, which
     # the thread does not hold: the script refuses, the saver sends all.
     saver, trips = counted
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
     trips.reset()
     saver.put(config, cp, {}, {"x": 1})  # "messages" not in new_versions
@@ -124,7 +114,7 @@ def test_put_after_the_server_lost_its_scripts(
     # SCRIPT FLUSH (or a restart): the first call gets NOSCRIPT and sends
     # the script's source once, small or large values; then EVALSHA again.
     saver, trips = counted
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(n_messages)
     saver.client.script_flush()
     trips.reset()
@@ -174,12 +164,11 @@ def test_waiting_for_replicas_keeps_one_round_trip_per_write(
     client, trips = counting_client(replicated[0].url)
     saver = ShallowRedisSaver(
         redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         wait_for_replicas=1,
     )
     saver.setup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(10)
 
     trips.reset()

@@ -16,7 +16,6 @@ import pytest
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
-    empty_checkpoint,
     writes_sort_key,
 )
 from langgraph.checkpoint.base.id import uuid6
@@ -28,26 +27,8 @@ from langgraph.checkpoint.redis_shallow.errors import (
     SerializationError,
     StaleCheckpointError,
 )
-from tests._io_sync import Redis
-from tests._sync.storage import checkpoint_fields, is_data_key, write_fields
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def make_cp(
-    values: dict[str, Any], versions: dict[str, Any] | None = None
-) -> Checkpoint:
-    cp = empty_checkpoint()
-    cp["channel_values"] = dict(values)
-    cp["channel_versions"] = dict(
-        versions if versions is not None else dict.fromkeys(values, 1)
-    )
-    return cp
+from tests._sync.storage import checkpoint_fields, saver_keys, write_fields
+from tests.builders import cfg, checkpoint
 
 
 def both_put(
@@ -89,28 +70,20 @@ def assert_same_as_memory(
     return ours
 
 
-def saver_keys(client: Redis, saver: ShallowRedisSaver) -> list[bytes]:
-    """Every key under the saver's two prefixes."""
-    found = []
-    for prefix in (saver.keys.checkpoint_prefix, saver.keys.entry_prefix):
-        found += [k for k in client.scan_iter(match=prefix + ":*") if is_data_key(k)]
-    return found
-
-
 # -- put / get_tuple ----------------------------------------------------------
 
 
 def test_put_returns_config_with_checkpoint_id(saver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     ours, theirs = both_put(saver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
     assert ours == theirs == cfg(thread_id, "ns", cp["id"])
 
 
 def test_put_replaces_the_stored_checkpoint(saver, client, thread_id, has_search):
-    cp1 = make_cp({"a": 1, "old": "x"})
+    cp1 = checkpoint({"a": 1, "old": "x"})
     c1 = saver.put(cfg(thread_id), cp1, {"step": 1}, {"a": 1, "old": 1})
-    cp2 = make_cp({"a": 2, "b": 3}, {"a": 2, "b": 1})
+    cp2 = checkpoint({"a": 2, "b": 3}, versions={"a": 2, "b": 1})
     c2 = saver.put(c1, cp2, {"step": 2}, {"a": 2, "b": 1})
 
     tup = saver.get_tuple(cfg(thread_id))
@@ -135,9 +108,9 @@ def test_put_replaces_the_stored_checkpoint(saver, client, thread_id, has_search
 
 def test_get_tuple_with_and_without_checkpoint_id(saver, thread_id):
     assert saver.get_tuple(cfg(thread_id)) is None
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = saver.put(c1, cp2, {}, {"a": 2})
 
     latest = saver.get_tuple(cfg(thread_id))
@@ -160,9 +133,9 @@ def test_get_tuple_with_and_without_checkpoint_id(saver, thread_id):
 
 def test_list_with_checkpoint_id_yields_only_the_stored_one(saver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2, _ = both_put(saver, mem, c1, cp2, {}, {"a": 2})
     listed = [t.config for t in saver.list(c2)]
     assert listed == [t.config for t in mem.list(c2)] == [c2]
@@ -171,9 +144,9 @@ def test_list_with_checkpoint_id_yields_only_the_stored_one(saver, thread_id):
 
 
 def test_parent_config_is_none(saver, thread_id):
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = saver.put(c1, cp2, {}, {"a": 2})
     for config in (cfg(thread_id), c2):
         tup = saver.get_tuple(config)
@@ -184,7 +157,7 @@ def test_parent_config_is_none(saver, thread_id):
 
 def test_same_results_as_in_memory_saver(saver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"messages": ["hi"], "count": 1, "flag": None})
+    cp1 = checkpoint({"messages": ["hi"], "count": 1, "flag": None})
     c1, _ = both_put(
         saver, mem, cfg(thread_id), cp1, {"source": "input", "step": -1},
         {"messages": 1, "count": 1, "flag": 1},
@@ -193,9 +166,9 @@ def test_same_results_as_in_memory_saver(saver, thread_id):
     assert_same_as_memory(saver, mem, cfg(thread_id))
     assert_same_as_memory(saver, mem, c1)
 
-    cp2 = make_cp(
+    cp2 = checkpoint(
         {"messages": ["hi", "there"], "count": 2, "flag": None},
-        {"messages": 2, "count": 2, "flag": 1},
+        versions={"messages": 2, "count": 2, "flag": 1},
     )
     c2, _ = both_put(
         saver, mem, c1, cp2, {"source": "loop", "step": 0}, {"messages": 2, "count": 2}
@@ -227,7 +200,7 @@ def test_metadata_stored_as_in_memory_saver_stores_it(saver, thread_id):
         "nul": "a\x00b",
         "nested": {"list": [1, 2], "none": None},
     }
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     both_put(saver, mem, config, cp, metadata, {"a": 1})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.metadata["user"] == mem.get_tuple(cfg(thread_id)).metadata["user"]
@@ -240,7 +213,7 @@ def test_metadata_stored_as_in_memory_saver_stores_it(saver, thread_id):
 
 def test_pending_writes_in_task_path_task_id_idx_order(saver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
     # Written deliberately out of order.
     both_writes(saver, mem, c, [("a", "b/t2/0"), ("a", "b/t2/1")], "t2", "b")
@@ -295,7 +268,7 @@ def test_pending_writes_of_shuffled_calls_in_writes_sort_key_order(
     the tasks wrote them in; exactly the list ``InMemorySaver`` returns."""
     rng = random.Random(seed)
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = both_put(saver, mem, cfg(thread_id, "ns"), cp, {}, {"a": 1})
     calls = [
         (path, task, rng.sample(chans, len(chans)))
@@ -328,10 +301,10 @@ def test_pending_writes_of_shuffled_calls_in_writes_sort_key_order(
 
 
 def test_pending_writes_only_of_the_returned_checkpoint(saver, thread_id):
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1 = saver.put(cfg(thread_id), cp1, {}, {"a": 1})
     saver.put_writes(c1, [("a", "for-cp1")], "t1")
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     c2 = saver.put(c1, cp2, {}, {"a": 2})
     saver.put_writes(c2, [("a", "for-cp2")], "t1")
     tup = saver.get_tuple(cfg(thread_id))
@@ -343,7 +316,7 @@ def test_pending_writes_only_of_the_returned_checkpoint(saver, thread_id):
 
 def test_regular_writes_insert_if_absent(saver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
     both_writes(saver, mem, c, [("a", "first"), ("b", "first-b")], "t1")
     both_writes(saver, mem, c, [("a", "second"), ("b", "second-b")], "t1")
@@ -364,7 +337,7 @@ def test_regular_writes_insert_if_absent(saver, thread_id):
 def test_special_channel_writes_overwrite(saver, thread_id, channel):
     assert channel in WRITES_IDX_MAP
     mem = InMemorySaver()
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     c, _ = both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1})
     both_writes(saver, mem, c, [(channel, "v1"), ("a", "regular-1")], "t1")
     both_writes(saver, mem, c, [(channel, "v2"), ("a", "regular-2")], "t1")
@@ -379,11 +352,11 @@ def test_special_channel_writes_overwrite(saver, thread_id, channel):
 
 def test_put_writes_before_the_put_of_its_checkpoint(saver, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": 1})
+    cp1 = checkpoint({"a": 1})
     c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1})
     both_writes(saver, mem, c1, [("a", "w1")], "t1")
 
-    cp2 = make_cp({"a": 2}, {"a": 2})
+    cp2 = checkpoint({"a": 2}, versions={"a": 2})
     early = cfg(thread_id, "", cp2["id"])
     both_writes(saver, mem, early, [("a", "early"), (INTERRUPT, "stop")], "t2")
     # until its checkpoint is stored, the early writes are not visible
@@ -398,7 +371,7 @@ def test_put_writes_before_the_put_of_its_checkpoint(saver, thread_id):
 
 
 def test_put_writes_before_the_first_put_of_a_thread(saver, client, thread_id):
-    cp = make_cp({"a": 1})
+    cp = checkpoint({"a": 1})
     early = cfg(thread_id, "sub", cp["id"])
     saver.put_writes(early, [("a", "early")], "t1")
     assert saver.get_tuple(cfg(thread_id, "sub")) is None
@@ -418,7 +391,7 @@ def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
     previous = None
     sizes = []
     for step in range(30):
-        cp = make_cp({"a": step}, {"a": step + 1})
+        cp = checkpoint({"a": step}, versions={"a": step + 1})
         config = saver.put(config, cp, {"step": step}, {"a": step + 1})
         # after the put: only the parent's writes are left
         assert len(write_fields(client, hk)) == (3 if previous else 0)
@@ -435,12 +408,15 @@ def test_put_drops_writes_of_all_but_new_and_parent(saver, client, thread_id):
 
 
 def test_put_keeps_writes_of_other_namespaces(saver, thread_id):
-    ca = saver.put(cfg(thread_id, "a"), make_cp({"x": 1}), {}, {"x": 1})
+    ca = saver.put(cfg(thread_id, "a"), checkpoint({"x": 1}), {}, {"x": 1})
     saver.put_writes(ca, [("x", "kept")], "t")
     config = cfg(thread_id, "b")
     for step in range(3):
         config = saver.put(
-            config, make_cp({"x": step}, {"x": step + 1}), {}, {"x": step + 1}
+            config,
+            checkpoint({"x": step}, versions={"x": step + 1}),
+            {},
+            {"x": step + 1},
         )
     tup = saver.get_tuple(cfg(thread_id, "a"))
     assert tup is not None and tup.pending_writes == [("t", "x", "kept")]
@@ -451,7 +427,7 @@ def test_put_writes_with_no_writes_is_a_no_op(saver, client, thread_id):
     saver.put_writes(cfg(thread_id, "", "some-id"), [], "t1")
     assert saver_keys(client, saver) == []
     # on an existing one: nothing changes
-    c = saver.put(cfg(thread_id), make_cp({"a": 1}), {}, {"a": 1})
+    c = saver.put(cfg(thread_id), checkpoint({"a": 1}), {}, {"a": 1})
     saver.put_writes(c, [("a", 1)], "t1")
     before = saver.get_tuple(cfg(thread_id))
     saver.put_writes(c, [], "t1")
@@ -465,10 +441,10 @@ def test_put_writes_with_no_writes_is_a_no_op(saver, client, thread_id):
 
 def test_values_sent_for_new_versions_only_but_all_come_back(saver, client, thread_id):
     mem = InMemorySaver()
-    cp1 = make_cp({"a": "a1", "b": "b1"})
+    cp1 = checkpoint({"a": "a1", "b": "b1"})
     c1, _ = both_put(saver, mem, cfg(thread_id), cp1, {}, {"a": 1, "b": 1})
     # second put: only "a" changed; "b" is not sent again
-    cp2 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    cp2 = checkpoint({"a": "a2", "b": "b1"}, versions={"a": 2, "b": 1})
     both_put(saver, mem, c1, cp2, {}, {"a": 2})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
@@ -477,7 +453,7 @@ def test_values_sent_for_new_versions_only_but_all_come_back(saver, client, thre
     assert fields == {"v:1:a:2", "v:1:b:1"}
 
     # a third put where nothing changed at all
-    cp3 = make_cp({"a": "a2", "b": "b1"}, {"a": 2, "b": 1})
+    cp3 = checkpoint({"a": "a2", "b": "b1"}, versions={"a": 2, "b": 1})
     both_put(saver, mem, cfg(thread_id, "", cp2["id"]), cp3, {}, {})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}
@@ -486,7 +462,7 @@ def test_values_sent_for_new_versions_only_but_all_come_back(saver, client, thre
 def test_value_not_sent_and_not_stored_is_sent_again(saver, thread_id):
     # The checkpoint refers to a version of "b" this thread never stored:
     # the saver must still store the value rather than lose it.
-    cp = make_cp({"a": 1, "b": "kept"})
+    cp = checkpoint({"a": 1, "b": "kept"})
     saver.put(cfg(thread_id), cp, {}, {"a": 1})
     tup = saver.get_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 1, "b": "kept"}
@@ -494,14 +470,14 @@ def test_value_not_sent_and_not_stored_is_sent_again(saver, thread_id):
 
 def test_channel_with_version_but_no_value_is_absent(saver, thread_id):
     mem = InMemorySaver()
-    cp = make_cp({"a": 1}, {"a": 1, "empty": 1})
+    cp = checkpoint({"a": 1}, versions={"a": 1, "empty": 1})
     both_put(saver, mem, cfg(thread_id), cp, {}, {"a": 1, "empty": 1})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {"a": 1}
     assert ours.checkpoint["channel_versions"] == {"a": 1, "empty": 1}
 
     # a value that becomes empty later disappears too
-    cp2 = make_cp({}, {"a": 2, "empty": 1})
+    cp2 = checkpoint({}, versions={"a": 2, "empty": 1})
     both_put(saver, mem, cfg(thread_id, "", cp["id"]), cp2, {}, {"a": 2})
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == {}
@@ -510,7 +486,7 @@ def test_channel_with_version_but_no_value_is_absent(saver, thread_id):
 def test_falsy_values_are_not_empty(saver, thread_id):
     mem = InMemorySaver()
     values = {"zero": 0, "none": None, "blank": "", "no": False, "list": [], "dict": {}}
-    cp = make_cp(values)
+    cp = checkpoint(values)
     both_put(saver, mem, cfg(thread_id), cp, {}, dict.fromkeys(values, 1))
     ours = assert_same_as_memory(saver, mem, cfg(thread_id))
     assert ours.checkpoint["channel_values"] == values
@@ -520,7 +496,7 @@ def test_put_keeps_writes_of_newer_checkpoints(saver, client, thread_id):
     # With "async" durability the writes of checkpoint N+1 may reach Redis
     # before the put of checkpoint N: that put must not drop them.
     hk = saver.keys.for_namespace(thread_id, "")[0]
-    cps = [make_cp({"a": i}, {"a": i + 1}) for i in range(3)]
+    cps = [checkpoint({"a": i}, versions={"a": i + 1}) for i in range(3)]
     assert cps[0]["id"] < cps[1]["id"] < cps[2]["id"]
     c0 = saver.put(cfg(thread_id), cps[0], {}, {"a": 1})
     saver.put_writes(cfg(thread_id, "", cps[2]["id"]), [(INTERRUPT, "ask")], "t")
@@ -543,10 +519,11 @@ def test_a_put_refused_then_failing_leaves_the_stored_checkpoint_whole(
     # handle). Both writers use version 5 of "m": nothing of B's may reach
     # the stored checkpoint, A's, which must read back exactly as written.
     values_a = {"m": "a" * size, "x": "a"}
-    cp_a = make_cp(values_a, {"m": 5, "x": 1})
+    cp_a = checkpoint(values_a, versions={"m": 5, "x": 1})
     saver.put(cfg(thread_id), cp_a, {"who": "a"}, cp_a["channel_versions"])
-    cp_b = make_cp(
-        {"m": "b" * size, "x": "b", "y": lambda: None}, {"m": 5, "x": 2, "y": 1}
+    cp_b = checkpoint(
+        {"m": "b" * size, "x": "b", "y": lambda: None},
+        versions={"m": 5, "x": 2, "y": 1},
     )
     with pytest.raises(SerializationError):
         saver.put(cfg(thread_id), cp_b, {"who": "b"}, {"m": 5, "x": 2})

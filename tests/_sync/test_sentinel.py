@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import (
@@ -32,6 +31,7 @@ from tests._io_sync import Redis, Retry, sleep
 from tests._sync.graph_support import approval_scenario, check_approval, run_both
 from tests._sync.storage import write_fields
 from tests._sync.test_security import TLS_BINARY, make_certificates
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 SERVICE = "mymaster"
 
@@ -68,17 +68,6 @@ def sentinel_node(sentinel_setup: tuple[int, int]) -> Iterator[Redis]:
     client.close()
 
 
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: Any) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": 1}
-    return cp
-
-
 def wait_until(condition: Any) -> bool:
     """Whether ``await condition()`` becomes true within ~2 s."""
     for _ in range(40):
@@ -100,13 +89,11 @@ def test_put_writes_get_list_delete_on_the_primary(
     prefix = "snt-" + uuid.uuid4().hex[:8]
     ref = InMemorySaver()
     with ShallowRedisSaver.from_conn_string(
-        sentinel_url + db_part,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        sentinel_url + db_part, **saver_prefixes(prefix)
     ) as saver:
         saver.setup()
         results = []
-        cp = make_cp({"n": 1, "s": "ü"})
+        cp = checkpoint({"a": {"n": 1, "s": "ü"}})
         for cp_saver in (saver, ref):
             stored = cp_saver.put(
                 cfg(tid), cp, {"source": "input", "step": 1}, {"a": 1}
@@ -145,12 +132,10 @@ def test_db_in_the_url_selects_the_primarys_db(
     db0 = Redis(host="127.0.0.1", port=sentinel_setup[0], db=0)
     try:
         with ShallowRedisSaver.from_conn_string(
-            sentinel_url + "/1",
-            checkpoint_prefix=f"{prefix}:cp",
-            checkpoint_write_prefix=f"{prefix}:w",
+            sentinel_url + "/1", **saver_prefixes(prefix)
         ) as saver:
             saver.setup()
-            saver.put(cfg(tid), make_cp(1), {}, {"a": 1})
+            saver.put(cfg(tid), checkpoint({"a": 1}), {}, {"a": 1})
             cp_key, _, _ = saver.keys.for_namespace(tid, "")
             assert db1.exists(cp_key) == 1
             assert db0.exists(cp_key) == 0
@@ -203,9 +188,7 @@ def test_graph_interrupt_and_resume_as_in_memory(sentinel_url: str) -> None:
     prefix = "snt-" + uuid.uuid4().hex[:8]
     tid = "graph-" + uuid.uuid4().hex
     with ShallowRedisSaver.from_conn_string(
-        sentinel_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        sentinel_url, **saver_prefixes(prefix)
     ) as saver:
         saver.setup()
         check_approval(run_both(saver, tid, approval_scenario))
@@ -246,7 +229,7 @@ def test_tls_sentinel_and_primary(
                 sentinel.url + "/0", connection_args={"ssl_ca_certs": ca}
             ) as saver:
                 saver.setup()
-                cp = make_cp("over tls")
+                cp = checkpoint({"a": "over tls"})
                 stored = saver.put(cfg(tid), cp, {"step": 1}, {"a": 1})
                 saver.put_writes(stored, [("a", "w")], "task-1")
                 got = saver.get_tuple(cfg(tid))

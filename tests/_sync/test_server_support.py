@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import (
     SearchUnavailableError,
@@ -27,6 +26,7 @@ from langgraph.checkpoint.redis_shallow import (
 from tests._io_sync import Redis
 from tests._sync.conftest import drop
 from tests._sync.storage import is_data_key
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 from tests.support_record import record
 
 NEEDS_SEARCH = {
@@ -35,18 +35,7 @@ NEEDS_SEARCH = {
     "delete_for_runs",
 }
 """The operations documented to raise ``SearchUnavailableError`` without the
-Search module (README, "Semantics")."""
-
-
-def cfg(thread_id: str, ns: str = "") -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
+Search module (docs/semantics.md)."""
 
 
 @pytest.fixture
@@ -55,8 +44,7 @@ def ttl_saver(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
     with ShallowRedisSaver.from_conn_string(
         redis_url,
         ttl={"default_ttl": 5, "refresh_on_read": True},
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
     ) as saver:
         yield saver
         drop(saver, prefix)
@@ -90,9 +78,11 @@ def test_every_public_operation(
         saver.setup()  # idempotent
 
     def put() -> None:
-        saver.put(cfg(thread_id), make_cp(1), {"step": 1, "run_id": run_id}, {"a": 1})
-        saver.put(cfg(thread_id, "sub"), make_cp(7), {"step": 7}, {"a": 7})
-        saver.put(cfg(other), make_cp(2), {"step": 2}, {"a": 2})
+        saver.put(
+            cfg(thread_id), checkpoint_at(1), {"step": 1, "run_id": run_id}, {"a": 1}
+        )
+        saver.put(cfg(thread_id, "sub"), checkpoint_at(7), {"step": 7}, {"a": 7})
+        saver.put(cfg(other), checkpoint_at(2), {"step": 2}, {"a": 2})
 
     def put_writes() -> None:
         stored = saver.get_tuple(cfg(thread_id))

@@ -49,7 +49,6 @@ from tests._io_sync import Redis, RedisCluster, gather, sleep
 from tests._sync.graph_support import approval_graph, config_of, normalize
 from tests._sync.test_cluster import (
     NAMESPACES,
-    cfg,
     cluster,  # noqa: F401 (fixture)
     cluster_ports,  # noqa: F401 (fixture)
     fill,
@@ -58,6 +57,7 @@ from tests._sync.test_cluster import (
     node_of,
     nodes,  # noqa: F401 (fixture)
 )
+from tests.builders import cfg, saver_prefixes
 
 TURNS = 6  # turns of the graph while its slot moves
 MIGRATED: set[int] = set()  # slots this module moved (their owner changed)
@@ -82,11 +82,7 @@ def msaver(
     prefix: str,
 ) -> Iterator[ShallowRedisSaver]:
     """A set-up saver on the cluster; its keys are removed after."""
-    saver = ShallowRedisSaver(
-        redis_client=cluster,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
-    )
+    saver = ShallowRedisSaver(redis_client=cluster, **saver_prefixes(prefix))
     saver.setup()
     yield saver
     for node in nodes.values():

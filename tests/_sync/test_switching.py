@@ -26,7 +26,6 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
@@ -40,6 +39,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from tests._io_sync import Redis, sqlite_saver
 from tests._sync.graph_support import interrupt_in, normalize
+from tests.builders import cfg, chain_graph, checkpoint, layout_key, saver_prefixes
 
 
 class Chat(TypedDict):
@@ -69,31 +69,12 @@ def chat_graph(cp: Any) -> Any:
     def note(state: Notes) -> dict[str, Any]:
         return {"notes": [f"note:{len(state['messages'])}"]}
 
-    sub = StateGraph(Notes)
-    sub.add_node("note", note)
-    sub.add_edge(START, "note")
-    sub.add_edge("note", END)
-
-    builder = StateGraph(Chat)
-    builder.add_node("answer", answer)
-    builder.add_node("review", review)
-    builder.add_node("sub", sub.compile())
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", "review")
-    builder.add_edge("review", "sub")
-    builder.add_edge("sub", END)
-    return builder.compile(checkpointer=cp)
+    sub = chain_graph(Notes, note).compile()
+    return chain_graph(Chat, answer, review, ("sub", sub)).compile(checkpointer=cp)
 
 
 def human(text: str, turn: int) -> dict[str, Any]:
     return {"messages": [HumanMessage(text, id=f"human-{turn}")]}
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> Any:
-    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
 
 
 def thread(thread_id: str) -> Any:
@@ -296,15 +277,8 @@ def test_a_subgraph_with_an_old_config_is_refused(
     def ask(state: Log, config: RunnableConfig) -> dict[str, Any]:
         return {"log": [f"ask:{interrupt_in(config, 'sub?')}"]}
 
-    sub = StateGraph(Log)
-    sub.add_node("ask", ask)
-    sub.add_edge(START, "ask")
-    sub.add_edge("ask", END)
-    builder = StateGraph(Log)
-    builder.add_node("sub", sub.compile())
-    builder.add_edge(START, "sub")
-    builder.add_edge("sub", END)
-    graph = builder.compile(checkpointer=saver)
+    sub = chain_graph(Log, ask).compile()
+    graph = chain_graph(Log, ("sub", sub)).compile(checkpointer=saver)
     config = thread(thread_id)
 
     graph.invoke({"log": ["in"]}, config)
@@ -332,9 +306,7 @@ def test_delete_for_runs_rolls_back_to_where_the_run_started(
     run1, run2 = str(uuid.uuid4()), str(uuid.uuid4())
 
     def put(tid: str, run: str, parent: str | None, value: str) -> str:
-        cp = empty_checkpoint()
-        cp["channel_values"] = {"x": value}
-        cp["channel_versions"] = {"x": 1}
+        cp = checkpoint({"x": value})
         config = saver.put(
             cfg(tid, "", parent), cp, {"run_id": run, "step": 1}, {"x": 1}
         )
@@ -421,11 +393,8 @@ def test_copy_thread_names_the_copy_in_its_metadata(
 def test_an_unknown_layout_is_refused_before_anything_is_written(
     redis_url: str, prefix: str, client: Redis, thread_id: str
 ):
-    kwargs = {
-        "checkpoint_prefix": f"{prefix}:cp",
-        "checkpoint_write_prefix": f"{prefix}:w",
-    }
-    client.set(f"{prefix}:cp:layout", "7")
+    kwargs = saver_prefixes(prefix)
+    client.set(layout_key(prefix), "7")
     with ShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         with pytest.raises(LayoutVersionError, match="layout 7") as info:
             saver.setup()
@@ -434,13 +403,13 @@ def test_an_unknown_layout_is_refused_before_anything_is_written(
         cp = empty_checkpoint()
         with pytest.raises(LayoutVersionError):
             saver.put(cfg(thread_id), cp, {}, {})
-    client.set(f"{prefix}:cp:layout", "0")
+    client.set(layout_key(prefix), "0")
     with ShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         with pytest.raises(LayoutVersionError, match="no migration"):
             saver.put_writes(cfg(thread_id, "", "x"), [("a", 1)], "t")
     keys = [k for k in client.scan_iter(match=f"{prefix}:*")]
-    assert keys == [f"{prefix}:cp:layout".encode()]
-    client.delete(f"{prefix}:cp:layout")
+    assert keys == [layout_key(prefix)]
+    client.delete(layout_key(prefix))
 
 
 def test_setup_records_the_layout_version(saver: ShallowRedisSaver, client: Redis):
@@ -453,17 +422,14 @@ def test_layout_1_is_upgraded_in_place(
     # layout 2 only added the delta history fields and compressed values,
     # which layout 1 never wrote: data of layout 1 is data of layout 2 as it
     # is
-    kwargs = {
-        "checkpoint_prefix": f"{prefix}:cp",
-        "checkpoint_write_prefix": f"{prefix}:w",
-    }
-    client.set(f"{prefix}:cp:layout", "1")
+    kwargs = saver_prefixes(prefix)
+    client.set(layout_key(prefix), "1")
     with ShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         cp = empty_checkpoint()
         saver.put(cfg(thread_id), cp, {}, {})
-        assert client.get(f"{prefix}:cp:layout") == b"2"
+        assert client.get(layout_key(prefix)) == b"2"
         saver.delete_thread(thread_id)
-    client.delete(f"{prefix}:cp:layout")
+    client.delete(layout_key(prefix))
 
 
 # -- a drop-in constructor ----------------------------------------------------

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base import Checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -35,6 +34,7 @@ from redis_server import RedisServer
 from tests._io_sync import RoundTrips, counting_client
 from tests._sync.conftest import drop
 from tests._sync.graph_support import approval_graph, config_of
+from tests.builders import cfg, checkpoint, saver_prefixes
 
 LOGGER = "langgraph.checkpoint.redis_shallow"
 
@@ -76,8 +76,7 @@ def traced(redis_url: str, prefix: str) -> Iterator[Traced]:
     tp, exporter = provider()
     saver = ShallowRedisSaver(
         redis_client=client,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracer_provider=tp,
     )
     client.ping()  # the connection's handshake is not the saver's
@@ -86,11 +85,8 @@ def traced(redis_url: str, prefix: str) -> Iterator[Traced]:
     client.close()
 
 
-def _checkpoint(step: int) -> dict[str, Any]:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"messages": [f"secret value {step}"] * 5, "x": step}
-    cp["channel_versions"] = {"messages": step, "x": step}
-    return cp
+def _checkpoint(step: int) -> Checkpoint:
+    return checkpoint({"messages": [f"secret value {step}"] * 5, "x": step}, step)
 
 
 def _check_common(span: ReadableSpan, redis_url: str, prefix: str) -> None:
@@ -123,7 +119,7 @@ def test_a_span_per_operation(
     _check_common(span, redis_url, prefix)
     _check_counts(span, traced.trips)
 
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     traced.reset()
     stored = saver.put(config, cp, {"step": 1}, cp["channel_versions"])
@@ -150,7 +146,7 @@ def test_a_span_per_operation(
     assert span.attributes[tel.ROUND_TRIPS] == 1
     assert span.attributes[tel.BYTES_RECEIVED] > 0
 
-    child = {"configurable": {"thread_id": thread_id, "checkpoint_ns": "child:1"}}
+    child = cfg(thread_id, "child:1")
     saver.put(child, cp, {"step": 1}, cp["channel_versions"])
     traced.reset()
     found = [t for t in saver.list({"configurable": {"thread_id": thread_id}})]
@@ -223,7 +219,7 @@ def test_round_trips_of_a_resend_and_of_noscript(
 ):
     saver = traced.saver
     saver.setup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     caplog.set_level(logging.INFO, logger=LOGGER)
 
@@ -261,12 +257,11 @@ def test_thread_ids_only_when_asked(
     tp, exporter = provider()
     with ShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracer_provider=tp,
         trace_thread_ids=True,
     ) as saver:
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        config = cfg(thread_id)
         cp = _checkpoint(1)
         caplog.set_level(logging.INFO, logger=LOGGER)
         saver.put(config, cp, {}, {"x": 1})  # resent: logged
@@ -357,7 +352,7 @@ def test_copy_from_is_a_span_over_its_writes(traced: Traced, thread_id: str):
 def test_error_span_of_a_stale_put(traced: Traced, thread_id: str):
     saver = traced.saver
     saver.setup()
-    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    config = cfg(thread_id)
     cp = _checkpoint(1)
     first = saver.put(config, cp, {}, cp["channel_versions"])
     cp2 = _checkpoint(2)
@@ -424,12 +419,11 @@ def test_tracing_off_never_loads_opentelemetry(
     monkeypatch.setattr(tel, "_load_otel", refuse)
     with ShallowRedisSaver.from_conn_string(
         redis_url,
-        checkpoint_prefix=f"{prefix}:cp",
-        checkpoint_write_prefix=f"{prefix}:w",
+        **saver_prefixes(prefix),
         tracing=False,
     ) as saver:
         assert not saver._telemetry.enabled
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        config = cfg(thread_id)
         cp = _checkpoint(1)
         saver.put(config, cp, {}, cp["channel_versions"])
         assert saver.get_tuple(config) is not None

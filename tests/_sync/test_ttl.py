@@ -7,26 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph.checkpoint.redis_shallow import ShallowRedisSaver
 from tests._io_sync import Redis, sleep
 from tests._sync.conftest import drop
 from tests._sync.storage import is_data_key, namespace_keys
-
-
-def cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict:
-    conf = {"thread_id": thread_id, "checkpoint_ns": ns}
-    if checkpoint_id is not None:
-        conf["checkpoint_id"] = checkpoint_id
-    return {"configurable": conf}
-
-
-def make_cp(value: int) -> dict:
-    cp = empty_checkpoint()
-    cp["channel_values"] = {"a": value}
-    cp["channel_versions"] = {"a": value}
-    return cp
+from tests.builders import cfg, checkpoint_at, saver_prefixes
 
 
 @pytest.fixture
@@ -35,12 +21,7 @@ def make_saver(redis_url: str, prefix: str) -> Iterator:
     made: list[ShallowRedisSaver] = []
 
     def build(ttl: dict) -> ShallowRedisSaver:
-        saver = ShallowRedisSaver(
-            redis_url,
-            ttl=ttl,
-            checkpoint_prefix=prefix + ":cp",
-            checkpoint_write_prefix=prefix + ":w",
-        )
+        saver = ShallowRedisSaver(redis_url, ttl=ttl, **saver_prefixes(prefix))
         saver.setup()
         made.append(saver)
         return saver
@@ -68,7 +49,7 @@ def test_every_key_gets_the_ttl_on_put_and_put_writes(
     saver = make_saver({"default_ttl": 5})
     limit = 5 * 60_000
     # a put on a fresh thread: namespace hash, registry (and search entry)
-    saver.put(cfg(thread_id, "first"), make_cp(1), {}, {"a": 1})
+    saver.put(cfg(thread_id, "first"), checkpoint_at(1), {}, {"a": 1})
     found = pttls(client, prefix)
     assert len(found) == (3 if has_search else 2)
     assert all(0 < ttl <= limit for ttl in found.values()), found
@@ -86,7 +67,7 @@ def test_every_key_gets_the_ttl_on_put_and_put_writes(
     assert all(0 < ttl <= limit for ttl in found.values()), found
 
     for ns in ("", "sub"):
-        stored = saver.put(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
+        stored = saver.put(cfg(thread_id, ns), checkpoint_at(1), {}, {"a": 1})
         found = pttls(client, prefix)
         assert all(0 < ttl <= limit for ttl in found.values()), found
         saver.put_writes(stored, [("a", 2), ("b", 3)], "t")
@@ -104,7 +85,7 @@ def test_writes_push_back_the_expiry_of_the_whole_thread(
     make_saver, client, thread_id, has_search
 ):
     saver = make_saver({"default_ttl": 0.05})  # 3 s
-    stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = saver.put(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t1")
     keys = namespace_keys(saver, thread_id, "", has_search)
     sleep(0.3)
@@ -115,7 +96,7 @@ def test_writes_push_back_the_expiry_of_the_whole_thread(
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
     sleep(0.3)
     before = {k: key_pttl(client, k) for k in keys}
-    saver.put(stored, make_cp(2), {}, {"a": 2})
+    saver.put(stored, checkpoint_at(2), {}, {"a": 2})
     after = {k: key_pttl(client, k) for k in keys}
     for key in keys:
         assert 0 < before[key] < after[key] <= 3000, (key, before[key], after[key])
@@ -125,7 +106,7 @@ def test_without_ttl_keys_do_not_expire(
     make_saver, client, prefix, thread_id, has_search
 ):
     saver = make_saver(None)
-    stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = saver.put(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t")
     found = pttls(client, prefix)
     assert len(found) == (3 if has_search else 2)
@@ -136,7 +117,7 @@ def age_and_read(
     saver, client, thread_id: str, read, search: bool
 ) -> tuple[dict, dict]:
     """PTTLs of the thread's keys just before and just after ``read``."""
-    stored = saver.put(cfg(thread_id), make_cp(1), {}, {"a": 1})
+    stored = saver.put(cfg(thread_id), checkpoint_at(1), {}, {"a": 1})
     saver.put_writes(stored, [("a", 2)], "t")
     sleep(0.3)
     keys = namespace_keys(saver, thread_id, "", search)
@@ -212,7 +193,7 @@ def test_expired_thread_disappears_whole(
 ):
     saver = make_saver({"default_ttl": 0.01})  # 600 ms
     for ns in ("", "sub"):
-        stored = saver.put(cfg(thread_id, ns), make_cp(1), {}, {"a": 1})
+        stored = saver.put(cfg(thread_id, ns), checkpoint_at(1), {}, {"a": 1})
         saver.put_writes(stored, [("a", 2)], "t")
     assert len(pttls(client, prefix)) == (5 if has_search else 3)
     sleep(1.0)
@@ -223,6 +204,6 @@ def test_expired_thread_disappears_whole(
     assert [t for t in saver.list({"configurable": {"thread_id": thread_id}})] == []
     assert pttls(client, prefix) == {}
     # the thread can be written again from scratch
-    saver.put(cfg(thread_id), make_cp(5), {}, {"a": 5})
+    saver.put(cfg(thread_id), checkpoint_at(5), {}, {"a": 5})
     tup = saver.get_tuple(cfg(thread_id))
     assert tup is not None and tup.checkpoint["channel_values"] == {"a": 5}
