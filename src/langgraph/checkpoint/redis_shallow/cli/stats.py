@@ -23,6 +23,7 @@ from ._common import (
     duration,
     emit,
     open_saver,
+    positive_int,
     size,
 )
 
@@ -30,16 +31,6 @@ __all__ = ["add_parser", "run_stats", "run_threads"]
 
 MEASURE_BATCH = 200
 """Threads measured per pair of pipelined round trips."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -55,7 +46,7 @@ def _seconds(text: str) -> float:
 def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--count",
-        type=_positive_int,
+        type=positive_int,
         default=1000,
         metavar="N",
         help="keys per SCAN call, entries per index page (default: %(default)s)",
@@ -99,7 +90,7 @@ def add_parser(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         default=100,
         metavar="N",
         help="at most N threads (default: %(default)s)",
