@@ -5,7 +5,7 @@ ends in ``.gz``). Line 1 is the header, then one line per thread, then an
 end line::
 
     {"format": "langgraph-checkpoint-redis-shallow-backup", "version": 1,
-     "layout_version": 1, "checkpoint_prefix": "lgshallow:cp",
+     "layout_version": 2, "checkpoint_prefix": "lgshallow:cp",
      "checkpoint_write_prefix": "lgshallow:w", "created": "2026-11-30T09:40:00Z"}
     {"thread": "user-42", "namespaces": [
         {"ns": "", "hash": [["aWQ=", "MWVm..."], ...], "entry": [...], "base": []}]}

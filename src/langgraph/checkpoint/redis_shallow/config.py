@@ -18,6 +18,7 @@ from uuid import UUID
 from .errors import InvalidConfigError
 
 __all__ = [
+    "DEFAULT_REDIS_URL",
     "PRUNE_STRATEGIES",
     "SentinelURL",
     "TTLSettings",
@@ -34,6 +35,10 @@ __all__ = [
     "target_of",
 ]
 
+
+DEFAULT_REDIS_URL = "redis://localhost:6379"
+"""The Redis the command line and the LangGraph server factory use when
+neither ``--url`` nor ``REDIS_URL`` names one."""
 
 PRUNE_STRATEGIES = ("keep_latest", "delete", "delete_all")
 """The ``strategy`` values ``prune`` accepts: ``"delete_all"`` is the name the

@@ -66,6 +66,7 @@ __all__ = [
     "decode_namespace",
     "encode_namespace",
     "encode_thread",
+    "glob_escape",
     "validate_prefixes",
 ]
 
@@ -132,7 +133,7 @@ def validate_prefixes(checkpoint_prefix: object, write_prefix: object) -> None:
         )
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     """``text`` with Redis glob characters escaped, for ``SCAN MATCH``."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
@@ -235,7 +236,7 @@ class Keys:
         ``CP:{*}`` matches no other key of the saver: an encoded namespace
         never ends with ``}`` and the layout key has no ``{``.
         """
-        return _glob_escape(self.checkpoint_prefix) + ":{*}"
+        return glob_escape(self.checkpoint_prefix) + ":{*}"
 
     def split_registry(self, key: str | bytes) -> str:
         """The thread id of a registry key (see :meth:`registry`)."""

@@ -118,6 +118,13 @@ ID = b"id"
 CHECKPOINT = b"cp"
 METADATA = b"meta"
 ENTRY_TOKENS = b"mt"
+RUN = b"run"
+"""Field of the search entry and the namespace hash: the run token of the
+stored checkpoint (the scripts spell it ``'run'``)."""
+SOLO = b"solo"
+"""Field of the search entry and the namespace hash: the run token while
+every checkpoint of the namespace came from that one run, else empty (the
+scripts spell it ``'solo'``)."""
 DELTA_SEED_ID = b"dh"
 DELTA_SEED = b"ds"
 DELTA_WRITE = b"dw"
@@ -832,12 +839,12 @@ def entry_fields(
     if raw_id is None:
         return []
     meta = load_typed(serde, fields[METADATA])
-    run = fields.get(b"run")
+    run = fields.get(RUN)
     return [
         ID, raw_id,
         ENTRY_TOKENS, metadata_tokens(meta).encode(),
-        b"solo", fields.get(b"solo", b""),
-        b"run", run_token(meta).encode() if run is None else run,
+        SOLO, fields.get(SOLO, b""),
+        RUN, run_token(meta).encode() if run is None else run,
     ]  # fmt: skip
 
 

@@ -72,6 +72,7 @@ from redis.exceptions import ResponseError
 
 from ._sync.saver import ShallowRedisSaver
 from .errors import UpstreamMissingError, UpstreamSourceError
+from .keys import glob_escape
 
 __all__ = [
     "ATTEMPTS",
@@ -149,11 +150,6 @@ def _from_safe_str(value: str) -> str:
 
 def _from_safe_id(value: str) -> str:
     return "" if value == EMPTY_ID else value
-
-
-def _glob_escape(text: str) -> str:
-    """``text`` with the glob specials of ``SCAN MATCH`` escaped."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _text(value: Any) -> str:
@@ -312,14 +308,14 @@ def discover(
     if wanted is not None and len(wanted) <= FEW_THREADS:
         # a few threads: scan only the keys that can be theirs
         doc_patterns = {
-            _glob_escape(f"{cp}:{t}:") + "*" for w in wanted for t in {w, _safe_id(w)}
+            glob_escape(f"{cp}:{t}:") + "*" for w in wanted for t in {w, _safe_id(w)}
         }
         pointer_patterns = {
-            _glob_escape(f"{cp}_latest:{_safe_id(w)}:") + "*" for w in wanted
+            glob_escape(f"{cp}_latest:{_safe_id(w)}:") + "*" for w in wanted
         }
     else:
-        doc_patterns = {_glob_escape(cp + ":") + "*"}
-        pointer_patterns = {_glob_escape(cp + "_latest:") + "*"}
+        doc_patterns = {glob_escape(cp + ":") + "*"}
+        pointer_patterns = {glob_escape(cp + "_latest:") + "*"}
     doc_keys = list(
         dict.fromkeys(k for pattern in doc_patterns for k in _scan(client, pattern))
     )
@@ -547,7 +543,7 @@ def _add_head(
         # a full saver set up without its key registry: find the writes
         # of this one checkpoint by their key prefix (upstream searches)
         own = _write_prefix(prefixes, tid, ns.checkpoint_ns, ns.checkpoint_id)
-        found = sorted(_scan(client, _glob_escape(own + ":") + "*"))
+        found = sorted(_scan(client, glob_escape(own + ":") + "*"))
     heads.docs.append(doc)
     heads.members.append(found)
     heads.keys.append(ns.doc_key)

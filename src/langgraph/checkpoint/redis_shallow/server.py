@@ -51,6 +51,7 @@ from typing import Any
 
 from ._async.saver import AsyncShallowRedisSaver
 from .compression import Compression
+from .config import DEFAULT_REDIS_URL
 from .durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from .errors import InvalidConfigError
 from .keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX, validate_prefixes
@@ -99,7 +100,6 @@ ENV_WAIT_FOR_AOF = "LANGGRAPH_REDIS_WAIT_FOR_AOF"
 #: Whether spans and log records carry thread ids (``true``/``false``).
 ENV_TRACE_THREAD_IDS = "LANGGRAPH_REDIS_TRACE_THREAD_IDS"
 #: ``REDIS_URL`` when it is unset.
-DEFAULT_REDIS_URL = "redis://localhost:6379"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

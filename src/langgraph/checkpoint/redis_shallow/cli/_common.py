@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .._sync.saver import ShallowRedisSaver
-from ..config import redact
+from ..config import DEFAULT_REDIS_URL, redact
 from ..durability import DEFAULT_WAIT_TIMEOUT
 from ..errors import InvalidConfigError
 from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
@@ -66,7 +66,7 @@ EXIT_NOT_FOUND = 3
 EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C); what was done before stays done."""
 
-DEFAULT_URL = "redis://localhost:6379"
+DEFAULT_URL = DEFAULT_REDIS_URL
 """The server when neither ``--url`` nor ``REDIS_URL`` is set."""
 
 
