@@ -29,9 +29,8 @@ import redis
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import NoPermissionError, ResponseError
 
-from . import layout
 from .keys import BASE_SUFFIX, Keys, decode_namespace
-from .search import newest_first, query_string
+from .search import filter_tokens, newest_first, query_string
 from .serialization import load_typed
 
 __all__ = [
@@ -129,7 +128,7 @@ def index_thread_ids(
     tokens match (check :func:`thread_matches` on the real metadata after).
     Pages of ``count`` entries, ``pause`` seconds apart.
     """
-    query = query_string(layout.filter_tokens(dict(filter or {})))
+    query = query_string(filter_tokens(dict(filter or {})))
     seen: set[str] = set()
     offset = 0
     while True:

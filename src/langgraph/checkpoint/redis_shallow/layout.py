@@ -55,7 +55,6 @@ The layout has a version, :data:`LAYOUT_VERSION`, stored on the server
 from __future__ import annotations
 
 import copy
-import hashlib
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -75,6 +74,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from .compression import Compression
 from .errors import InvalidConfigError, StaleCheckpointError
 from .keys import decode_namespace, encode_namespace
+from .search import metadata_tokens, run_token
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import DeltaChannelHistory
@@ -93,19 +93,15 @@ __all__ = [
     "delta_channels",
     "delta_key",
     "entry_fields",
-    "filter_tokens",
-    "filter_tokens_any",
     "has_delta_fields",
     "hset_args",
     "layout_problem",
     "listed",
     "make_config",
-    "metadata_tokens",
     "next_version",
     "read_delta_history",
     "read_tuple",
     "retarget",
-    "run_token",
     "split_fields",
     "superseded",
     "tombstone_ttl_ms",
@@ -264,37 +260,6 @@ def make_config(
     }
 
 
-def _token(key: str, value: object) -> str | None:
-    """Equality token of one metadata item, or ``None`` if not indexable.
-
-    Numbers are normalised so that tokens agree wherever Python's ``==``
-    does (``1 == 1.0 == True``).
-    """
-    if value is None:
-        canon = "z"
-    elif isinstance(value, str):
-        canon = "s" + value
-    elif isinstance(value, (bool, int)):
-        canon = f"n{int(value)}"
-    elif isinstance(value, float):
-        canon = f"n{int(value)}" if value.is_integer() else f"n{value!r}"
-    else:
-        return None
-    raw = _utf8(f"{len(key)}:{key}:{canon}")
-    return hashlib.blake2b(raw, digest_size=12).hexdigest()
-
-
-def metadata_tokens(metadata: Mapping[str, Any]) -> str:
-    """Space-separated equality tokens of the top-level scalar metadata."""
-    return " ".join(t for k, v in metadata.items() if (t := _token(k, v)) is not None)
-
-
-def filter_tokens(filter: Mapping[str, Any]) -> list[str]:
-    """Tokens an index query must match for ``filter``; values that are not
-    scalars have no token and are checked on the client only."""
-    return [t for k, v in filter.items() if (t := _token(k, v)) is not None]
-
-
 def _check_checkpoint(checkpoint: Checkpoint) -> str:
     """The checkpoint's id, after checking the checkpoint's shape."""
     if not isinstance(checkpoint, Mapping):
@@ -329,16 +294,6 @@ def delta_channels(checkpoint: Checkpoint, metadata: Mapping[str, Any]) -> list[
     return sorted(
         c for c in counters if isinstance(c, str) and c in versions and c not in values
     )
-
-
-def run_token(metadata: Mapping[str, Any]) -> str:
-    """The equality token of the metadata's ``run_id`` (``None`` when absent)."""
-    return _token("run_id", metadata.get("run_id")) or ""
-
-
-def filter_tokens_any(key: str, values: Sequence[object]) -> list[str]:
-    """Tokens of ``key == v`` for each ``v`` (for an any-of query)."""
-    return [t for v in values if (t := _token(key, v)) is not None]
 
 
 class PutPlan:

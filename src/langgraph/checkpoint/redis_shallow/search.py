@@ -6,7 +6,7 @@ the saver's search entries (``WP:{*``, see :mod:`.keys`) and their two fields:
 
 - ``id`` (TAG, sortable): the checkpoint id, to list newest first;
 - ``mt`` (TAG, separator ``" "``): equality tokens of the scalar metadata
-  values (:func:`.layout.metadata_tokens`), hex digests, so no query syntax
+  values (:func:`metadata_tokens`), hex digests, so no query syntax
   can be injected through metadata values.
 
 No I/O here; the savers run the queries.
@@ -14,16 +14,21 @@ No I/O here; the savers run the queries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .keys import Keys
 
 __all__ = [
     "create_index_command",
+    "filter_tokens",
+    "filter_tokens_any",
     "has_search_module",
+    "metadata_tokens",
     "newest_first",
     "query_string",
+    "run_token",
 ]
 
 
@@ -72,3 +77,44 @@ def newest_first(query: str, offset: int, count: int) -> Any:
     from redis.commands.search.query import Query
 
     return Query(query).no_content().sort_by("id", asc=False).paging(offset, count)
+
+
+def _token(key: str, value: object) -> str | None:
+    """Equality token of one metadata item, or ``None`` if not indexable.
+
+    Numbers are normalised so that tokens agree wherever Python's ``==``
+    does (``1 == 1.0 == True``).
+    """
+    if value is None:
+        canon = "z"
+    elif isinstance(value, str):
+        canon = "s" + value
+    elif isinstance(value, (bool, int)):
+        canon = f"n{int(value)}"
+    elif isinstance(value, float):
+        canon = f"n{int(value)}" if value.is_integer() else f"n{value!r}"
+    else:
+        return None
+    raw = f"{len(key)}:{key}:{canon}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+def metadata_tokens(metadata: Mapping[str, Any]) -> str:
+    """Space-separated equality tokens of the top-level scalar metadata."""
+    return " ".join(t for k, v in metadata.items() if (t := _token(k, v)) is not None)
+
+
+def filter_tokens(filter: Mapping[str, Any]) -> list[str]:
+    """Tokens an index query must match for ``filter``; values that are not
+    scalars have no token and are checked on the client only."""
+    return [t for k, v in filter.items() if (t := _token(k, v)) is not None]
+
+
+def run_token(metadata: Mapping[str, Any]) -> str:
+    """The equality token of the metadata's ``run_id`` (``None`` when absent)."""
+    return _token("run_id", metadata.get("run_id")) or ""
+
+
+def filter_tokens_any(key: str, values: Sequence[object]) -> list[str]:
+    """Tokens of ``key == v`` for each ``v`` (for an any-of query)."""
+    return [t for v in values if (t := _token(key, v)) is not None]

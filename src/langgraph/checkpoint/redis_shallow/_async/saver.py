@@ -75,7 +75,14 @@ from ..keys import (
     decode_namespace,
     encode_namespace,
 )
-from ..search import create_index_command, has_search_module, newest_first, query_string
+from ..search import (
+    create_index_command,
+    filter_tokens,
+    filter_tokens_any,
+    has_search_module,
+    newest_first,
+    query_string,
+)
 from ..telemetry import (
     NAMESPACES,
     TARGET_THREAD_ID,
@@ -898,7 +905,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         span: Span,
     ) -> AsyncIterator[CheckpointTuple]:
         count = 0
-        query = query_string(layout.filter_tokens(wanted))
+        query = query_string(filter_tokens(wanted))
         async for key in self._search_keys(query, "alist", span):
             thread_id, ns = self.keys.split_entry(key)
             fields = await self._read_namespace(thread_id, ns, "alist", span)
@@ -1117,7 +1124,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         op = "adelete_for_runs"
         if isinstance(run_ids, (str, bytes)):
             raise InvalidConfigError(f"{op}: run_ids must be a list, not a str")
-        tokens = layout.filter_tokens_any("run_id", [str(r) for r in run_ids])
+        tokens = filter_tokens_any("run_id", [str(r) for r in run_ids])
         if not tokens:
             return
         query = query_string(tokens, any_of=True)

@@ -77,7 +77,14 @@ from ..keys import (
     decode_namespace,
     encode_namespace,
 )
-from ..search import create_index_command, has_search_module, newest_first, query_string
+from ..search import (
+    create_index_command,
+    filter_tokens,
+    filter_tokens_any,
+    has_search_module,
+    newest_first,
+    query_string,
+)
 from ..telemetry import (
     NAMESPACES,
     TARGET_THREAD_ID,
@@ -896,7 +903,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         span: Span,
     ) -> Iterator[CheckpointTuple]:
         count = 0
-        query = query_string(layout.filter_tokens(wanted))
+        query = query_string(filter_tokens(wanted))
         for key in self._search_keys(query, "list", span):
             thread_id, ns = self.keys.split_entry(key)
             fields = self._read_namespace(thread_id, ns, "list", span)
@@ -1113,7 +1120,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         op = "delete_for_runs"
         if isinstance(run_ids, (str, bytes)):
             raise InvalidConfigError(f"{op}: run_ids must be a list, not a str")
-        tokens = layout.filter_tokens_any("run_id", [str(r) for r in run_ids])
+        tokens = filter_tokens_any("run_id", [str(r) for r in run_ids])
         if not tokens:
             return
         query = query_string(tokens, any_of=True)
