@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langgraph.checkpoint.redis_shallow.config import (
+from langgraph.checkpoint.redis_shallow.connection import (
     SentinelURL,
     is_sentinel_url,
     parse_sentinel_url,

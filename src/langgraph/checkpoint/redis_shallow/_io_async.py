@@ -32,9 +32,9 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry as SyncRetry
 
 from ._sync.saver import ShallowRedisSaver
-from .config import (
+from .config import other_saver_settings
+from .connection import (
     is_sentinel_url,
-    other_saver_settings,
     parse_sentinel_url,
     portable_connection_args,
     sentinel_client_args,
@@ -76,7 +76,7 @@ def make_client(url: str, connection_args: dict[str, Any]) -> AsyncRedis:
 
     A ``redis+sentinel://`` (or ``rediss+sentinel://``) URL gives a client
     of the service's primary, found through the sentinels; see
-    :func:`.config.parse_sentinel_url`.
+    :func:`.connection.parse_sentinel_url`.
     """
     args = dict(connection_args)
     args.setdefault("retry", _OwnRetry(ExponentialBackoff(cap=1.0, base=0.05), 3))

@@ -51,7 +51,7 @@ from typing import Any
 
 from ._async.saver import AsyncShallowRedisSaver
 from .compression import Compression
-from .config import DEFAULT_REDIS_URL
+from .connection import DEFAULT_REDIS_URL
 from .durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from .errors import InvalidConfigError
 from .keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX, validate_prefixes

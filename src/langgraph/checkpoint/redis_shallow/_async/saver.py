@@ -51,9 +51,9 @@ from ..config import (
     parse_cache_size,
     parse_thread_id,
     parse_ttl,
-    redact,
     target_of,
 )
+from ..connection import redact
 from ..durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from ..errors import (
     DeleteRefusedError,

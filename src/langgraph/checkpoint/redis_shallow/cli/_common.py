@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .._sync.saver import ShallowRedisSaver
-from ..config import DEFAULT_REDIS_URL, redact
+from ..connection import DEFAULT_REDIS_URL, redact
 from ..durability import DEFAULT_WAIT_TIMEOUT
 from ..errors import InvalidConfigError
 from ..keys import DEFAULT_CHECKPOINT_PREFIX, DEFAULT_WRITE_PREFIX
