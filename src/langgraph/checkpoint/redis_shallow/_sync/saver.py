@@ -46,6 +46,7 @@ from .._io_sync import (
     sleep,
     write_pipeline,
 )
+from ..caches import DeltaReads, SeedCache
 from ..compression import Compression, parse_compression
 from ..config import (
     PRUNE_STRATEGIES,
@@ -239,8 +240,8 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         self._tombstone_ms = layout.tombstone_ttl_ms(self._ttl_ms)
         self._search: bool | None = None
         self._layout_checked = False
-        self._delta_reads = layout.DeltaReads()
-        self._seeds = layout.SeedCache()
+        self._delta_reads = DeltaReads()
+        self._seeds = SeedCache()
         self._other_settings: dict[str, Any] = {
             "redis_url": redis_url,
             "connection_args": connection_args,
