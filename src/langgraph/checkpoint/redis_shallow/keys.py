@@ -28,6 +28,9 @@ key                             type    holds
                                         checkpoint id a deletion removed,
                                         for a while (see
                                         :meth:`Keys.tombstone`)
+``CP:index``                    index   the RediSearch index over the
+                                        ``WP:{*`` entries (only with Search;
+                                        :mod:`.search`)
 ``CP:layout``                   string  the layout version of every key
                                         above (:data:`.layout.LAYOUT_VERSION`)
 ==============================  ======  =======================================
