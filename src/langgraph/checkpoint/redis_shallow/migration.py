@@ -72,6 +72,7 @@ from redis.exceptions import ResponseError
 
 from ._sync.saver import ShallowRedisSaver
 from .errors import UpstreamMissingError, UpstreamSourceError
+from .inventory import batched
 from .keys import glob_escape
 
 __all__ = [
@@ -280,11 +281,6 @@ def _scan(client: redis.Redis, pattern: str) -> Iterator[str]:
         yield _text(key)
 
 
-def _batched(items: Sequence[str], size: int = BATCH) -> Iterator[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else None
 
@@ -323,7 +319,7 @@ def discover(
         dict.fromkeys(k for pattern in pointer_patterns for k in _scan(client, pattern))
     )
     latest: set[str] = set()
-    for batch in _batched(pointers):
+    for batch in batched(pointers, BATCH):
         pipe = client.pipeline(transaction=False)
         for key in batch:
             pipe.get(key)
@@ -332,7 +328,7 @@ def discover(
     threads: dict[str, ThreadSource] = {}
     older: dict[tuple[str, str], list[tuple[str, str]]] = {}
     paths = ("$.thread_id", "$.checkpoint_ns", "$.checkpoint_id", "$.has_writes")
-    for batch in _batched(doc_keys):
+    for batch in batched(doc_keys, BATCH):
         pipe = client.pipeline(transaction=False)
         for key in batch:
             pipe.json().get(key, *paths)
@@ -701,7 +697,7 @@ def memory_usage(client: redis.Redis | redis.RedisCluster, keys: Sequence[str]) 
     """Bytes the server uses for ``keys`` (``MEMORY USAGE ... SAMPLES 0``:
     every field counted; pipelined)."""
     total = 0
-    for batch in _batched(list(keys)):
+    for batch in batched(keys, BATCH):
         pipe = client.pipeline(transaction=False)
         for key in batch:
             pipe.memory_usage(key, samples=0)
@@ -712,7 +708,7 @@ def memory_usage(client: redis.Redis | redis.RedisCluster, keys: Sequence[str]) 
 def delete_source_keys(client: redis.Redis, keys: Sequence[str]) -> int:
     """Delete ``keys`` (``UNLINK``, in batches); the number deleted."""
     done = 0
-    for batch in _batched(list(dict.fromkeys(keys))):
+    for batch in batched(dict.fromkeys(keys), BATCH):
         done += client.unlink(*batch)
     return done
 
