@@ -256,6 +256,9 @@ def test_the_late_first_checkpoint_of_a_run_never_overwrites_a_newer_one(
     with pytest.raises(StaleCheckpointError) as info:
         saver.put(cfg(thread_id), a_first, {}, a_first["channel_versions"])
     assert info.value.stored_checkpoint_id == b["configurable"]["checkpoint_id"]
+    assert "has no parent" in str(info.value) and "nothing was written" in str(
+        info.value
+    )
     assert (saver.get_tuple(cfg(thread_id))).config == b
     memory = InMemorySaver()
     cp = checkpoint({"a": "run C"})

@@ -92,6 +92,15 @@ class StaleCheckpointError(ShallowRedisError, ValueError):
         self.checkpoint_ns = checkpoint_ns
         self.config_checkpoint_id = config_checkpoint_id
         self.stored_checkpoint_id = stored_checkpoint_id
+        if config_checkpoint_id is None:  # a late first checkpoint of a run
+            super().__init__(
+                f"thread {thread_id!r} namespace {checkpoint_ns!r} holds "
+                f"checkpoint {stored_checkpoint_id!r}, newer than this put's "
+                "checkpoint, which has no parent: the first checkpoint of a run "
+                "that started on an empty thread, arriving after another run "
+                "wrote; nothing was written."
+            )
+            return
         super().__init__(
             f"thread {thread_id!r} namespace {checkpoint_ns!r} holds checkpoint "
             f"{stored_checkpoint_id!r}, but the config names checkpoint "
