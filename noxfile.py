@@ -7,6 +7,7 @@ test matrix (what ``.ci/run`` runs).
     nox -s generate -- --check    # fail if the committed _sync code is stale
     nox -s lint                   # ruff, ruff format --check, mypy --strict, bridging
     nox -s tests -- -k shallow    # pytest on Python 3.11, every server kind
+    nox -s partitions             # links cut between Redis processes (root, ip netns)
     nox -s tests_python           # Python 3.10, 3.12 on Redis 8.2 (PYTHON_SUITE)
     nox -s lowest                 # lowest dependency versions pyproject allows (3.10)
     nox -s latest                 # newest dependency versions (3.13)
@@ -50,6 +51,7 @@ nox.options.sessions = [
     "generate_check",
     "lint",
     "tests",
+    "partitions",
     "tests_python",
     "lowest",
     "latest",
@@ -105,7 +107,8 @@ LangGraph load under each eviction policy (servers of its own, ~50 s) and
 slot migration (a cluster of its own, ~10 s per variant). They start the
 same processes whatever the session's server, so the other kinds, ``lowest``
 and ``latest`` leave them out (``NO_TOPOLOGY``)."""
-NO_TOPOLOGY = ["-m", "not topology"]
+NO_TOPOLOGY = ["-m", "not topology and not partition"]
+"""Every session but ``partitions`` leaves out the ``partition`` tests too."""
 SYNC_FAILOVER_TESTS = ["tests/_sync/test_failover.py"]
 """Failover under load runs in the ``TOPOLOGY_KIND`` session in its async
 variant (~70 s); the generated sync twin (threads, the sync clients) adds
@@ -258,6 +261,27 @@ def tests(session: nox.Session) -> None:
                 *NO_FAILOVER,
                 *session.posargs,
             )
+
+
+@nox.session(python=PYTHON, venv_backend=UV)
+def partitions(session: nox.Session) -> None:
+    """The partition tests (``-m partition``, both variants, one partition
+    of each kind): Redis processes in network namespaces of their own, links
+    cut with routes (``tests/netns_support.py``). They need root and
+    ``ip``; here a machine that cannot run them fails instead of skipping
+    (``PARTITIONS_REQUIRED``). ``PARTITION_ROUNDS=20 nox -s partitions`` is
+    the long run (docs/reliability.md, "Partitions")."""
+    _install_tests(session)
+    session.run(
+        *PYTEST,
+        "--redis-kind=plain",
+        "-m",
+        "partition",
+        "tests/_async/test_partitions.py",
+        "tests/_sync/test_partitions.py",
+        *session.posargs,
+        env={"PARTITIONS_REQUIRED": "1"},
+    )
 
 
 PYTHON_SUITE = [

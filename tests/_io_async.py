@@ -27,6 +27,7 @@ __all__ = [
     "cluster_client",
     "counting_client",
     "gather",
+    "in_thread",
     "run_concurrently",
     "sleep",
     "sqlite_saver",
@@ -97,6 +98,11 @@ async def gather(*fns: Callable[[], Awaitable[Any]]) -> list[Any]:
 async def run_concurrently(fns: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
     """Run every callable at once (one task each); their results, in order."""
     return list(await asyncio.gather(*(fn() for fn in fns)))
+
+
+async def in_thread(fn: Callable[[], Any]) -> Any:
+    """Run the blocking ``fn`` in a thread of its own (the event loop goes on)."""
+    return await asyncio.to_thread(fn)
 
 
 async def sleep(seconds: float) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "cluster_client",
     "counting_client",
     "gather",
+    "in_thread",
     "run_concurrently",
     "sleep",
     "sqlite_saver",
@@ -92,6 +93,11 @@ def run_concurrently(fns: list[Callable[[], Any]]) -> list[Any]:
     with ThreadPoolExecutor(max_workers=32) as pool:
         futures = [pool.submit(fn) for fn in fns]
         return [f.result() for f in futures]
+
+
+def in_thread(fn: Callable[[], Any]) -> Any:
+    """Run the blocking ``fn`` (already on a thread of its own here)."""
+    return fn()
 
 
 def sleep(seconds: float) -> None:

@@ -35,15 +35,20 @@ and does nothing for 30 s; this bound outlasts two such episodes."""
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 
 
-def _client(port: int) -> redis.Redis:
+Node = int | tuple[str, int]
+"""A server: its port on 127.0.0.1, or ``(host, port)``."""
+
+
+def _client(node: Node) -> redis.Redis:
+    host, port = node if isinstance(node, tuple) else ("127.0.0.1", node)
     return redis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=1.0, socket_connect_timeout=1.0
+        host=host, port=port, socket_timeout=1.0, socket_connect_timeout=1.0
     )
 
 
-def _call(port: int, *args: Any) -> Any:
+def _call(node: Node, *args: Any) -> Any:
     """One command on a server; ``None`` when it does not answer."""
-    client = _client(port)
+    client = _client(node)
     try:
         return client.execute_command(*args)
     except redis.RedisError:
@@ -52,8 +57,8 @@ def _call(port: int, *args: Any) -> Any:
         client.close()
 
 
-def _info(port: int) -> dict[str, Any]:
-    client = _client(port)
+def _info(node: Node) -> dict[str, Any]:
+    client = _client(node)
     try:
         return dict(client.info("replication"))
     except redis.RedisError:
@@ -91,7 +96,7 @@ def _log_tail(path: str, lines: int = 15) -> str:
         return f"(no log: {exc})"
 
 
-def _synced(primary: int, replicas: int) -> bool:
+def _synced(primary: Node, replicas: int) -> bool:
     """Whether ``primary`` is a primary with ``replicas`` online replicas that
     have all it has."""
     info = _info(primary)

@@ -96,6 +96,8 @@ REPLACEMENTS: dict[str, str] = {
     "aclient": "client",
     "AsyncRedis": "Redis",
     "AsyncIterator": "Iterator",
+    "AsyncExitStack": "ExitStack",
+    "enter_async_context": "enter_context",
     "asynccontextmanager": "contextmanager",
 }
 

@@ -38,6 +38,9 @@ the server's name and version.
 
 Each server binds 127.0.0.1 on a free port, with ``--save "" --appendonly
 no`` and a temporary ``--dir`` (holding its log file) that ``stop()`` removes.
+With ``netns=`` and ``host=`` it runs inside that network namespace
+(``ip netns exec``, which execs the server: the pid is the server's) and
+binds that address instead (``tests/netns_support.py`` makes both).
 It is stopped by its own process id: SIGTERM, then SIGKILL after 5 seconds.
 Servers still running when the interpreter exits are stopped by an atexit hook.
 """
@@ -63,6 +66,7 @@ from typing import Any
 START_TIMEOUT = 10.0  # seconds until PING must answer
 STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL
 PORT_ATTEMPTS = 5  # free-port races retried when the port was not given
+SENTINEL_PORT = 26379  # a Sentinel's port in a network namespace of its own
 
 
 class RedisServerError(RuntimeError):
@@ -154,6 +158,11 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
         proc.wait()
 
 
+def in_netns(netns: str | None, cmd: list[str]) -> list[str]:
+    """``cmd``, run inside network namespace ``netns`` when one is given."""
+    return cmd if netns is None else ["ip", "netns", "exec", netns, *cmd]
+
+
 _RUNNING: set[RedisServer] = set()  # started and not stopped yet
 
 
@@ -176,7 +185,9 @@ class RedisServer:
 
     ``kind`` (one of :data:`KINDS`) chooses binary and modules; without it,
     ``modules`` chooses between ``"modules"`` and ``"plain"``. ``binary``
-    overrides the kind's binary.
+    overrides the kind's binary. ``host`` is the address it binds and its
+    URL names (give ``port`` with it); ``netns`` the network namespace it
+    runs in.
     """
 
     def __init__(
@@ -187,6 +198,8 @@ class RedisServer:
         tls: dict[str, str] | None = None,
         binary: str | None = None,
         kind: str | None = None,
+        host: str = "127.0.0.1",
+        netns: str | None = None,
     ) -> None:
         if kind is None:
             kind = "modules" if modules else "plain"
@@ -198,6 +211,8 @@ class RedisServer:
         self.extra_args = list(extra_args or [])
         self.tls = dict(tls) if tls else None
         self.binary = binary
+        self.host = host
+        self.netns = netns
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.dir: str | None = None
@@ -213,7 +228,7 @@ class RedisServer:
         if self.port is None:
             raise RedisServerError("server not started")
         scheme = "rediss" if self.tls else "redis"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def logfile(self) -> str | None:
@@ -327,7 +342,7 @@ class RedisServer:
             cmd += ["--port", str(port)]
         cmd += [
             "--bind",
-            "127.0.0.1",
+            self.host,
             "--save",
             "",
             "--appendonly",
@@ -339,6 +354,8 @@ class RedisServer:
             "--logfile",
             "redis.log",
         ]
+        if self.netns is not None:  # reached on a lab's private link only
+            cmd += ["--protected-mode", "no"]
         if self.modules:
             lib = module_dir()
             for name in MODULES:
@@ -348,7 +365,7 @@ class RedisServer:
     def _spawn(self, port: int) -> None:
         cmd = self.command(port)
         self.process = subprocess.Popen(
-            cmd,
+            in_netns(self.netns, cmd),
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -363,13 +380,13 @@ class RedisServer:
             stderr = b""
             if self.process.poll() is None:
                 self._terminate()
-            if self.process.stderr is not None:
+            if self.process.stderr is not None and not self.process.stderr.closed:
                 stderr = self.process.stderr.read()
             self.process = None
             self.port = None
             tail = self._log_tail()
             raise RedisServerError(
-                f"redis-server failed to start on 127.0.0.1:{port}: {reason}\n"
+                f"redis-server failed to start on {self.host}:{port}: {reason}\n"
                 f"command: {shlex.join(cmd)}\n"
                 f"stderr: {stderr.decode(errors='replace').strip()}\n"
                 f"log tail:\n{tail}"
@@ -453,7 +470,9 @@ class SentinelServer:
 
     ``start()`` returns once ``SENTINEL get-master-addr-by-name`` answers;
     ``stop()`` ends it by its pid (SIGTERM, SIGKILL after 5 s) and removes
-    its temporary dir (config file and log). ``tls`` (as for
+    its temporary dir (config file and log). ``host``/``primary_host``: the
+    address it binds and the primary's (``netns``: the network namespace it
+    runs in, as for :class:`RedisServer`). ``tls`` (as for
     :class:`RedisServer`, whose primary must then use TLS too) makes it
     listen with TLS only and talk to the primary with TLS.
     """
@@ -468,8 +487,14 @@ class SentinelServer:
         quorum: int = 1,
         down_after_ms: int = 1000,
         failover_timeout_ms: int | None = None,
+        host: str = "127.0.0.1",
+        primary_host: str = "127.0.0.1",
+        netns: str | None = None,
     ) -> None:
         self.primary_port = primary_port
+        self.primary_host = primary_host
+        self.host = host
+        self.netns = netns
         self.quorum = quorum
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
@@ -483,15 +508,15 @@ class SentinelServer:
 
     @property
     def url(self) -> str:
-        """``redis+sentinel://127.0.0.1:<port>/<service>``."""
+        """``redis+sentinel://<host>:<port>/<service>``."""
         if self.port is None:
             raise RedisServerError("sentinel not started")
         scheme = "rediss" if self.tls else "redis"
-        return f"{scheme}+sentinel://127.0.0.1:{self.port}/{self.service}"
+        return f"{scheme}+sentinel://{self.host}:{self.port}/{self.service}"
 
     def start(self) -> SentinelServer:
         self.dir = tempfile.mkdtemp(prefix="redis-sentinel-")
-        self.port = free_port()
+        self.port = free_port() if self.netns is None else SENTINEL_PORT
         conf = os.path.join(self.dir, "sentinel.conf")
         if self.tls:
             listen = (
@@ -506,11 +531,13 @@ class SentinelServer:
             listen = f"port {self.port}\n"
         with open(conf, "w", encoding="utf-8") as f:
             f.write(
-                listen + "bind 127.0.0.1\n"
-                f"dir {self.dir}\n"
+                listen
+                + f"bind {self.host}\n"
+                + ("protected-mode no\n" if self.netns is not None else "")
+                + f"dir {self.dir}\n"
                 "logfile sentinel.log\n"
-                f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} "
-                f"{self.quorum}\n"
+                f"sentinel monitor {self.service} {self.primary_host} "
+                f"{self.primary_port} {self.quorum}\n"
                 f"sentinel down-after-milliseconds {self.service} "
                 f"{self.down_after_ms}\n"
                 + (
@@ -521,7 +548,10 @@ class SentinelServer:
                 )
             )
         self.process = subprocess.Popen(
-            [self.binary or server_binary(self.kind), conf, "--sentinel"],
+            in_netns(
+                self.netns,
+                [self.binary or server_binary(self.kind), conf, "--sentinel"],
+            ),
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -550,7 +580,9 @@ class SentinelServer:
                 if self.tls
                 else {}
             )
-            client = redis.Redis(port=self.port, socket_timeout=0.5, **tls_args)
+            client = redis.Redis(
+                host=self.host, port=self.port, socket_timeout=0.5, **tls_args
+            )
             try:
                 if client.sentinel_get_master_addr_by_name(self.service):
                     return

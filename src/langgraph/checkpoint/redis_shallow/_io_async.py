@@ -27,8 +27,9 @@ from redis.asyncio import ConnectionPool as AsyncConnectionPool
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import RedisError
 from redis.retry import Retry as SyncRetry
 
 from ._sync.saver import ShallowRedisSaver
@@ -51,6 +52,7 @@ __all__ = [
     "close_node_clients",
     "make_client",
     "other_client",
+    "primary_moved",
     "refresh_cluster",
     "sleep",
     "write_pipeline",
@@ -154,6 +156,25 @@ async def refresh_cluster(client: AsyncRedis | RedisCluster) -> None:
     slot); nothing for another client."""
     if isinstance(client, RedisCluster):
         await client.nodes_manager.initialize()
+
+
+async def primary_moved(client: Any, before: Any) -> bool:
+    """After a write failed with :func:`.errors.off_the_primary`: ask the
+    Sentinels for a Sentinel-managed ``client``'s primary, drop the pool's
+    idle connections (the next command connects to the primary they name)
+    and say whether it differs from ``before``
+    (:func:`.connection.known_primary` when the write began), so that the
+    write is sent again there. ``False`` for any other client, or when no
+    Sentinel answers."""
+    pool = getattr(client, "connection_pool", None)
+    if not isinstance(pool, SentinelConnectionPool) or not pool.is_master:
+        return False
+    try:
+        now = await cast(Any, pool).get_master_address()
+    except RedisError:  # no Sentinel answers, or none knows a primary
+        return False
+    await pool.disconnect(inuse_connections=False)
+    return bool(now != before)
 
 
 async def close_node_clients(node_clients: dict[str, AsyncRedis]) -> None:

@@ -28,8 +28,9 @@ from redis.asyncio import connection as async_connection
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisError
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from .config import other_saver_settings
 from .connection import (
@@ -53,6 +54,7 @@ __all__ = [
     "close_node_clients",
     "make_client",
     "other_client",
+    "primary_moved",
     "refresh_cluster",
     "sleep",
     "write_pipeline",
@@ -149,6 +151,25 @@ def refresh_cluster(client: Redis | RedisCluster) -> None:
     slot); nothing for another client."""
     if isinstance(client, RedisCluster):
         client.nodes_manager.initialize()
+
+
+def primary_moved(client: Any, before: Any) -> bool:
+    """After a write failed with :func:`.errors.off_the_primary`: ask the
+    Sentinels for a Sentinel-managed ``client``'s primary, drop the pool's
+    idle connections (the next command connects to the primary they name)
+    and say whether it differs from ``before``
+    (:func:`.connection.known_primary` when the write began), so that the
+    write is sent again there. ``False`` for any other client, or when no
+    Sentinel answers."""
+    pool = getattr(client, "connection_pool", None)
+    if not isinstance(pool, SentinelConnectionPool) or not pool.is_master:
+        return False
+    try:
+        now = cast(Any, pool).get_master_address()
+    except RedisError:  # no Sentinel answers, or none knows a primary
+        return False
+    pool.disconnect(inuse_connections=False)
+    return bool(now != before)
 
 
 def close_node_clients(node_clients: dict[str, Redis]) -> None:

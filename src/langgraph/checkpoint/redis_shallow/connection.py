@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_REDIS_URL",
     "SentinelURL",
     "is_sentinel_url",
+    "known_primary",
     "parse_sentinel_url",
     "portable_connection_args",
     "redact",
@@ -220,3 +221,10 @@ def redact(url: str) -> str:
     """``url`` with its password replaced by ``***``: the one helper every
     message, log line and output that names a URL goes through."""
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def known_primary(client: Any) -> Any:
+    """The address a Sentinel-managed client's pool last had for its
+    primary (``None`` for any other client): read before a write, for
+    the twins' ``primary_moved``."""
+    return getattr(getattr(client, "connection_pool", None), "master_address", None)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import ReadOnlyError, RedisError
 
 __all__ = [
     "BackupFormatError",
@@ -297,6 +297,23 @@ def lost_connection(exc: Exception) -> RedisConnectionError:
         "the connection was lost while redis-py reconnected "
         f"({type(exc).__name__}: {exc})"
     )
+
+
+DEMOTED_PRIMARY = "The previous master is now a slave"
+"""redis-py's ``ConnectionError`` message when a Sentinel-managed connection
+gets ``READONLY``: the server it was connected to is a replica now."""
+
+
+def off_the_primary(exc: Exception) -> bool:
+    """Whether a write's ``exc`` says it may have reached a server that is
+    not (or soon not) the primary: too few replicas acknowledged it
+    (:class:`ReplicationError`, as on a primary cut off from its replicas),
+    or the server is read-only (a demoted primary). The saver then asks the
+    Sentinels whether the primary moved (see ``docs/reliability.md``,
+    "Partitions")."""
+    if isinstance(exc, (ReplicationError, ReadOnlyError)):
+        return True
+    return isinstance(exc, RedisConnectionError) and str(exc) == DEMOTED_PRIMARY
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from .._io_async import (
     RedisCluster,
     close_node_clients,
     make_client,
+    primary_moved,
     refresh_cluster,
     sleep,
     write_pipeline,
@@ -54,7 +55,7 @@ from ..config import (
     parse_ttl,
     target_of,
 )
-from ..connection import redact
+from ..connection import known_primary, redact
 from ..durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from ..errors import (
     DeleteRefusedError,
@@ -66,6 +67,7 @@ from ..errors import (
     client_race,
     client_races,
     lost_connection,
+    off_the_primary,
     storage_errors,
 )
 from ..keys import (
@@ -526,6 +528,40 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
     # -- the core: one round trip each ---------------------------------------
 
     async def _run(
+        self,
+        script: scripts.Script,
+        keys: Sequence[str],
+        args: Sequence[Any],
+        span: Span,
+        *,
+        write: bool = True,
+    ) -> Any:
+        """Run ``script`` once (a write waits for its replicas, when set).
+
+        A write that reached a server that is not the primary any more
+        (:func:`.errors.off_the_primary`) on a Sentinel-managed client asks
+        the Sentinels; when they name another primary, the write is sent
+        once more, there (writes are idempotent; docs/reliability.md,
+        "Partitions")."""
+        if not write:
+            return await self._run_once(script, keys, args, span, write=False)
+        before = known_primary(self._client)
+        try:
+            return await self._run_once(script, keys, args, span)
+        except Exception as exc:
+            if not off_the_primary(exc) or not await primary_moved(
+                self._client, before
+            ):
+                raise
+            logger.warning(
+                "%s went to a server that is no longer the primary (%s); the "
+                "Sentinels name another: sending it there",
+                script.name,
+                type(exc).__name__,
+            )
+        return await self._run_once(script, keys, args, span)
+
+    async def _run_once(
         self,
         script: scripts.Script,
         keys: Sequence[str],
