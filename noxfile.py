@@ -277,6 +277,7 @@ def partitions(session: nox.Session) -> None:
         "--redis-kind=plain",
         "-m",
         "partition",
+        "tests/test_netns_lab.py",
         "tests/_async/test_partitions.py",
         "tests/_sync/test_partitions.py",
         *session.posargs,

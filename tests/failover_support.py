@@ -202,6 +202,36 @@ class SentinelTopology:
         port = self.primary_port()
         return port is not None and _info(port).get("role") == "master"
 
+    def switch_over(self) -> int:
+        """``SENTINEL FAILOVER`` (a replica promoted, the primary alive),
+        then, as an operator would (Sentinel does it later), make the old
+        primary a replica of the new one; wait until every Sentinel names the
+        new primary and the old one follows it. The old primary's port."""
+        old = self.primary_port()
+        assert old is not None and self.sentinels[0].port is not None
+        self.failovers += 1
+        assert _call(self.sentinels[0].port, "SENTINEL", "FAILOVER", SERVICE)
+
+        def every_sentinel_names_another() -> bool:
+            named = set()
+            for sentinel in self.sentinels:
+                assert sentinel.port is not None
+                got = _call(
+                    sentinel.port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE
+                )
+                named.add(int(got[1]) if got else None)
+            return len(named) == 1 and None not in named and old not in named
+
+        _wait_for(every_sentinel_names_another, "a switch-over", describe=self.describe)
+        new = self.primary_port()
+        _call(old, "REPLICAOF", "127.0.0.1", new)
+        _wait_for(
+            lambda: _info(old).get("master_link_status") == "up",
+            "the old primary follows the new one",
+            describe=self.describe,
+        )
+        return old
+
     def restart_killed(self) -> None:
         """Start the killed server again on its port (empty: no persistence),
         as a replica of the new primary (as an operator would; Sentinel

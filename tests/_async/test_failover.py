@@ -339,3 +339,27 @@ async def test_graph_interrupted_by_a_failover_resumes(topology: Any) -> None:
 
         check_approval(await run_both(saver, tid, scenario))
         await saver.adelete_thread(tid)
+
+
+async def test_writes_on_a_demoted_primary_follow_the_sentinels(
+    sentinel_topology: SentinelTopology,
+) -> None:
+    """After a switch-over the saver's pooled connections, its own API's
+    and the other API's, lead to a replica. The next write through either
+    gets ``READONLY`` there (redis-py's retries reconnect to the same
+    server: redis-py issue 3874); the saver asks the Sentinels and writes on
+    the new primary. No error reaches the caller."""
+    tid = "fo-follow-" + uuid.uuid4().hex
+    sentinel_topology.wait_healthy()
+    async with saver_on(sentinel_topology) as saver:
+        first = await saver.aput(cfg(tid), checkpoint({"a": 1}), {}, {"a": 1})
+        saver.put(first, checkpoint({"a": 2}), {}, {"a": 2})  # the other API
+        old = sentinel_topology.switch_over()
+        assert sentinel_topology.primary_port() != old
+        third = await saver.aput(cfg(tid), checkpoint({"a": 3}), {}, {"a": 3})
+        fourth = saver.put(third, checkpoint({"a": 4}), {}, {"a": 4})
+        tup = await saver.aget_tuple(cfg(tid))
+        assert tup is not None and tup.config == fourth
+        assert tup.checkpoint["channel_values"] == {"a": 4}
+        await saver.adelete_thread(tid)
+    sentinel_topology.wait_healthy()
