@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import ReadOnlyError, ResponseError
 
 from langgraph.checkpoint.redis_shallow.errors import (
+    DEMOTED_PRIMARY,
+    ReplicationError,
     StorageError,
     client_race,
     client_races,
     lost_connection,
+    off_the_primary,
     storage_errors,
 )
 
@@ -58,3 +61,30 @@ def test_only_redis_errors_are_mapped() -> None:
         with pytest.raises(type(other)):
             with storage_errors("aput", None), client_races():
                 raise other
+
+
+@pytest.mark.parametrize(
+    ("exc", "moved"),
+    [
+        (ReplicationError(0, 1, 0.5), True),
+        (ReadOnlyError("You can't write against a read only replica."), True),
+        (RedisConnectionError(DEMOTED_PRIMARY), True),
+        (ResponseError("NOREPLICAS Not enough good replicas to write."), True),
+        (
+            ResponseError(
+                "Error running script (call to f_0): @user_script:1: "
+                "NOREPLICAS Not enough good replicas to write."
+            ),
+            True,
+        ),
+        (RedisConnectionError("Connection closed by server."), False),
+        (ResponseError("OOM command not allowed"), False),
+        (RuntimeError("NOREPLICAS"), False),
+    ],
+)
+def test_which_refusals_send_a_write_to_ask_the_sentinels(
+    exc: Exception, moved: bool
+) -> None:
+    """The errors after which a saver on a Sentinel URL asks whether the
+    primary moved (docs/reliability.md, "Partitions"); not after others."""
+    assert off_the_primary(exc) is moved

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, RedisError
+from redis.exceptions import ReadOnlyError, RedisError, ResponseError
 
 __all__ = [
     "BackupFormatError",
@@ -308,11 +308,14 @@ def off_the_primary(exc: Exception) -> bool:
     """Whether a write's ``exc`` says it may have reached a server that is
     not (or soon not) the primary: too few replicas acknowledged it
     (:class:`ReplicationError`, as on a primary cut off from its replicas),
-    or the server is read-only (a demoted primary). The saver then asks the
-    Sentinels whether the primary moved (see ``docs/reliability.md``,
-    "Partitions")."""
+    the server refused it for want of replicas (``NOREPLICAS``, its
+    ``min-replicas-to-write``), or it is read-only (a demoted primary). The
+    saver then asks the Sentinels whether the primary moved (see
+    ``docs/reliability.md``, "Partitions")."""
     if isinstance(exc, (ReplicationError, ReadOnlyError)):
         return True
+    if isinstance(exc, ResponseError):  # before Redis 7, inside a script's error
+        return "NOREPLICAS" in str(exc)
     return isinstance(exc, RedisConnectionError) and str(exc) == DEMOTED_PRIMARY
 
 
