@@ -4,9 +4,9 @@
 namespace of its own, linked to the root namespace (where the test and its
 savers run) by a veth pair on a private /30: ``10.X.i.1`` on the root side,
 ``10.X.i.2`` inside namespace ``i``. The root namespace routes between the
-links (``net.ipv4.ip_forward``, restored at the end), and each namespace has
-a route to each other host's ``/32`` and nothing else, so no packet can
-leave for an address the lab did not make. :meth:`Lab.cut` partitions hosts
+links (``net.ipv4.ip_forward``, restored when the last lab alive closes),
+and each namespace has a route to each other host's ``/32`` and nothing
+else, so no packet can leave for an address the lab did not make. :meth:`Lab.cut` partitions hosts
 from each other with ``blackhole`` routes on both sides (the root namespace
 still reaches every host, as clients that sit on the primary's side of a
 partition do); :meth:`Lab.heal` puts the routes back.
@@ -25,15 +25,40 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import random
 import re
 import shutil
 import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 FORWARD_SYSCTL = "/proc/sys/net/ipv4/ip_forward"
+FORWARD_BEFORE = os.path.join(tempfile.gettempdir(), "lgs-ip-forward.before")
+"""The sysctl's value before the first of the labs alive at once (several
+test processes may each run one) enabled it; the last one to close
+restores it."""
+LAB_NAMESPACE = re.compile(r"^lgs[0-9a-f]{5}\d+\b", re.MULTILINE)
+
+
+def labs_alive() -> bool:
+    """Whether a namespace of some lab (of any test process) exists."""
+    names = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    return LAB_NAMESPACE.search(names) is not None
+
+
+@contextlib.contextmanager
+def _forwarding_lock() -> Iterator[None]:
+    """Between test processes: a lock on this module's own file (no lock
+    file to leave behind)."""
+    with open(__file__, "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _ip(*args: str, netns: str | None = None) -> None:
@@ -94,15 +119,32 @@ class Lab:
         self.hosts: list[Host] = []
         self.cuts: set[tuple[int, int]] = set()
         self._closers: list[object] = []  # processes to stop first
-        self._forward_before: str | None = None
+        self._forwarding = False
         atexit.register(self.close)
 
     def _enable_forwarding(self) -> None:
-        if self._forward_before is None:
-            with open(FORWARD_SYSCTL, encoding="ascii") as f:
-                self._forward_before = f.read().strip()
+        if self._forwarding:
+            return
+        with _forwarding_lock():
+            if not os.path.exists(FORWARD_BEFORE):
+                with open(FORWARD_SYSCTL, encoding="ascii") as f:
+                    before = f.read().strip()
+                with open(FORWARD_BEFORE, "w", encoding="ascii") as f:
+                    f.write(before)
             with open(FORWARD_SYSCTL, "w", encoding="ascii") as f:
                 f.write("1")
+        self._forwarding = True
+
+    def _restore_forwarding(self) -> None:
+        """Put the sysctl back, unless another lab is still alive."""
+        with _forwarding_lock():
+            if labs_alive() or not os.path.exists(FORWARD_BEFORE):
+                return
+            with open(FORWARD_BEFORE, encoding="ascii") as f:
+                before = f.read().strip()
+            with open(FORWARD_SYSCTL, "w", encoding="ascii") as f:
+                f.write(before)
+            os.remove(FORWARD_BEFORE)
 
     def add_host(self) -> Host:
         """A new namespace, linked to the root namespace and routed to every
@@ -166,10 +208,9 @@ class Lab:
                 _ip("link", "del", host.netns + "r")  # takes its peer along
             with contextlib.suppress(RuntimeError, OSError):
                 _ip("netns", "del", host.netns)
-        if self._forward_before is not None:
-            with open(FORWARD_SYSCTL, "w", encoding="ascii") as f:
-                f.write(self._forward_before)
-            self._forward_before = None
+        if self._forwarding:
+            self._restore_forwarding()
+            self._forwarding = False
         atexit.unregister(self.close)
 
     def leftovers(self) -> list[str]:

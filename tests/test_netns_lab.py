@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from redis_server import RedisServer
-from tests.netns_support import FORWARD_SYSCTL, Lab, unavailable
+from tests.netns_support import FORWARD_SYSCTL, Lab, labs_alive, unavailable
 
 WHY_NOT = unavailable()
 pytestmark = [
@@ -59,7 +59,7 @@ def test_cut_heal_and_close_leave_nothing_behind() -> None:
     assert reaches(a.netns, b.address) and reaches(b.netns, a.address)
     lab.close()
     assert lab.leftovers() == []
-    assert forwarding() == before
+    assert forwarding() == before or labs_alive()  # the last lab restores it
     assert not any(s.running for s in servers)
 
 
@@ -75,4 +75,4 @@ def test_close_after_a_failure_leaves_nothing_behind() -> None:
         finally:
             lab.close()
     assert lab.leftovers() == []
-    assert forwarding() == before
+    assert forwarding() == before or labs_alive()  # the last lab restores it
