@@ -151,7 +151,8 @@ class Writer:
     unreplicated: int = 0
     """Of ``refused``: ``ReplicationError`` (the others: ``StorageError``)."""
     lost: int = 0
-    acks: list[float] = field(default_factory=list)
+    acks: list[tuple[float, float]] = field(default_factory=list)
+    """``(begun, acknowledged)`` times of its acknowledged ``put`` calls."""
 
     def _checkpoint(self) -> Any:
         if self.checkpoint is None:  # one per step; a retry sends it again
@@ -164,6 +165,7 @@ class Writer:
         while not state.stop:
             k = self.step
             self.highest = max(self.highest, k)
+            begun = time.monotonic()
             try:
                 stored = await saver.aput(
                     self.parent or cfg(self.thread_id),
@@ -173,7 +175,7 @@ class Writer:
                 )
                 self.acked, self.parent = k, stored
                 self.acknowledged += 1
-                self.acks.append(time.monotonic())
+                self.acks.append((begun, time.monotonic()))
                 await saver.aput_writes(stored, [("a", [self.thread_id, k])], f"t{k}")
                 self.writes_acked = k
             except StaleCheckpointError:  # its parent is gone: a loss, found
@@ -255,17 +257,17 @@ class Tally:
             w.acknowledged = w.refused = w.unreplicated = w.lost = 0
         promoted, cut = state.promoted_at, state.cut_at
         for name in {w.group for w in writers if not w.group.endswith("-0")}:
-            # With the option, no write is acknowledged on the cut-off
-            # primary: the first one after the cut is on the promoted one.
+            # With the option, no write begun after the cut is acknowledged
+            # on the cut-off primary: the first one is on the promoted one.
             # (Without, they are acknowledged on the old one throughout.)
             # ``promoted`` is when the test saw it, polling every 50 ms: a
             # time <= 0 means the saver saw it first.
             after = [
-                t
+                acked
                 for w in writers
                 if w.group == name and w.shard in (None, state.shard)
-                for t in w.acks
-                if cut is not None and t > cut
+                for begun, acked in w.acks
+                if cut is not None and begun > cut
             ]
             if after and promoted is not None:
                 self.recovery.setdefault(name, []).append(min(after) - promoted)
