@@ -382,6 +382,7 @@ class RedisServer:
                 self._terminate()
             if self.process.stderr is not None and not self.process.stderr.closed:
                 stderr = self.process.stderr.read()
+                self.process.stderr.close()
             self.process = None
             self.port = None
             tail = self._log_tail()

@@ -14,8 +14,10 @@ so, everything else works.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -27,6 +29,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from redis.crc import key_slot
 
 from langgraph.checkpoint.redis_shallow import (
+    ReplicationError,
     SearchUnavailableError,
     ShallowRedisSaver,
 )
@@ -407,6 +410,34 @@ def test_round_trips_on_cluster(cluster_ports: list[int], prefix: str) -> None:
             saver.delete_thread(tid)
     finally:
         client.close()
+
+
+def test_closing_a_durable_saver_closes_its_node_connections(
+    cluster: RedisCluster, nodes: dict[int, Redis], prefix: str
+) -> None:
+    """A durable write goes through one connection to its slot's node (so
+    that ``WAIT`` runs where the write ran); closing the saver closes the
+    connections it made for that. (The async saver's node clients used to
+    leave theirs to the garbage collector: ``ResourceWarning: unclosed
+    Connection``.)"""
+    saver = ShallowRedisSaver(
+        redis_client=cluster,
+        wait_for_replicas=1,
+        wait_timeout=0.01,
+        **saver_prefixes(prefix),
+    )
+    saver.setup()
+    for tid in THREAD_IDS[:6]:  # on every node; this cluster has no replicas
+        cp = make_cp(1)
+        with pytest.raises(ReplicationError):
+            saver.put(cfg(tid), cp, {}, cp["channel_versions"])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        saver.close()
+        gc.collect()
+    unclosed = [w for w in seen if issubclass(w.category, ResourceWarning)]
+    assert unclosed == [], [str(w.message) for w in unclosed]
+    drop_all(nodes, prefix)
 
 
 def test_graph_interrupt_and_resume_as_in_memory(

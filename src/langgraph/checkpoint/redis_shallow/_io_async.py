@@ -147,7 +147,9 @@ def write_pipeline(
         pool = AsyncConnectionPool(
             connection_class=node.connection_class, **node.connection_kwargs
         )
-        node_client = node_clients[node.name] = AsyncRedis(connection_pool=pool)
+        # from_pool: closing the client disconnects its pool (a client made
+        # with connection_pool= leaves the pool's connections open)
+        node_client = node_clients[node.name] = AsyncRedis.from_pool(pool)
     return node_client.pipeline(transaction=False)
 
 
