@@ -7,20 +7,25 @@ cluster primaries) while the writers, in the root namespace, still reach it;
 a replica is promoted; the link heals and the old primary rejoins as a
 replica, throwing away what it acknowledged in between
 (``tests/partition_support.py``, on ``tests/netns_support.py``: every
-process in a network namespace of its own). Each round runs four groups of
+process in a network namespace of its own). Each round runs groups of
 writers at once, each writer on its own thread, checkpoint after checkpoint
 from the config the last ``put`` returned (as a graph does):
 
-- through Sentinel (a ``redis+sentinel://`` URL) or the cluster client,
-  with ``wait_for_replicas`` 0 and 1, savers kept from round to round;
-- straight to the old primary (a plain URL, as a pool that has not noticed
-  would be), with ``wait_for_replicas`` 0 and 1, new savers each round.
+- ``via``: through Sentinel (a ``redis+sentinel://`` URL) or the cluster
+  client, savers kept from round to round;
+- ``direct``: straight to the old primary (a plain URL, as a pool that has
+  not noticed would be), new savers each round;
+
+each with ``wait_for_replicas`` 0, 1 and 2 (the replica count; a cluster
+shard has one: 0 and 1).
 
 Counted per group: checkpoints acknowledged, refused (``ReplicationError``,
 ``StorageError``) and acknowledged-then-lost. After every round each thread
 must read back whole and its own (a refused write is absent or present
-whole). With ``wait_for_replicas=1`` nothing acknowledged may be lost; the
-loss without it is reported, not asserted. Sentinel writers with the option
+whole). With ``wait_for_replicas`` equal to the replica count nothing
+acknowledged may be lost, nor with 1 in a single partition; the loss
+without it (and with 1 of 2 under a flapping link) is reported, not
+asserted. Sentinel writers with the option
 must write on the promoted primary while the old one is still cut off (the
 saver asks the Sentinels when a write is refused; docs/reliability.md,
 "Partitions").
@@ -350,7 +355,7 @@ def partitions(
     controller: Callable[[Round], None],
     rounds: int = ROUNDS,
 ) -> Tally:
-    """``rounds`` rounds of ``controller`` under the four groups' load;
+    """``rounds`` rounds of ``controller`` under the groups' load;
     ``via(w)`` makes the saver through Sentinel / the cluster client."""
     tally = Tally()
     with ExitStack() as stack:
