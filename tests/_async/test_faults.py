@@ -417,6 +417,25 @@ async def test_connections_killed(server: RedisServer, admin: AsyncRedis, prefix
     await saver.aclose()
 
 
+#: The last command of a connection that redis-py's pool is still setting
+#: up (``client`` is ``CLIENT SETINFO`` on Redis 6.2, ``NULL`` none yet).
+HANDSHAKE_COMMANDS = {"NULL", "hello", "auth", "select", "client", "client|setinfo"}
+
+
+async def kill_established(admin: AsyncRedis) -> int:
+    """``CLIENT KILL`` every normal connection but ``admin``'s that has sent
+    a command of its own; return how many."""
+    me = await admin.client_id()
+    established = [
+        c["id"]
+        for c in await admin.client_list(_type="normal")
+        if int(c["id"]) != me and c["cmd"] not in HANDSHAKE_COMMANDS
+    ]
+    for client_id in established:
+        await admin.execute_command("CLIENT", "KILL", "ID", client_id)
+    return len(established)
+
+
 async def test_connections_killed_with_retry_surface_no_error(
     server: RedisServer, admin: AsyncRedis, prefix: str
 ):
@@ -424,12 +443,14 @@ async def test_connections_killed_with_retry_surface_no_error(
     call is sent again on a new connection and no error reaches the caller
     (the scripts are idempotent, so a resent call is harmless).
 
-    The drops are 100 ms apart, far longer than the retries' backoff:
+    Only connections past their handshake are dropped, 100 ms apart:
     ``Retry`` covers the command, not the pool's checkout, and a connection
-    dropped again right after the pool replaced a dropped one raises from
-    the checkout, unretried (redis-py's pools; seen about once per 70 drops
-    at 10-20 ms intervals, and at 40 ms on a machine loaded to 4-5x its
-    cores, on Python 3.11 and 3.12)."""
+    dropped while the pool is replacing a dropped one (its ``CLIENT SETINFO``
+    handshake, or the ``can_read`` check after it) raises from the checkout,
+    unretried. That is redis-py's pools (every release from 6.0 to 8.2): seen
+    about once per 70 drops at 10-20 ms intervals, at 40 ms on a machine
+    loaded to 4-5x its cores, and once in a CI run at 100 ms with
+    ``TYPE normal``, on the threads of the sync variant."""
     stats = Stats()
     saver = saver_for(
         server.url, prefix, connection_args={"retry": Retry(ExponentialBackoff(), 3)}
@@ -437,16 +458,16 @@ async def test_connections_killed_with_retry_surface_no_error(
 
     async def inject(budget: Budget) -> None:
         await wait_for(budget, 10)
-        for _ in range(25):
-            await admin.execute_command(
-                "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"
-            )
-            stats.add("faults_injected")
-            await sleep(0.1)
+        drops = 0
+        while drops < 25:
+            killed = await kill_established(admin)
+            drops += killed > 0
+            stats.add("faults_injected", killed)
+            await sleep(0.1 if killed else 0.01)
         budget.finish()
 
     await run_scenario("connections killed, with Retry", saver, inject, stats, 10**6)
-    assert stats.counts["faults_injected"] == 25
+    assert stats.counts["faults_injected"] >= 25  # connections killed in 25 drops
     assert stats.counts["ops_failed"] == 0, stats.causes
     await saver.aclose()
 
