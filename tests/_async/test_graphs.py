@@ -215,6 +215,38 @@ async def test_update_state_as_node(
     assert runs == {"a": 2, "b": 1, "c": 2}
 
 
+async def test_update_state_as_copy_forks_the_stored_checkpoint(
+    asaver: AsyncShallowRedisSaver, thread_id: str
+) -> None:
+    """``update_state(config, None, as_node="__copy__")`` (LangGraph's fork
+    without an update) stores a copy of the checkpoint, put with that
+    checkpoint's ``parent_config`` as its config. The copy replaces the
+    stored checkpoint, with the same values and what runs next, and the
+    graph goes on from it as on ``InMemorySaver``. A guard for the history
+    window (issue 18): a saver that names a parent the window no longer
+    holds must still take this put."""
+
+    async def scenario(cp: Any, config: Any) -> Any:
+        runs: Counter[str] = Counter()
+        graph = three_steps(cp, runs, interrupt_before=["c"])
+        seen = [await graph.ainvoke({"log": ["in"]}, config)]
+        state = await graph.aget_state(config)
+        seen.append(await graph.aupdate_state(state.config, None, as_node="__copy__"))
+        seen.append(await graph.aget_state(config))
+        seen.append(await graph.ainvoke(None, config))
+        seen.append(await graph.aget_state(config))
+        return seen, dict(runs)
+
+    seen, runs = await run_both(asaver, thread_id, scenario)
+    paused, copy_config, copied, finished, final = seen
+    assert paused == {"log": ["in", "a", "b"]}
+    assert copied["config"] == copy_config
+    assert copied["metadata"]["source"] == "fork"
+    assert copied["values"] == paused and copied["next"] == ("c",)
+    assert finished == final["values"] == {"log": ["in", "a", "b", "c"]}
+    assert runs == {"a": 1, "b": 1, "c": 1}
+
+
 async def test_get_state_history_is_the_latest_checkpoint(
     asaver: AsyncShallowRedisSaver, thread_id: str
 ) -> None:
