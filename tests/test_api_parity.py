@@ -148,6 +148,7 @@ def test_constructors_take_the_same_arguments():
         "wait_for_replicas",
         "wait_timeout",
         "wait_for_aof",
+        "keep_last",
     ]
     f_a = inspect.signature(unwrap(vars(AsyncShallowRedisSaver)["from_conn_string"]))
     f_s = inspect.signature(unwrap(vars(ShallowRedisSaver)["from_conn_string"]))

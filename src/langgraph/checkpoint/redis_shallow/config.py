@@ -16,11 +16,13 @@ from uuid import UUID
 from .errors import InvalidConfigError
 
 __all__ = [
+    "MAX_KEEP_LAST",
     "PRUNE_STRATEGIES",
     "TTLSettings",
     "before_id_of",
     "other_saver_settings",
     "parse_cache_size",
+    "parse_keep_last",
     "parse_thread_id",
     "parse_ttl",
     "target_of",
@@ -45,6 +47,26 @@ class TTLSettings:
 
     ms: int | None = None
     refresh_on_read: bool = False
+
+
+MAX_KEEP_LAST = 1000
+"""The largest history window a saver keeps (``keep_last``): every ``put``
+goes through the window's checkpoints once, inside its script."""
+
+
+def parse_keep_last(value: object) -> int:
+    """``keep_last``: how many checkpoints per thread and namespace a saver
+    keeps, 1 to :data:`MAX_KEEP_LAST`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_KEEP_LAST
+    ):
+        raise InvalidConfigError(
+            f"keep_last must be an int from 1 to {MAX_KEEP_LAST} (how many "
+            f"checkpoints per thread and namespace to keep), got {value!r}"
+        )
+    return value
 
 
 def parse_ttl(ttl: Mapping[str, Any] | None) -> TTLSettings:

@@ -58,13 +58,15 @@ class SerializationError(ShallowRedisError, ValueError):
 
 
 class UnsupportedChannelError(ShallowRedisError, ValueError):
-    """No longer raised; kept so that code catching it keeps working.
+    """A ``put`` of a checkpoint with a ``DeltaChannel`` that LangGraph
+    rebuilds from its history, on a saver with ``keep_last`` above 1.
 
-    In 0.1.0 ``put`` raised it for a checkpoint holding only a
-    ``DeltaChannel``'s delta (``snapshot_frequency`` above 1). The saver now
-    keeps, for delta channels, the history since their last snapshot and
-    implements ``get_delta_channel_history`` (docs/design.md, "Delta
-    channels"), so every ``snapshot_frequency`` works.
+    The saver keeps a delta channel's history for the newest checkpoint
+    only, so replaying or forking from an older checkpoint of the window
+    would rebuild the channel wrong; the ``put`` is refused, before anything
+    is written. Use ``keep_last=1`` for graphs with delta channels, or a
+    ``snapshot_frequency`` of 1. (In 0.1.0 every saver raised it for such a
+    checkpoint; ``keep_last=1`` has kept delta history since.)
     """
 
 

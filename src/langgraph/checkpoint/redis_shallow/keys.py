@@ -16,6 +16,11 @@ key                             type    holds
                                         another run's checkpoint, with that
                                         checkpoint's entry fields (only with
                                         Search; see :mod:`.layout`)
+``CP:{t(T)}:n(NS):hist``        hash    the history window of (T, NS): the
+                                        checkpoints before the newest, their
+                                        values and writes (only with
+                                        ``keep_last`` above 1; see
+                                        :mod:`.layout`)
 ``CP:{t(T)}``                   set     the encoded namespaces of T (registry,
                                         used by delete, list and copy)
 ``WP:{t(T)}:n(NS)``             hash    the search entry of (T, NS): the
@@ -64,6 +69,7 @@ from urllib.parse import quote, unquote
 __all__ = [
     "BASE_SUFFIX",
     "DEFAULT_CHECKPOINT_PREFIX",
+    "HISTORY_SUFFIX",
     "DEFAULT_WRITE_PREFIX",
     "Keys",
     "decode_namespace",
@@ -81,6 +87,10 @@ DEFAULT_CHECKPOINT_PREFIX = "lgshallow:cp"
 BASE_SUFFIX = ":base"
 """Suffix of a namespace hash key that names its rollback base (encoded
 namespaces never contain ``:``, so no namespace hash has this suffix)."""
+
+HISTORY_SUFFIX = ":hist"
+"""Suffix of a namespace hash key that names its history window hash
+(see :data:`BASE_SUFFIX` for why it cannot be a namespace's)."""
 
 DEFAULT_WRITE_PREFIX = "lgshallow:w"
 """Default ``checkpoint_write_prefix`` (the prefix of the search entries)."""
@@ -228,6 +238,10 @@ class Keys:
             f"{self.entry_prefix}:{tag}:{ns}",
             f"{self.checkpoint_prefix}:{tag}",
         )
+
+    def history(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Key of the history window hash of (thread, ns)."""
+        return self.for_namespace(thread_id, checkpoint_ns)[0] + HISTORY_SUFFIX
 
     def rollback_base(self, thread_id: str, checkpoint_ns: str) -> str:
         """Key of the rollback base of (thread, ns)."""

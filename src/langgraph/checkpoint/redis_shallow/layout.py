@@ -6,8 +6,10 @@ one Lua script call, and the reply of one read back into a
 
 Namespace hash ``CP:{T}:NS`` (see :mod:`.keys`), the checkpoint's fields:
 
-- ``id``: the checkpoint id (the parent's id is not stored: a shallow saver
-  returns no ``parent_config``);
+- ``id``: the checkpoint id;
+- ``parent`` (only with ``keep_last`` above 1): the id of the checkpoint it
+  was made from, while that one is in the history window (``parent_config``
+  names it);
 - ``cp``: typed blob of the checkpoint without its ``channel_values``;
 - ``meta``: typed blob of the metadata;
 - ``v:<len>:<channel>:<version>``: typed blob of one channel value, one field
@@ -42,6 +44,21 @@ tokens of the metadata (space-separated hex digests) for the index, ``run``,
 the token of the checkpoint's ``run_id``, and ``solo``: that token when every
 checkpoint the namespace held since it was created was written by that run,
 else empty (``delete_for_runs`` deletes only such namespaces).
+
+History window ``CP:{T}:NS:hist`` (only with ``keep_last`` K above 1): the
+K - 1 checkpoints before the stored one (the K newest by id, forks
+included). For each, by its id ``<id>``:
+
+- ``c:<id>``, ``m:<id>``: its body and metadata, as ``cp`` and ``meta``;
+- ``p:<id>``: its parent's id, while the parent is in the window;
+- ``r:<id>``: the value fields it refers to, each as ``<bytes>:<field>``;
+
+plus the value fields (``v:...``) that only these checkpoints refer to (a
+value lives in the namespace hash while the stored checkpoint refers to it,
+else here, once however many checkpoints share it) and their pending writes
+(same field names as in the namespace hash; the stored checkpoint's parent's
+writes stay there). :data:`.scripts.PUT` keeps it; :func:`history_fields`
+reads one checkpoint of it back.
 
 Rollback base ``CP:{T}:NS:base`` (only with Search): the namespace hash as it
 was when a run started writing over another run's checkpoint, plus that
@@ -110,6 +127,7 @@ __all__ = [
 ]
 
 ID = b"id"
+PARENT = b"parent"
 CHECKPOINT = b"cp"
 METADATA = b"meta"
 ENTRY_TOKENS = b"mt"
@@ -316,6 +334,7 @@ def build_put(
     ttl_ms: int | None,
     search_entry: bool = True,
     compression: Compression | None = None,
+    keep_last: int = 1,
 ) -> PutPlan:
     """Serialize a ``put`` into the ARGV of the put script.
 
@@ -326,7 +345,7 @@ def build_put(
 
     ARGV: ttl_ms, ns member, keep-prefix of the new checkpoint's writes,
     keep-prefix of the parent's writes (or ``""``), the entry flag, the
-    metadata tokens, the run token, the number of required value fields,
+    metadata tokens, the run token, ``keep_last``, the number of required value fields,
     those fields, the number of delta channels (:func:`delta_channels`) and
     for each its name, the prefix of its value fields, its value field in
     this checkpoint and ``s`` (sent, empty) or ``r`` (required: the script
@@ -363,6 +382,8 @@ def build_put(
         CHECKPOINT, dump_typed(serde, body, "the checkpoint"),
         METADATA, dump_typed(serde, meta, "the metadata"),
     ]  # fmt: skip
+    if keep_last > 1 and parent_id:
+        pairs += [PARENT, _utf8(parent_id)]
     args: list[str | bytes | int] = [
         ttl_ms or 0,
         ns_member,
@@ -371,6 +392,7 @@ def build_put(
         b"1" if search_entry else b"",
         metadata_tokens(meta).encode() if search_entry else b"",
         run_token(meta).encode() if search_entry else b"",
+        keep_last,
         len(required),
         *required,
         len(deltas) // 4,
@@ -475,15 +497,91 @@ def read_tuple(
             task_id = task.decode("utf-8", "surrogatepass")
             found.append((path, task_id, int(idx), channel, blob))
     found.sort(key=lambda w: w[:3])
+    parent = cp.get(PARENT)
     return CheckpointTuple(
         config=make_config(thread_id, checkpoint_ns, stored_id),
         checkpoint=checkpoint,
         metadata=load_typed(serde, cp[METADATA]),
-        parent_config=None,
+        parent_config=None
+        if parent is None
+        else make_config(
+            thread_id, checkpoint_ns, parent.decode("utf-8", "surrogatepass")
+        ),
         pending_writes=[
             (task_id, ch, load_typed(serde, blob)) for _, task_id, _, ch, blob in found
         ],
     )
+
+
+def _refs(packed: bytes) -> list[bytes]:
+    """The value fields of an ``r:<id>`` field (``<bytes>:<field>`` ...)."""
+    out, i = [], 0
+    while i < len(packed):
+        colon = packed.index(b":", i)
+        n = int(packed[i:colon])
+        out.append(packed[colon + 1 : colon + 1 + n])
+        i = colon + 1 + n
+    return out
+
+
+def history_ids(history: Mapping[bytes, bytes]) -> list[str]:
+    """The ids of the checkpoints a history hash holds, newest first."""
+    ids = [f[2:] for f in history if f.startswith(b"c:")]
+    return [i.decode("utf-8", "surrogatepass") for i in sorted(ids, reverse=True)]
+
+
+def history_fields(
+    fields: Mapping[bytes, bytes], history: Mapping[bytes, bytes], checkpoint_id: str
+) -> dict[bytes, bytes]:
+    """One checkpoint of the history window as the namespace hash would hold
+    it (for :func:`read_tuple`), from the namespace hash and the history
+    hash; empty if the history does not hold it. The Lua twin is
+    :data:`.scripts.READ_CHECKPOINT`."""
+    raw = _utf8(checkpoint_id)
+    body = history.get(b"c:" + raw)
+    if body is None:
+        return {}
+    out = {ID: raw, CHECKPOINT: body, METADATA: history[b"m:" + raw]}
+    parent = history.get(b"p:" + raw)
+    if parent is not None:
+        out[PARENT] = parent
+    for field in _refs(history.get(b"r:" + raw, b"")):
+        value = history.get(field, fields.get(field))
+        if value is not None:
+            out[field] = value
+    prefix = writes_prefix(checkpoint_id)
+    for source in (history, fields):
+        for field, record in source.items():
+            if field.startswith(prefix) and _split_write_field(field) is not None:
+                out.setdefault(field, record)
+    return out
+
+
+def window_tuples(
+    serde: SerializerProtocol,
+    thread_id: str,
+    checkpoint_ns: str,
+    fields: Mapping[bytes, bytes],
+    history: Mapping[bytes, bytes],
+) -> list[CheckpointTuple]:
+    """Every checkpoint of a namespace's window, newest first: the stored
+    one (from its hash) and those of its history hash."""
+    found = []
+    newest = read_tuple(serde, thread_id, checkpoint_ns, fields)
+    if newest is None:
+        return []
+    found.append(newest)
+    for checkpoint_id in history_ids(history):
+        tup = read_tuple(
+            serde,
+            thread_id,
+            checkpoint_ns,
+            history_fields(fields, history, checkpoint_id),
+        )
+        if tup is not None:
+            found.append(tup)
+    found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
+    return found
 
 
 def retarget(
@@ -497,12 +595,13 @@ def retarget(
 
     The metadata's ``thread_id``, when it has one, names the copy (as the
     LangGraph server's own thread copy does), and the entry's metadata
-    tokens follow; every other field is copied byte for byte.
+    tokens follow; every other field is copied byte for byte. The same
+    holds for a history hash (its metadata fields ``m:<id>``; no entry).
     """
     out = list(fields)
     new_meta: Any = None
     for i in range(0, len(out), 2):
-        if out[i] == METADATA:
+        if out[i] == METADATA or out[i].startswith(b"m:"):
             meta = load_typed(serde, out[i + 1])
             if isinstance(meta, dict) and "thread_id" in meta:
                 meta["thread_id"] = thread_id
@@ -650,13 +749,15 @@ class StoredNamespace(NamedTuple):
 
     ``fields`` is the namespace hash (the checkpoint and its pending writes),
     ``entry`` its search entry (empty without Search), ``base`` its rollback
-    base (usually empty); each maps field names to values, bytes as stored.
+    base (usually empty), ``history`` its history window (empty with
+    ``keep_last=1``); each maps field names to values, bytes as stored.
     """
 
     checkpoint_ns: str
     fields: dict[bytes, bytes]
     entry: dict[bytes, bytes]
     base: dict[bytes, bytes]
+    history: dict[bytes, bytes] = {}
 
 
 def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:
@@ -668,8 +769,9 @@ def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:
             dict(hash_fields(reply[i + 1])),
             dict(hash_fields(reply[i + 2])),
             dict(hash_fields(reply[i + 3])),
+            dict(hash_fields(reply[i + 4])),
         )
-        for i in range(0, len(reply), 4)
+        for i in range(0, len(reply), 5)
     ]
     return sorted(found, key=lambda stored: stored.checkpoint_ns)
 
@@ -684,8 +786,9 @@ def pack_namespace(
     args: list[Any], checkpoint_ns: str, *parts: Sequence[bytes]
 ) -> None:
     """Append one namespace to ``WRITE_THREAD``'s arguments: its encoded
-    name, then the hash, its search entry and its rollback base, each a flat
-    field/value list preceded by its length (an empty one writes nothing)."""
+    name, then the hash, its search entry, its rollback base and its
+    history, each a flat field/value list preceded by its length (an empty
+    one writes nothing)."""
     args.append(encode_namespace(checkpoint_ns))
     for part in parts:
         args.append(len(part))

@@ -26,7 +26,9 @@ __all__ = [
     "PUT_DELETED",
     "PUT_DELTA",
     "PUT_WRITES",
+    "READ_CHECKPOINT",
     "READ_THREAD",
+    "READ_WINDOW",
     "UPGRADE_LAYOUT",
     "WRITE_THREAD",
     "Script",
@@ -118,10 +120,75 @@ local function members(reg)
 end
 """
 
-# KEYS: namespace hash, search entry, registry set, rollback base, tombstone.
+# Shared by the scripts that keep a history window (keep_last above 1, see
+# ``layout``): the history hash holds, per checkpoint older than the newest,
+# c:<id> (body), m:<id> (metadata), p:<id> (parent id, while the parent is in
+# the window) and r:<id> (the value fields it refers to, packed as
+# "<len>:<field>" ...), plus the values that only such checkpoints refer to
+# and their writes. ``trim`` drops the checkpoints in ``gone`` with their
+# writes, parent links into ``gone``, and every value no checkpoint left in
+# the history refers to or that ``top`` (the newest's fields) holds.
+_HISTORY = """
+local function refs_of(packed)
+  local out, i = {}, 1
+  while packed and i <= #packed do
+    local colon = string.find(packed, ':', i, true)
+    local n = tonumber(string.sub(packed, i, colon - 1))
+    out[#out + 1] = string.sub(packed, colon + 1, colon + n)
+    i = colon + n + 1
+  end
+  return out
+end
+local function pack_refs(fields)
+  local parts = {}
+  for _, f in ipairs(fields) do parts[#parts + 1] = #f .. ':' .. f end
+  return table.concat(parts)
+end
+local function history_ids(h)
+  local ids = {}
+  for _, f in ipairs(redis.call('HKEYS', h)) do
+    if string.sub(f, 1, 2) == 'c:' then ids[#ids + 1] = string.sub(f, 3) end
+  end
+  return ids
+end
+local function trim(h, gone, top)
+  local fields = redis.call('HKEYS', h)
+  local del, used, links = {}, {}, {}
+  for _, f in ipairs(fields) do
+    local t = string.sub(f, 1, 2)
+    if t == 'c:' or t == 'm:' or t == 'p:' or t == 'r:' then
+      local id = string.sub(f, 3)
+      if gone[id] then
+        del[#del + 1] = f
+      elseif t == 'r:' then
+        for _, v in ipairs(refs_of(redis.call('HGET', h, f))) do used[v] = true end
+      elseif t == 'p:' then
+        links[#links + 1] = f
+      end
+    else
+      local wid = write_id(f)
+      if wid and gone[wid] then del[#del + 1] = f end
+    end
+  end
+  for _, f in ipairs(links) do
+    if gone[redis.call('HGET', h, f)] then del[#del + 1] = f end
+  end
+  for _, f in ipairs(fields) do
+    if string.sub(f, 1, 2) == 'v:' and (not used[f] or top[f]) then
+      del[#del + 1] = f
+    end
+  end
+  for i = 1, #del, 1000 do
+    redis.call('HDEL', h, unpack(del, i, math.min(i + 999, #del)))
+  end
+end
+"""
+
+# KEYS: namespace hash, search entry, registry set, rollback base, tombstone,
+#       history hash.
 # ARGV: ttl_ms, ns member, keep prefix (new id), keep prefix (parent id) or "",
 #       entry flag ("1": write the search entry), metadata tokens, run token,
-#       n required fields, required fields..., n delta channels, for each:
+#       keep_last, n required fields, required fields..., n delta channels, for each:
 #       name, value field prefix, its value field here, "s" (sent, empty) or
 #       "r" (required), then field/value pairs.
 # Refuses, writing nothing, in three cases. The namespace holds a checkpoint
@@ -156,6 +223,15 @@ end
 # such a channel not older than its seed move to dw<key>:<write field>.
 # Every other delta field goes, and all of them when the new checkpoint
 # has no parent here.
+# History window (keep_last K above 1): a parent in the history is as good
+# as the stored checkpoint (a fork); a required value may be in the history
+# (it moves to the namespace hash, which holds exactly the newest's values).
+# A new checkpoint moves the stored one into the history (body, metadata,
+# parent, the value fields it refers to), keeps the K newest checkpoints
+# (by id, the new one always), moves the values and the writes that only
+# the others need into the history, and drops the rest (see ``trim``). The
+# "parent" field names a parent only while it is in the window. With K = 1,
+# or no stored checkpoint, the history hash goes.
 PUT_DELETED = 2
 """First item of :data:`PUT`'s reply when it refuses a late put of a deleted
 thread (``{2, tombstone}``; ``{1, stored id}`` is a stale parent)."""
@@ -165,13 +241,17 @@ PUT = Script(
     _WRITE_ID
     + _OLDER
     + _DELTA
+    + _HISTORY
     + """
 local a, b = ARGV[3], ARGV[4]
 local nb = #b
 local newid = string.sub(a, string.find(a, ':', 1, true) + 1)
+local parentid = nb > 0 and string.sub(b, string.find(b, ':', 1, true) + 1)
+local K = tonumber(ARGV[8])
 local cur = redis.call('HGET', KEYS[1], 'id')
 if cur and cur ~= newid then
-  if nb > 0 and string.sub(b, string.find(b, ':', 1, true) + 1) ~= cur then
+  if nb > 0 and parentid ~= cur and not (K > 1 and
+      redis.call('HEXISTS', KEYS[6], 'c:' .. parentid) == 1) then
     return {1, cur}
   end
   if nb == 0 and older(newid, cur) then
@@ -191,19 +271,23 @@ if not cur and nb > 0 then
     return {2, w}
   end
 end
-local nreq = tonumber(ARGV[8])
+local nreq = tonumber(ARGV[9])
 local keep = {}
-local missing = {}
-for i = 9, 8 + nreq do
+local missing, pull = {}, {}
+for i = 10, 9 + nreq do
   if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
-    missing[#missing + 1] = ARGV[i]
+    if K > 1 and redis.call('HEXISTS', KEYS[6], ARGV[i]) == 1 then
+      pull[#pull + 1] = ARGV[i]
+    else
+      missing[#missing + 1] = ARGV[i]
+    end
   end
   keep[ARGV[i]] = true
 end
 if #missing > 0 then
   return missing
 end
-local fd = 9 + nreq
+local fd = 10 + nreq
 local first = fd + 1 + 4 * tonumber(ARGV[fd])
 for i = first, #ARGV, 2 do
   keep[ARGV[i]] = true
@@ -237,6 +321,45 @@ if ARGV[5] == '1' and cur then
       'e:solo', psolo or '')
   end
 end
+for _, f in ipairs(pull) do
+  redis.call('HSET', KEYS[1], f, redis.call('HGET', KEYS[6], f))
+end
+local window = {}  -- ids of the history after this put
+if K <= 1 or not cur then
+  -- EXISTS first: any write (a DEL of nothing too) would lift the OOM check
+  -- from the rest of the script (docs/reliability.md, "Why it holds")
+  if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('DEL', KEYS[6]) end
+elseif cur ~= newid then
+  local body = redis.call('HMGET', KEYS[1], 'cp', 'meta', 'parent')
+  local refs, held = {}, {}
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 2) == 'v:' then refs[#refs + 1] = f end
+  end
+  redis.call('HSET', KEYS[6], 'c:' .. cur, body[1], 'm:' .. cur, body[2],
+    'r:' .. cur, pack_refs(refs))
+  if body[3] then redis.call('HSET', KEYS[6], 'p:' .. cur, body[3]) end
+  local ids = history_ids(KEYS[6])
+  table.sort(ids, function(x, y) return older(y, x) end)
+  local gone = {}
+  for i, id in ipairs(ids) do
+    if i < K and id ~= newid then window[id] = true else gone[id] = true end
+  end
+  for id in pairs(window) do
+    for _, v in ipairs(refs_of(redis.call('HGET', KEYS[6], 'r:' .. id))) do
+      if not keep[v] then held[v] = true end
+    end
+  end
+  for v in pairs(held) do
+    local blob = redis.call('HGET', KEYS[1], v)
+    if blob then redis.call('HSET', KEYS[6], v, blob) end
+  end
+  trim(KEYS[6], gone, keep)
+  if nb > 0 and gone[parentid] then
+    for i = first, #ARGV, 2 do
+      if ARGV[i] == 'parent' then ARGV[i + 1] = '' end
+    end
+  end
+end
 local stale = {}
 local dfields, dropped = {}, {}
 local reseed = {}
@@ -245,6 +368,9 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if id then
     if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
       stale[#stale + 1] = f
+      if window[id] then
+        redis.call('HSET', KEYS[6], f, redis.call('HGET', KEYS[1], f))
+      end
       if anyhist then dropped[#dropped + 1] = {f, id} end
     end
   elseif string.byte(f, 1) == 100 then  -- 'd': delta history
@@ -296,6 +422,9 @@ end
 for i = first, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
+if redis.call('HGET', KEYS[1], 'parent') == '' then
+  redis.call('HDEL', KEYS[1], 'parent')
+end
 if ARGV[5] == '1' then
   local solo = ARGV[7]
   if cur and psolo ~= solo then solo = '' end
@@ -310,6 +439,7 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
   redis.call('PEXPIRE', KEYS[4], ttl)
+  redis.call('PEXPIRE', KEYS[6], ttl)
 elseif not cur then
   -- writes that came ahead of this first checkpoint may carry the expiry
   -- of a tombstone (see PUT_WRITES): they are the thread's now
@@ -319,9 +449,10 @@ return 0
 """,
 )
 
-# KEYS: namespace hash, registry set, search entry, tombstone.
+# KEYS: namespace hash, registry set, search entry, tombstone, history hash.
 # ARGV: ttl_ms, ns member, checkpoint id, then (mode, field, record)
-# triples; mode "n" inserts if absent, "s" overwrites. While the thread has
+# triples; mode "n" inserts if absent, "s" overwrites. The writes of a
+# checkpoint of the history window go to the history hash. While the thread has
 # a tombstone, writes for a checkpoint the namespace does not hold are
 # refused (returns 1, writes nothing) if its id is not newer than the
 # tombstone (a deleted checkpoint). Newer ones to a namespace that holds no
@@ -335,18 +466,21 @@ PUT_WRITES = Script(
 local ttl = tonumber(ARGV[1])
 local w = redis.call('GET', KEYS[4])
 local orphan = false
-if w then
-  local id = redis.call('HGET', KEYS[1], 'id')
-  if id ~= ARGV[3] then
+local id = redis.call('HGET', KEYS[1], 'id')
+local target = KEYS[1]
+if id ~= ARGV[3] then
+  if redis.call('HEXISTS', KEYS[5], 'c:' .. ARGV[3]) == 1 then
+    target = KEYS[5]
+  elseif w then
     if not older(w, ARGV[3]) then return 1 end
     orphan = not id
   end
 end
 for i = 4, #ARGV, 3 do
   if ARGV[i] == 'n' then
-    redis.call('HSETNX', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    redis.call('HSETNX', target, ARGV[i + 1], ARGV[i + 2])
   else
-    redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])
+    redis.call('HSET', target, ARGV[i + 1], ARGV[i + 2])
   end
 end
 if orphan then
@@ -360,6 +494,7 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
   redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('PEXPIRE', KEYS[5], ttl)
 end
 return 0
 """,
@@ -367,8 +502,9 @@ return 0
 
 # KEYS: registry set, guard (never exists, see above), tombstone. ARGV:
 # namespace hash key prefix, search entry key prefix, rollback base suffix,
-# tombstone ttl_ms. Deletes every namespace's hash, entry and rollback base
-# (the root namespace's even when the registry lacks it), and the registry;
+# tombstone ttl_ms, history suffix. Deletes every namespace's hash, entry,
+# rollback base and history (the root namespace's even when the registry
+# lacks it), and the registry;
 # buries the newest checkpoint id it removed (none: no tombstone); returns
 # how many keys it removed.
 DELETE_THREAD = Script(
@@ -381,7 +517,8 @@ local n, newest = 0, nil
 for _, m in ipairs(members(KEYS[1])) do
   local id = redis.call('HGET', ARGV[1] .. m, 'id')
   if id and (not newest or older(newest, id)) then newest = id end
-  n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[3])
+  n = n + redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[3],
+    ARGV[1] .. m .. ARGV[5])
 end
 if newest then bury(KEYS[3], newest, ARGV[4]) end
 return n + redis.call('DEL', KEYS[1])
@@ -390,10 +527,10 @@ return n + redis.call('DEL', KEYS[1])
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
 # ARGV: namespace hash key prefix, search entry key prefix,
-# ttl_ms to refresh (0: none), rollback base suffix. Returns {member,
-# namespace hash fields, search entry fields, ...} for every namespace of
-# the thread whose hash exists (a registry member or search entry whose
-# hash is gone, expired or evicted, is left out).
+# ttl_ms to refresh (0: none), rollback base suffix, history suffix. Returns
+# {member, namespace hash fields, search entry fields, history fields, ...}
+# for every namespace of the thread whose hash exists (a registry member or
+# search entry whose hash is gone, expired or evicted, is left out).
 READ_THREAD = Script(
     "read_thread",
     _MEMBERS
@@ -407,11 +544,13 @@ for _, m in ipairs(members(KEYS[1])) do
     out[#out + 1] = m
     out[#out + 1] = fields
     out[#out + 1] = redis.call('HGETALL', ek)
+    out[#out + 1] = redis.call('HGETALL', hk .. ARGV[5])
   end
   if ttl > 0 then
     redis.call('PEXPIRE', hk, ttl)
     redis.call('PEXPIRE', ek, ttl)
     redis.call('PEXPIRE', hk .. ARGV[4], ttl)
+    redis.call('PEXPIRE', hk .. ARGV[5], ttl)
   end
 end
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
@@ -421,9 +560,11 @@ return out
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
 # ARGV: namespace hash key prefix, search entry key prefix,
-# rollback base suffix. For every namespace: drop the writes of any
-# checkpoint but the stored one and the rollback base, and drop namespaces
-# that hold writes but no checkpoint. Writes of older checkpoints to a
+# rollback base suffix, tombstone ttl_ms (unused), history suffix. For every
+# namespace: drop the writes of any checkpoint but the stored one, the
+# rollback base and the history window (and the stored one's link to its
+# parent, which leaves the window), and drop namespaces that hold writes
+# but no checkpoint. Writes of older checkpoints to a
 # channel with delta history (a dh<key> field) that are not older than its
 # seed are part of that history: they move to dw<key>:<write field>.
 PRUNE_KEEP_LATEST = Script(
@@ -437,7 +578,8 @@ local removed = 0
 for _, m in ipairs(members(KEYS[1])) do
   local hk, ek = ARGV[1] .. m, ARGV[2] .. m
   local id = redis.call('HGET', hk, 'id')
-  removed = removed + redis.call('DEL', hk .. ARGV[3])
+  removed = removed + redis.call('DEL', hk .. ARGV[3], hk .. ARGV[5])
+  redis.call('HDEL', hk, 'parent')
   if not id then
     removed = removed + redis.call('DEL', hk, ek)
     redis.call('SREM', KEYS[1], m)
@@ -479,25 +621,28 @@ return removed
 # KEYS: target registry set, guard (never exists, see above), target
 # tombstone (removed: the thread is written anew on purpose). ARGV:
 # namespace hash key prefix, search entry key prefix, ttl_ms (0: none), rollback
-# base suffix, then per namespace: member and three field/value lists, each
-# as its length n and n items: the namespace hash, the search entry, the
-# rollback base (empty lists write nothing). Replaces the whole target
-# thread (its old namespaces, entries and rollback bases are dropped first).
+# base suffix, history suffix, then per namespace: member and four
+# field/value lists, each as its length n and n items: the namespace hash,
+# the search entry, the rollback base, the history (empty lists write
+# nothing). Replaces the whole target thread (its old namespaces, entries,
+# rollback bases and histories are dropped first).
 WRITE_THREAD = Script(
     "write_thread",
     _MEMBERS
     + """
 for _, m in ipairs(members(KEYS[1])) do
-  redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4])
+  redis.call('DEL', ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4],
+    ARGV[1] .. m .. ARGV[5])
 end
 redis.call('DEL', KEYS[1], KEYS[3])
 local ttl = tonumber(ARGV[3])
-local i = 5
+local i = 6
 while i <= #ARGV do
   local m = ARGV[i]
-  local targets = {ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4]}
+  local targets = {ARGV[1] .. m, ARGV[2] .. m, ARGV[1] .. m .. ARGV[4],
+    ARGV[1] .. m .. ARGV[5]}
   i = i + 1
-  for t = 1, 3 do
+  for t = 1, 4 do
     local n = tonumber(ARGV[i])
     for j = i + 1, i + n, 1000 do
       redis.call('HSET', targets[t], unpack(ARGV, j, math.min(j + 999, i + n)))
@@ -514,8 +659,9 @@ return 0
 
 # KEYS: registry set, guard (never exists, see above), tombstone (unused).
 # ARGV: namespace hash
-# key prefix, search entry key prefix, rollback base suffix. Returns {member,
-# namespace hash fields, search entry fields, rollback base fields, ...} for
+# key prefix, search entry key prefix, rollback base suffix, history suffix.
+# Returns {member, namespace hash fields, search entry fields, rollback base
+# fields, history fields, ...} for
 # every namespace of the thread that holds a hash or a base (the root
 # namespace even if its registry entry is gone), as stored, seen at one
 # instant (for backups; reads refresh no TTL).
@@ -533,6 +679,7 @@ for _, m in ipairs(members(KEYS[1])) do
     out[#out + 1] = fields
     out[#out + 1] = redis.call('HGETALL', ARGV[2] .. m)
     out[#out + 1] = base
+    out[#out + 1] = redis.call('HGETALL', hk .. ARGV[4])
   end
 end
 return out
@@ -540,7 +687,7 @@ return out
 )
 
 # KEYS: namespace hash, search entry, registry set, rollback base,
-# tombstone. ARGV: mode ("check" or "delete"), ns member, tombstone ttl_ms,
+# tombstone, history hash. ARGV: mode ("check" or "delete"), ns member, tombstone ttl_ms,
 # then run tokens. Returns 0 if the entry's checkpoint is of none of these
 # runs; 1 if it is of one that wrote everything the namespace holds (its
 # "solo"), after deleting the namespace (hash, entry, base) and burying its
@@ -549,10 +696,15 @@ return out
 # becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
 # base to go back to: nothing is done). A namespace whose hash is gone and
 # has no base of another run counts as 1: its entry (and base) are deleted.
+# The history goes with the namespace; on a restore, the checkpoints of the
+# history not older than the restored one go (the run wrote them, or the
+# restored one is among them).
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
-    _OLDER
+    _WRITE_ID
+    + _OLDER
     + _BURY
+    + _HISTORY
     + """
 local entry = redis.call('HMGET', KEYS[2], 'mt', 'solo')
 local mt, solo = entry[1], entry[2]
@@ -566,7 +718,7 @@ for i = 4, #ARGV do
       if ARGV[1] == 'delete' then
         local id = redis.call('HGET', KEYS[1], 'id')
         if id then bury(KEYS[5], id, ARGV[3]) end
-        redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[6])
         redis.call('SREM', KEYS[3], ARGV[2])
         if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
       end
@@ -578,7 +730,7 @@ for i = 4, #ARGV do
       -- the namespace hash is gone (expired, evicted): nothing is left to
       -- lose, only the entry (and base) pointing at it
       if ARGV[1] == 'delete' then
-        redis.call('DEL', KEYS[2], KEYS[4])
+        redis.call('DEL', KEYS[2], KEYS[4], KEYS[6])
         redis.call('SREM', KEYS[3], ARGV[2])
         if redis.call('SCARD', KEYS[3]) == 0 then redis.call('DEL', KEYS[3]) end
       end
@@ -590,11 +742,75 @@ for i = 4, #ARGV do
       redis.call('HSET', KEYS[1], 'run', base[2], 'solo', base[4])
       redis.call('HSET', KEYS[2], 'id', base[1], 'mt', base[3], 'solo', base[4],
         'run', base[2])
+      local gone, top = {}, {}
+      for _, id in ipairs(history_ids(KEYS[6])) do
+        if not older(id, base[1]) then gone[id] = true end
+      end
+      for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do top[f] = true end
+      trim(KEYS[6], gone, top)
+      local parent = redis.call('HGET', KEYS[1], 'parent')
+      if parent and redis.call('HEXISTS', KEYS[6], 'c:' .. parent) == 0 then
+        redis.call('HDEL', KEYS[1], 'parent')
+      end
     end
     return 3
   end
 end
 return 0
+""",
+)
+
+# KEYS: namespace hash, history hash, then the keys whose TTL a read
+# refreshes (search entry, registry, rollback base). ARGV: checkpoint id,
+# ttl_ms to refresh (0: none). Returns a checkpoint of the history window
+# as a namespace hash would hold it (id, cp, meta, parent, its value fields
+# and its writes, flat); the namespace hash itself if the history does not
+# hold that id.
+READ_CHECKPOINT = Script(
+    "read_checkpoint",
+    _WRITE_ID
+    + _OLDER
+    + _HISTORY
+    + """
+local id = ARGV[1]
+local h = KEYS[2]
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+local body = redis.call('HMGET', h, 'c:' .. id, 'm:' .. id, 'p:' .. id, 'r:' .. id)
+if not body[1] or redis.call('HGET', KEYS[1], 'id') == id then
+  return redis.call('HGETALL', KEYS[1])
+end
+local out = {'id', id, 'cp', body[1], 'meta', body[2]}
+if body[3] then out[#out + 1] = 'parent'; out[#out + 1] = body[3] end
+for _, f in ipairs(refs_of(body[4])) do
+  local v = redis.call('HGET', h, f) or redis.call('HGET', KEYS[1], f)
+  if v then out[#out + 1] = f; out[#out + 1] = v end
+end
+for _, key in ipairs({h, KEYS[1]}) do
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    if write_id(f) == id then
+      out[#out + 1] = f
+      out[#out + 1] = redis.call('HGET', key, f)
+    end
+  end
+end
+return out
+""",
+)
+
+# KEYS: namespace hash, history hash. ARGV: ttl_ms to refresh (0: none).
+# Returns {namespace hash fields, history fields}, seen at one instant.
+READ_WINDOW = Script(
+    "read_window",
+    """
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 """,
 )
 
@@ -634,5 +850,7 @@ ALL = (
     WRITE_THREAD,
     DELETE_IF_TOKEN,
     DUMP_THREAD,
+    READ_CHECKPOINT,
+    READ_WINDOW,
 )
 """Every script, for ``setup`` to load."""

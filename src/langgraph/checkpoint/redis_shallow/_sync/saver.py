@@ -53,6 +53,7 @@ from ..config import (
     PRUNE_STRATEGIES,
     before_id_of,
     parse_cache_size,
+    parse_keep_last,
     parse_thread_id,
     parse_ttl,
     target_of,
@@ -66,6 +67,7 @@ from ..errors import (
     SearchUnavailableError,
     StaleCheckpointError,
     ThreadDeletedError,
+    UnsupportedChannelError,
     client_race,
     client_races,
     lost_connection,
@@ -76,6 +78,7 @@ from ..keys import (
     BASE_SUFFIX,
     DEFAULT_CHECKPOINT_PREFIX,
     DEFAULT_WRITE_PREFIX,
+    HISTORY_SUFFIX,
     Keys,
     decode_namespace,
     encode_namespace,
@@ -195,6 +198,15 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         wait_for_aof: also wait until the append-only file holds the write,
             on the primary and on ``wait_for_replicas`` replicas
             (``WAITAOF``, Redis >= 7.2, with ``appendonly yes``).
+        keep_last: how many checkpoints of each thread and namespace to
+            keep (1, the default, to 1000): the history window. Above 1,
+            ``list`` and ``get_state_history`` return them newest first,
+            ``get_tuple`` reads any of them by id, and a graph can replay,
+            resume or fork from any of them; a config older than the window
+            raises ``StaleCheckpointError``. Each ``put``, ``put_writes``
+            and ``get_tuple`` stays one round trip; a value that several
+            checkpoints share is stored once. docs/usage.md, "Keeping
+            history", says which K to pick.
 
     Raises:
         InvalidConfigError: bad arguments, before any connection is made.
@@ -220,9 +232,11 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         wait_for_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         wait_for_aof: bool = False,
+        keep_last: int = 1,
     ) -> None:
         super().__init__(serde=serde)
         self.compression = parse_compression(compression)
+        self.keep_last = parse_keep_last(keep_last)
         self._durability = parse_durability(
             wait_for_replicas, wait_timeout, wait_for_aof
         )
@@ -258,6 +272,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             "wait_for_replicas": wait_for_replicas,
             "wait_timeout": wait_timeout,
             "wait_for_aof": wait_for_aof,
+            "keep_last": keep_last,
         }
         self._client, self._owns_client = self._connect(
             redis_url, redis_client, connection_args
@@ -347,6 +362,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         wait_for_replicas: int = 0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         wait_for_aof: bool = False,
+        keep_last: int = 1,
     ) -> Iterator[ShallowRedisSaver]:
         """Create a saver for the block, then close the clients it created.
 
@@ -371,6 +387,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             wait_for_replicas=wait_for_replicas,
             wait_timeout=wait_timeout,
             wait_for_aof=wait_for_aof,
+            keep_last=keep_last,
         )
         try:
             yield saver
@@ -641,7 +658,10 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         """
         thread_id, ns, checkpoint_id = target_of(config, "get_tuple")
         with self._telemetry.span("get_tuple", thread_id, ns) as span:
-            fields = self._read_namespace(thread_id, ns, "get_tuple", span)
+            if checkpoint_id is not None and self.keep_last > 1:
+                fields = self._read_checkpoint(thread_id, ns, checkpoint_id, span)
+            else:
+                fields = self._read_namespace(thread_id, ns, "get_tuple", span)
             tup = layout.read_tuple(
                 self.serde,
                 thread_id,
@@ -695,15 +715,48 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if self._read_ttl_ms:
                 pipe = self._client.pipeline(transaction=False)
                 pipe.hgetall(hk)
-                for key in (hk, ek, rk, hk + BASE_SUFFIX):
+                refreshed = (hk, ek, rk, hk + BASE_SUFFIX, hk + HISTORY_SUFFIX)
+                for key in refreshed:
                     pipe.pexpire(key, self._read_ttl_ms)
-                span.request(hk, ek, rk, hk + BASE_SUFFIX)
+                span.request(*refreshed)
                 fields = (pipe.execute())[0]
             else:
                 span.request(hk)
                 fields = self._client.hgetall(hk)
             span.response(fields)
             return cast(dict[bytes, bytes], fields)
+
+    def _read_checkpoint(
+        self, thread_id: str, ns: str, checkpoint_id: str, span: Span
+    ) -> dict[bytes, bytes]:
+        """One checkpoint of the window as its namespace hash would hold it
+        (``READ_CHECKPOINT``): from the history hash, else the namespace
+        hash itself."""
+        hk, ek, rk = self.keys.for_namespace(thread_id, ns)
+        with storage_errors("get_tuple", thread_id):
+            reply = self._run(
+                scripts.READ_CHECKPOINT,
+                (hk, hk + HISTORY_SUFFIX, ek, rk, hk + BASE_SUFFIX),
+                (checkpoint_id, self._read_ttl_ms),
+                span,
+                write=False,
+            )
+        return dict(layout.hash_fields(reply))
+
+    def _read_window(
+        self, thread_id: str, ns: str, operation: str, span: Span
+    ) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+        """A namespace hash and its history hash, at one instant."""
+        hk = self.keys.for_namespace(thread_id, ns)[0]
+        with storage_errors(operation, thread_id):
+            fields, history = self._run(
+                scripts.READ_WINDOW,
+                (hk, hk + HISTORY_SUFFIX),
+                (self._read_ttl_ms,),
+                span,
+                write=False,
+            )
+        return dict(layout.hash_fields(fields)), dict(layout.hash_fields(history))
 
     def put(
         self,
@@ -724,13 +777,30 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         Returns:
             The config addressing the stored checkpoint.
 
+        With ``keep_last`` above 1 the stored checkpoint moves into the
+        history window instead, and a parent anywhere in the window is a
+        fork, as in ``InMemorySaver``.
+
         Raises:
             StaleCheckpointError: the config names a checkpoint (the new
-                one's parent) that is no longer the stored one: the caller
-                started from an old config. Nothing is written; the stored
+                one's parent) that is no longer the stored one (or, with
+                ``keep_last`` above 1, in the window): the caller started
+                from an old config. Nothing is written; the stored
                 checkpoint is kept.
+            UnsupportedChannelError: ``keep_last`` is above 1 and the
+                checkpoint has a ``DeltaChannel`` that LangGraph rebuilds
+                from its history; nothing is written.
         """
         thread_id, ns, parent_id = target_of(config, "put")
+        if self.keep_last > 1 and layout.delta_channels(checkpoint, metadata):
+            raise UnsupportedChannelError(
+                f"aput: checkpoint {checkpoint.get('id')!r} has DeltaChannels "
+                f"({', '.join(layout.delta_channels(checkpoint, metadata))}) "
+                f"that LangGraph rebuilds from their history; with keep_last="
+                f"{self.keep_last} the saver cannot rebuild them for older "
+                "checkpoints of the window. Use keep_last=1 for this graph. "
+                "Nothing was written."
+            )
 
         def plan_for(versions: ChannelVersions) -> layout.PutPlan:
             return layout.build_put(
@@ -744,11 +814,19 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 self._ttl_ms,
                 self._search is not False,
                 self.compression,
+                self.keep_last,
             )
 
         plan = plan_for(new_versions)
         hk, ek, rk = self.keys.for_namespace(thread_id, ns)
-        keys = (hk, ek, rk, hk + BASE_SUFFIX, self.keys.tombstone(thread_id))
+        keys = (
+            hk,
+            ek,
+            rk,
+            hk + BASE_SUFFIX,
+            self.keys.tombstone(thread_id),
+            hk + HISTORY_SUFFIX,
+        )
         with self._telemetry.span("put", thread_id, ns) as span:
             self._before_write("put", span)
             with storage_errors("put", thread_id):
@@ -806,7 +884,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             with storage_errors("put_writes", thread_id):
                 refused = self._run(
                     scripts.PUT_WRITES,
-                    (hk, rk, ek, self.keys.tombstone(thread_id)),
+                    (hk, rk, ek, self.keys.tombstone(thread_id), hk + HISTORY_SUFFIX),
                     (self._ttl_ms, encode_namespace(ns), checkpoint_id, *args),
                     span,
                 )
@@ -831,20 +909,22 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     span,
                 )
 
-    def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int]:
+    def _deletion_args(self, thread_id: str) -> tuple[str, str, str, int, str]:
         """ARGV of ``DELETE_THREAD`` (and ``PRUNE_KEEP_LATEST``) for a thread."""
         return (
             *self.keys.thread_key_prefixes(thread_id),
             BASE_SUFFIX,
             self._tombstone_ms,
+            HISTORY_SUFFIX,
         )
 
     # -- listing -------------------------------------------------------------
 
     def _read_thread(
         self, thread_id: str, operation: str, span: Span
-    ) -> list[tuple[str, Any, Any]]:
-        """Every namespace of a thread as ``(ns, hash fields, entry fields)``."""
+    ) -> list[tuple[str, Any, Any, Any]]:
+        """Every namespace of a thread as ``(ns, hash fields, entry fields,
+        history fields)``."""
         with storage_errors(operation, thread_id):
             reply = self._run(
                 scripts.READ_THREAD,
@@ -853,13 +933,14 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     *self.keys.thread_key_prefixes(thread_id),
                     self._read_ttl_ms,
                     BASE_SUFFIX,
+                    HISTORY_SUFFIX,
                 ),
                 span,
                 write=False,
             )
         return [
-            (decode_namespace(reply[i]), reply[i + 1], reply[i + 2])
-            for i in range(0, len(reply), 3)
+            (decode_namespace(reply[i]), reply[i + 1], reply[i + 2], reply[i + 3])
+            for i in range(0, len(reply), 4)
         ]
 
     def list(
@@ -910,22 +991,33 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         with self._telemetry.span(
             "list", thread_id, ns if one_ns else None, current=False
         ) as span:
-            if one_ns:
+            namespaces: list[tuple[str, Any, Any]]
+            if one_ns and self.keep_last > 1:
+                namespaces = [(ns, *self._read_window(thread_id, ns, op, span))]
+            elif one_ns:
                 # one namespace: read its hash, as get_tuple does
-                namespaces = [(ns, self._read_namespace(thread_id, ns, op, span))]
+                fields = self._read_namespace(thread_id, ns, op, span)
+                namespaces = [(ns, fields, {})]
             else:
                 namespaces = [
-                    (member_ns, fields)
-                    for member_ns, fields, _ in self._read_thread(thread_id, op, span)
+                    (member_ns, fields, history)
+                    for member_ns, fields, _, history in self._read_thread(
+                        thread_id, op, span
+                    )
                 ]
-            found = []
-            for member_ns, fields in namespaces:
-                tup = layout.read_tuple(
-                    self.serde, thread_id, member_ns, fields, checkpoint_id
+            found = [
+                tup
+                for member_ns, fields, history in namespaces
+                for tup in layout.window_tuples(
+                    self.serde,
+                    thread_id,
+                    member_ns,
+                    layout.hash_fields(fields),
+                    layout.hash_fields(history) if self.keep_last > 1 else {},
                 )
-                if tup is None or not layout.listed(tup, wanted, before_id):
-                    continue
-                found.append(tup)
+                if checkpoint_id in (None, tup.checkpoint["id"])
+                and layout.listed(tup, wanted, before_id)
+            ]
             found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
             for tup in found[:limit] if limit is not None else found:
                 yield tup
@@ -1046,13 +1138,16 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             *self.keys.thread_key_prefixes(dst),
             self._ttl_ms,
             BASE_SUFFIX,
+            HISTORY_SUFFIX,
         ]
         with self._telemetry.span("copy_thread", src) as span:
             span.thread(TARGET_THREAD_ID, dst)
-            for ns, fields, entry in self._read_thread(src, "copy_thread", span):
+            threads = self._read_thread(src, "copy_thread", span)
+            for ns, fields, entry, history in threads:
                 hash_fields, entry = layout.retarget(self.serde, fields, entry, dst)
+                history, _ = layout.retarget(self.serde, history, [], dst)
                 # no rollback base: the copy starts its own runs
-                layout.pack_namespace(args, ns, hash_fields, entry, [])
+                layout.pack_namespace(args, ns, hash_fields, entry, [], history)
             self._before_write("copy_thread", span)
             with storage_errors("copy_thread", dst):
                 self._run(
@@ -1077,7 +1172,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 reply = self._run(
                     scripts.DUMP_THREAD,
                     self.keys.thread_script_keys(tid),
-                    (*self.keys.thread_key_prefixes(tid), BASE_SUFFIX),
+                    (*self.keys.thread_key_prefixes(tid), BASE_SUFFIX, HISTORY_SUFFIX),
                     span,
                     write=False,
                 )
@@ -1105,6 +1200,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 *self.keys.thread_key_prefixes(tid),
                 self._ttl_ms,
                 BASE_SUFFIX,
+                HISTORY_SUFFIX,
             ]
             for stored in namespaces:
                 entry: list[bytes] = []
@@ -1120,6 +1216,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     layout.hset_args(stored.fields),
                     entry,
                     base,
+                    layout.hset_args(stored.history),
                 )
             self._before_write(op, span)
             with storage_errors(op, tid):
@@ -1176,6 +1273,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                                 *self.keys.for_namespace(thread_id, ns),
                                 self.keys.rollback_base(thread_id, ns),
                                 self.keys.tombstone(thread_id),
+                                self.keys.history(thread_id, ns),
                             ),
                             (
                                 mode,
