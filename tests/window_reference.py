@@ -8,7 +8,8 @@ their pending writes, plus the refusals of this saver
 (docs/design.md, "Stale configs" and "Deleted threads stay deleted"):
 
 - a ``put`` whose parent is not in the window, or without a parent and
-  older than the newest checkpoint, raises ``StaleCheckpointError``;
+  older than the newest checkpoint, or of a checkpoint of the window but
+  the newest, raises ``StaleCheckpointError``;
 - ``get_tuple`` of an id that left the window (a LangGraph id older than
   the newest) raises ``StaleCheckpointError``; of an id never stored,
   ``None``;
@@ -95,6 +96,8 @@ class WindowReference:
         thread_id, ns, parent = _conf(config)
         new_id = checkpoint["id"]
         window = self.window(thread_id, ns)
+        if new_id in window[1:]:  # a checkpoint of the window again
+            raise StaleCheckpointError(thread_id, ns, new_id, window[0])
         if window and new_id not in window:
             if parent and parent not in window:
                 raise StaleCheckpointError(thread_id, ns, parent, window[0])
@@ -120,8 +123,7 @@ class WindowReference:
         thread_id, ns, checkpoint_id = _conf(config)
         tomb = self.tombstones.get(thread_id)
         window = self.window(thread_id, ns)
-        held = bool(window) and window[0] == checkpoint_id
-        if tomb is not None and not held and checkpoint_id <= tomb:
+        if tomb is not None and checkpoint_id not in window and checkpoint_id <= tomb:
             raise ThreadDeletedError(thread_id, ns, checkpoint_id, checkpoint_id)
         self.mem.put_writes(config, writes, task_id, task_path)
 

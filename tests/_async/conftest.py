@@ -30,6 +30,19 @@ async def asaver(redis_url: str, prefix: str) -> AsyncIterator[AsyncShallowRedis
         await drop(saver, prefix)
 
 
+@pytest.fixture(params=[1, 2, 3, 10], ids=lambda k: f"keep_last={k}")
+async def window_saver(
+    request: pytest.FixtureRequest, redis_url: str, prefix: str
+) -> AsyncIterator[AsyncShallowRedisSaver]:
+    """A set-up saver keeping the last 1, 2, 3 or 10 checkpoints."""
+    async with AsyncShallowRedisSaver.from_conn_string(
+        redis_url, keep_last=request.param, **saver_prefixes(prefix)
+    ) as saver:
+        await saver.asetup()
+        yield saver
+        await drop(saver, prefix)
+
+
 @pytest.fixture
 async def counted(
     redis_url: str, prefix: str

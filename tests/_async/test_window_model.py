@@ -10,7 +10,7 @@ newest checkpoint or an older one, regular and special channels),
 ``delete_thread`` and ``prune``, over two threads of two namespaces, and
 runs each on both. After every operation the outcome (the returned config,
 or the error's class) and every namespace's newest checkpoint and every
-thread's ``list`` must be the same. Today's saver is ``keep_last=1``.
+thread's ``list`` must be the same, for ``keep_last`` 1, 2, 3 and 10.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Run:
 
     def __init__(self, saver: AsyncShallowRedisSaver, data: st.DataObject) -> None:
         self.saver = saver
-        self.ref = WindowReference(keep_last=1)
+        self.ref = WindowReference(keep_last=saver.keep_last)
         self.data = data
         run = uuid4().hex
         self.threads = [f"{run}-0", f"{run}-1"]
@@ -237,6 +237,6 @@ class Run:
 )
 @given(data=st.data())
 async def test_random_operations_match_the_window_reference(
-    asaver: AsyncShallowRedisSaver, data: st.DataObject
+    window_saver: AsyncShallowRedisSaver, data: st.DataObject
 ) -> None:
-    await Run(asaver, data).go()
+    await Run(window_saver, data).go()

@@ -32,6 +32,19 @@ def saver(redis_url: str, prefix: str) -> Iterator[ShallowRedisSaver]:
         drop(saver, prefix)
 
 
+@pytest.fixture(params=[1, 2, 3, 10], ids=lambda k: f"keep_last={k}")
+def window_saver(
+    request: pytest.FixtureRequest, redis_url: str, prefix: str
+) -> Iterator[ShallowRedisSaver]:
+    """A set-up saver keeping the last 1, 2, 3 or 10 checkpoints."""
+    with ShallowRedisSaver.from_conn_string(
+        redis_url, keep_last=request.param, **saver_prefixes(prefix)
+    ) as saver:
+        saver.setup()
+        yield saver
+        drop(saver, prefix)
+
+
 @pytest.fixture
 def counted(
     redis_url: str, prefix: str

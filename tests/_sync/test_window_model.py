@@ -12,7 +12,7 @@ newest checkpoint or an older one, regular and special channels),
 ``delete_thread`` and ``prune``, over two threads of two namespaces, and
 runs each on both. After every operation the outcome (the returned config,
 or the error's class) and every namespace's newest checkpoint and every
-thread's ``list`` must be the same. Today's saver is ``keep_last=1``.
+thread's ``list`` must be the same, for ``keep_last`` 1, 2, 3 and 10.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Run:
 
     def __init__(self, saver: ShallowRedisSaver, data: st.DataObject) -> None:
         self.saver = saver
-        self.ref = WindowReference(keep_last=1)
+        self.ref = WindowReference(keep_last=saver.keep_last)
         self.data = data
         run = uuid4().hex
         self.threads = [f"{run}-0", f"{run}-1"]
@@ -239,6 +239,6 @@ class Run:
 )
 @given(data=st.data())
 def test_random_operations_match_the_window_reference(
-    saver: ShallowRedisSaver, data: st.DataObject
+    window_saver: ShallowRedisSaver, data: st.DataObject
 ) -> None:
-    Run(saver, data).go()
+    Run(window_saver, data).go()

@@ -257,6 +257,9 @@ if cur and cur ~= newid then
   if nb == 0 and older(newid, cur) then
     return {1, cur}  -- a run's first checkpoint, late: older than the stored
   end
+  if K > 1 and redis.call('HEXISTS', KEYS[6], 'c:' .. newid) == 1 then
+    return {1, cur}  -- a checkpoint of the window again: it stays as it is
+  end
 end
 if not cur and nb > 0 then
   local w = redis.call('GET', KEYS[5])
@@ -366,8 +369,8 @@ local reseed = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local id = write_id(f)
   if id then
-    if older(id, newid) and (nb == 0 or string.sub(f, 1, nb) ~= b) then
-      stale[#stale + 1] = f
+    if older(id, newid) and (window[id] or nb == 0 or string.sub(f, 1, nb) ~= b) then
+      stale[#stale + 1] = f  -- the window's writes move to the history
       if window[id] then
         redis.call('HSET', KEYS[6], f, redis.call('HGET', KEYS[1], f))
       end
