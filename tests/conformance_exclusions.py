@@ -94,6 +94,21 @@ BY_DESIGN: dict[str, str] = {
 }
 """Conformance tests a saver keeping only the latest checkpoint cannot pass."""
 
+_OLDER_RUN = (
+    "deletes a run that wrote an older checkpoint of the window, not the "
+    "newest one: the search index finds a namespace by its newest "
+    "checkpoint's run, so delete_for_runs removes a run only while it wrote "
+    "the newest checkpoint (the LangGraph server's rollback of the running "
+    "run); not done yet (issue 18)"
+)
+
+WINDOW_GAPS: dict[str, str] = {
+    "test_delete_for_runs_single": _OLDER_RUN,
+    "test_delete_for_runs_multiple": _OLDER_RUN,
+}
+"""Conformance tests that fail with ``keep_last`` above 1, and why: work
+left, not a design decision."""
+
 _BY_RUN = (
     "delete_for_runs finds the checkpoints of a run by their run_id metadata "
     "across all threads, through the search index"
@@ -110,6 +125,12 @@ NEEDS_SEARCH: dict[str, str] = {
 """Conformance tests that need the Search module (listing across threads,
 finding checkpoints by metadata): on a server without it they must raise
 ``SearchUnavailableError`` (and are expected failures there only)."""
+
+NEEDS_SEARCH_IN_WINDOW: dict[str, str] = {
+    "test_delete_for_runs_preserves_other_runs": _BY_RUN,
+}
+"""Tests failed by design with ``keep_last=1`` that with a window reach
+``delete_for_runs``, and so need the Search module as well."""
 
 if set(BY_DESIGN) & set(NEEDS_SEARCH):  # pragma: no cover - guards the lists
     raise AssertionError(

@@ -418,21 +418,22 @@ async def test_an_unknown_layout_is_refused_before_anything_is_written(
 async def test_setup_records_the_layout_version(
     asaver: AsyncShallowRedisSaver, aclient: AsyncRedis
 ):
-    assert await aclient.get(asaver.keys.layout_key()) == b"2"
+    assert await aclient.get(asaver.keys.layout_key()) == b"3"
 
 
-async def test_layout_1_is_upgraded_in_place(
-    redis_url: str, prefix: str, aclient: AsyncRedis, thread_id: str
+@pytest.mark.parametrize("older", ["1", "2"])
+async def test_older_layouts_are_upgraded_in_place(
+    redis_url: str, prefix: str, aclient: AsyncRedis, thread_id: str, older: str
 ):
     # layout 2 only added the delta history fields and compressed values,
-    # which layout 1 never wrote: data of layout 1 is data of layout 2 as it
-    # is
+    # and layout 3 the history window (a key and a field), none of which the
+    # layouts before wrote: their data is data of layout 3 as it is
     kwargs = saver_prefixes(prefix)
-    await aclient.set(layout_key(prefix), "1")
+    await aclient.set(layout_key(prefix), older)
     async with AsyncShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         cp = empty_checkpoint()
         await saver.aput(cfg(thread_id), cp, {}, {})
-        assert await aclient.get(layout_key(prefix)) == b"2"
+        assert await aclient.get(layout_key(prefix)) == b"3"
         await saver.adelete_thread(thread_id)
     await aclient.delete(layout_key(prefix))
 

@@ -35,6 +35,7 @@ from langgraph.checkpoint.redis_shallow import (
 )
 from langgraph.checkpoint.redis_shallow import compression as compression_module
 from langgraph.checkpoint.redis_shallow.compression import DEFAULT_THRESHOLD
+from langgraph.checkpoint.redis_shallow.layout import LAYOUT_VERSION
 from langgraph.checkpoint.redis_shallow.serialization import dump_typed, load_typed
 from langgraph.checkpoint.redis_shallow.server import settings_from_env
 from tests._io_sync import Redis, RoundTrips
@@ -373,7 +374,7 @@ def test_older_layouts_are_read_and_recorded_as_2(
         assert tup.checkpoint["channel_values"]["value"] == english(5000)
         assert client.get(key) == old.encode()
         on.put(tup.config, checkpoint({"value": english(5000, 1)}, 2), {}, {"value": 2})
-        assert client.get(key) == b"2"  # older packages now refuse
+        assert client.get(key) == str(LAYOUT_VERSION).encode()  # older packages refuse
         (blob,) = stored_values(client, on, thread_id)
         assert blob.startswith(ENVELOPE)
     with open_saver(redis_url, prefix, compression=False) as off:

@@ -413,21 +413,22 @@ def test_an_unknown_layout_is_refused_before_anything_is_written(
 
 
 def test_setup_records_the_layout_version(saver: ShallowRedisSaver, client: Redis):
-    assert client.get(saver.keys.layout_key()) == b"2"
+    assert client.get(saver.keys.layout_key()) == b"3"
 
 
-def test_layout_1_is_upgraded_in_place(
-    redis_url: str, prefix: str, client: Redis, thread_id: str
+@pytest.mark.parametrize("older", ["1", "2"])
+def test_older_layouts_are_upgraded_in_place(
+    redis_url: str, prefix: str, client: Redis, thread_id: str, older: str
 ):
     # layout 2 only added the delta history fields and compressed values,
-    # which layout 1 never wrote: data of layout 1 is data of layout 2 as it
-    # is
+    # and layout 3 the history window (a key and a field), none of which the
+    # layouts before wrote: their data is data of layout 3 as it is
     kwargs = saver_prefixes(prefix)
-    client.set(layout_key(prefix), "1")
+    client.set(layout_key(prefix), older)
     with ShallowRedisSaver.from_conn_string(redis_url, **kwargs) as saver:
         cp = empty_checkpoint()
         saver.put(cfg(thread_id), cp, {}, {})
-        assert client.get(layout_key(prefix)) == b"2"
+        assert client.get(layout_key(prefix)) == b"3"
         saver.delete_thread(thread_id)
     client.delete(layout_key(prefix))
 

@@ -5,14 +5,16 @@ ends in ``.gz``). Line 1 is the header, then one line per thread, then an
 end line::
 
     {"format": "langgraph-checkpoint-redis-shallow-backup", "version": 1,
-     "layout_version": 2, "checkpoint_prefix": "lgshallow:cp",
+     "layout_version": 3, "checkpoint_prefix": "lgshallow:cp",
      "checkpoint_write_prefix": "lgshallow:w", "created": "2026-11-30T09:40:00Z"}
     {"thread": "user-42", "namespaces": [
-        {"ns": "", "hash": [["aWQ=", "MWVm..."], ...], "entry": [...], "base": []}]}
+        {"ns": "", "hash": [["aWQ=", "MWVm..."], ...], "entry": [...], "base": [],
+         "history": []}]}
     {"end": true, "threads": 1, "namespaces": 1}
 
-(each record is one line in the file). ``hash``, ``entry`` and ``base`` are
-a namespace's hash, search entry and rollback base (:mod:`.layout`), as
+(each record is one line in the file). ``hash``, ``entry``, ``base`` and
+``history`` are a namespace's hash, search entry, rollback base and history
+window (:mod:`.layout`; ``history`` is absent in files of layout 2), as
 lists of ``[field, value]`` pairs, both base64 of the bytes exactly as
 stored: values stay in the serde's encoding, so encrypted values stay
 encrypted and nothing is decoded on the way. Keys are not in the file:
@@ -157,6 +159,7 @@ class Writer:
                         "hash": _json_pairs(ns.fields),
                         "entry": _json_pairs(ns.entry),
                         "base": _json_pairs(ns.base),
+                        "history": _json_pairs(ns.history),
                     }
                     for ns in namespaces
                 ],
@@ -289,6 +292,7 @@ class Reader:
                     _fields(ns["hash"]),
                     _fields(ns["entry"]),
                     _fields(ns["base"]),
+                    _fields(ns.get("history", [])),
                 )
                 for ns in record["namespaces"]
             ]

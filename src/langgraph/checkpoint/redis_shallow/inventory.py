@@ -29,7 +29,7 @@ import redis
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .keys import BASE_SUFFIX, Keys, decode_namespace
+from .keys import BASE_SUFFIX, HISTORY_SUFFIX, Keys, decode_namespace
 from .search import filter_tokens, newest_first, query_string
 from .serialization import load_typed
 
@@ -226,7 +226,12 @@ def measure(
     for tid, mems in zip(thread_ids, members, strict=True):
         for m in mems:
             hk = keys.namespace_key_prefix(tid) + m.decode()
-            for key in (hk, keys.entry_key_prefix(tid) + m.decode(), hk + BASE_SUFFIX):
+            for key in (
+                hk,
+                keys.entry_key_prefix(tid) + m.decode(),
+                hk + BASE_SUFFIX,
+                hk + HISTORY_SUFFIX,
+            ):
                 pipe.memory_usage(key, samples=0)
             pipe.hmget(hk, ["id", "meta"])
     second = iter(pipe.execute())
@@ -236,7 +241,7 @@ def measure(
         reg_bytes = first[i * 3 + 2]
         namespaces = []
         for m in mems:
-            sizes = [next(second) for _ in range(3)]
+            sizes = [next(second) for _ in range(4)]
             raw_id, raw_meta = next(second)
             info = NamespaceInfo(
                 checkpoint_ns=decode_namespace(m),

@@ -142,12 +142,13 @@ DELTA_SEED_ID = b"dh"
 DELTA_SEED = b"ds"
 DELTA_WRITE = b"dw"
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 """Version of the storage layout this module reads and writes (see the
 module docstring and :mod:`.keys`). Bumped by any change that an older
 package could misread; docs/design.md ("Layout versions") has the rule.
 Version 2 added the delta history fields (``dh``, ``ds``, ``dw``) and
-compressed values (:mod:`.compression`)."""
+compressed values (:mod:`.compression`); version 3 the history window
+(the ``:hist`` hash and the ``parent`` field)."""
 
 TOMBSTONE_TTL_MS = 3_600_000
 """How long a thread's tombstone (:meth:`.keys.Keys.tombstone`) outlives
@@ -165,10 +166,11 @@ def tombstone_ttl_ms(ttl_ms: int) -> int:
     return min(ttl_ms, TOMBSTONE_TTL_MS) if ttl_ms > 0 else TOMBSTONE_TTL_MS
 
 
-UPGRADES_IN_PLACE = ("1",)
+UPGRADES_IN_PLACE = ("1", "2")
 """Layout versions whose data is valid data of :data:`LAYOUT_VERSION` as
-it is (version 2 only added fields and a form of value that version 1 never
-wrote): the saver records the new version over them instead of refusing."""
+it is (versions 2 and 3 only added keys, fields and a form of value that
+the versions before never wrote): the saver records the new version over
+them instead of refusing."""
 
 
 def upgrades_in_place(found: bytes | str | None) -> bool:

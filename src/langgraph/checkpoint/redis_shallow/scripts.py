@@ -329,11 +329,12 @@ for _, f in ipairs(pull) do
 end
 local window = {}  -- ids of the history after this put
 if K <= 1 or not cur then
-  -- EXISTS first: any write (a DEL of nothing too) would lift the OOM check
+  -- look first: any write (a DEL of nothing too) would lift the OOM check
   -- from the rest of the script (docs/reliability.md, "Why it holds")
-  if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('DEL', KEYS[6]) end
+  if redis.call('PTTL', KEYS[6]) ~= -2 then redis.call('DEL', KEYS[6]) end
 elseif cur ~= newid then
-  local body = redis.call('HMGET', KEYS[1], 'cp', 'meta', 'parent')
+  local body = {redis.call('HGET', KEYS[1], 'cp'),
+    redis.call('HGET', KEYS[1], 'meta'), redis.call('HGET', KEYS[1], 'parent')}
   local refs, held = {}, {}
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if string.sub(f, 1, 2) == 'v:' then refs[#refs + 1] = f end
@@ -781,7 +782,10 @@ local ttl = tonumber(ARGV[2])
 if ttl > 0 then
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
-local body = redis.call('HMGET', h, 'c:' .. id, 'm:' .. id, 'p:' .. id, 'r:' .. id)
+local body = {}
+for i, kind in ipairs({'c:', 'm:', 'p:', 'r:'}) do
+  body[i] = redis.call('HGET', h, kind .. id)
+end
 if not body[1] or redis.call('HGET', KEYS[1], 'id') == id then
   return redis.call('HGETALL', KEYS[1])
 end
