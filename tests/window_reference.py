@@ -20,8 +20,9 @@ their pending writes, plus the refusals of this saver
   ``put`` or ``put_writes`` of a deleted checkpoint raises
   ``ThreadDeletedError``.
 
-It does no I/O, so both variants' tests use it as it is. Today's saver is
-``keep_last=1``.
+It is an ``InMemorySaver`` itself, so graphs run on it as on the saver
+(its async methods call these sync ones). It does no I/O, so both
+variants' tests use it as it is.
 """
 
 from __future__ import annotations
@@ -57,31 +58,31 @@ def _langgraph_id(checkpoint_id: str) -> bool:
         return False
 
 
-class WindowReference:
+class WindowReference(InMemorySaver):
     """``InMemorySaver`` pruned to the last ``keep_last`` checkpoints of each
     (thread, namespace), with the saver's refusals (see the module doc)."""
 
     def __init__(self, keep_last: int = 1) -> None:
+        super().__init__()
         self.keep_last = keep_last
-        self.mem = InMemorySaver()
         self.tombstones: dict[str, str] = {}
 
     # -- what is stored -------------------------------------------------
 
     def window(self, thread_id: str, ns: str) -> list[str]:
         """The ids a namespace holds, newest first."""
-        stored = self.mem.storage.get(thread_id, {}).get(ns, {})
+        stored = self.storage.get(thread_id, {}).get(ns, {})
         return sorted(stored, reverse=True)
 
     def _prune(self, thread_id: str, ns: str, keep: int) -> None:
         for old in self.window(thread_id, ns)[keep:]:
-            del self.mem.storage[thread_id][ns][old]
-            self.mem.writes.pop((thread_id, ns, old), None)
+            del self.storage[thread_id][ns][old]
+            self.writes.pop((thread_id, ns, old), None)
 
     def _drop_writes(self, thread_id: str, keep: set[tuple[str, str, str]]) -> None:
-        for key in [k for k in self.mem.writes if k[0] == thread_id]:
+        for key in [k for k in self.writes if k[0] == thread_id]:
             if key not in keep:
-                del self.mem.writes[key]
+                del self.writes[key]
 
     # -- the saver's operations -------------------------------------------
 
@@ -106,9 +107,9 @@ class WindowReference:
         tomb = self.tombstones.get(thread_id)
         if not window and parent and tomb is not None and parent <= tomb:
             self.tombstones[thread_id] = max(tomb, new_id)
-            self.mem.writes.pop((thread_id, ns, new_id), None)
+            self.writes.pop((thread_id, ns, new_id), None)
             raise ThreadDeletedError(thread_id, ns, parent, tomb)
-        stored = self.mem.put(config, checkpoint, metadata, new_versions)
+        stored = super().put(config, checkpoint, metadata, new_versions)
         self._prune(thread_id, ns, self.keep_last)
         return stored
 
@@ -125,7 +126,7 @@ class WindowReference:
         window = self.window(thread_id, ns)
         if tomb is not None and checkpoint_id not in window and checkpoint_id <= tomb:
             raise ThreadDeletedError(thread_id, ns, checkpoint_id, checkpoint_id)
-        self.mem.put_writes(config, writes, task_id, task_path)
+        super().put_writes(config, writes, task_id, task_path)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """``get_tuple``: the newest, or the one named if in the window."""
@@ -139,7 +140,7 @@ class WindowReference:
             if _langgraph_id(checkpoint_id) and checkpoint_id < window[0]:
                 raise StaleCheckpointError(thread_id, ns, checkpoint_id, window[0])
             return None
-        found = self.mem.get_tuple(
+        found = super().get_tuple(
             {
                 "configurable": {
                     "thread_id": thread_id,
@@ -157,21 +158,22 @@ class WindowReference:
             return tup
         return tup._replace(parent_config=None)
 
-    def list(
+    def list(  # type: ignore[override]
         self,
-        config: RunnableConfig,
+        config: RunnableConfig | None,
         *,
         filter: dict[str, Any] | None = None,
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> list[CheckpointTuple]:
         """``list`` of one thread (or one namespace of it), newest first."""
+        assert config is not None, "the reference lists one thread"
         thread_id = _conf(config)[0]
         found = [
             self._windowed(
                 t, self.window(thread_id, t.config["configurable"]["checkpoint_ns"])
             )
-            for t in self.mem.list(config, filter=filter, before=before)
+            for t in super().list(config, filter=filter, before=before)
         ]
         found.sort(key=lambda t: t.checkpoint["id"], reverse=True)
         return found[:limit] if limit is not None else found
@@ -180,15 +182,17 @@ class WindowReference:
         """``delete_thread``: the thread goes, its newest id is buried."""
         newest = [
             ids[0]
-            for ns in self.mem.storage.get(thread_id, {})
+            for ns in self.storage.get(thread_id, {})
             if (ids := self.window(thread_id, ns))
         ]
         if newest:
             tomb = self.tombstones.get(thread_id)
             self.tombstones[thread_id] = max([*newest, *([tomb] if tomb else [])])
-        self.mem.delete_thread(thread_id)
+        super().delete_thread(thread_id)
 
-    def prune(self, thread_ids: Sequence[str], strategy: str = "keep_latest") -> None:
+    def prune(  # type: ignore[override]
+        self, thread_ids: Sequence[str], strategy: str = "keep_latest"
+    ) -> None:
         """``prune``: ``keep_latest`` keeps each namespace's newest checkpoint
         and its writes; ``delete`` / ``delete_all`` delete the threads."""
         for thread_id in thread_ids:
@@ -196,7 +200,7 @@ class WindowReference:
                 self.delete_thread(thread_id)
                 continue
             keep = set()
-            for ns in list(self.mem.storage.get(thread_id, {})):
+            for ns in list(self.storage.get(thread_id, {})):
                 self._prune(thread_id, ns, 1)
                 keep.update((thread_id, ns, i) for i in self.window(thread_id, ns))
             self._drop_writes(thread_id, keep)

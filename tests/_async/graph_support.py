@@ -131,14 +131,18 @@ async def run_both(
     asaver: BaseCheckpointSaver[Any],
     thread_id: str,
     scenario: Callable[..., Any],
+    reference_saver: BaseCheckpointSaver[Any] | None = None,
 ) -> Any:
-    """Run ``scenario`` on the saver and on an ``InMemorySaver``.
+    """Run ``scenario`` on the saver and on an ``InMemorySaver`` (or the
+    given reference, such as ``tests.window_reference.WindowReference``).
 
     Asserts that both observations are equal once normalized and returns the
     normalized observation (for further checks of its own).
     """
     ours = normalize(await scenario(asaver, config_of(thread_id)))
-    reference = normalize(await scenario(InMemorySaver(), config_of(thread_id)))
+    if reference_saver is None:
+        reference_saver = InMemorySaver()
+    reference = normalize(await scenario(reference_saver, config_of(thread_id)))
     assert ours == reference, _diff(ours, reference)
     return ours
 

@@ -133,14 +133,18 @@ def run_both(
     saver: BaseCheckpointSaver[Any],
     thread_id: str,
     scenario: Callable[..., Any],
+    reference_saver: BaseCheckpointSaver[Any] | None = None,
 ) -> Any:
-    """Run ``scenario`` on the saver and on an ``InMemorySaver``.
+    """Run ``scenario`` on the saver and on an ``InMemorySaver`` (or the
+    given reference, such as ``tests.window_reference.WindowReference``).
 
     Asserts that both observations are equal once normalized and returns the
     normalized observation (for further checks of its own).
     """
     ours = normalize(scenario(saver, config_of(thread_id)))
-    reference = normalize(scenario(InMemorySaver(), config_of(thread_id)))
+    if reference_saver is None:
+        reference_saver = InMemorySaver()
+    reference = normalize(scenario(reference_saver, config_of(thread_id)))
     assert ours == reference, _diff(ours, reference)
     return ours
 

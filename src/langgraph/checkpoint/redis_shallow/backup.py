@@ -41,7 +41,7 @@ import gzip
 import io
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
@@ -100,7 +100,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _json_pairs(fields: dict[bytes, bytes]) -> list[list[str]]:
+def _json_pairs(fields: Mapping[bytes, bytes]) -> list[list[str]]:
     return [[_b64(k), _b64(v)] for k, v in fields.items()]
 
 

@@ -69,8 +69,8 @@ from urllib.parse import quote, unquote
 __all__ = [
     "BASE_SUFFIX",
     "DEFAULT_CHECKPOINT_PREFIX",
-    "HISTORY_SUFFIX",
     "DEFAULT_WRITE_PREFIX",
+    "HISTORY_SUFFIX",
     "Keys",
     "decode_namespace",
     "encode_namespace",

@@ -71,9 +71,11 @@ The layout has a version, :data:`LAYOUT_VERSION`, stored on the server
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
@@ -236,7 +238,7 @@ def writes_prefix(checkpoint_id: str) -> bytes:
     return b"%d:%s" % (len(raw), raw)
 
 
-def next_version(current: object) -> int | float | str:
+def next_version(current: object, forks: bool = False) -> int | float | str:
     """The channel version after ``current``, in ``current``'s own form.
 
     LangGraph compares versions with ``>`` across one checkpoint, so a
@@ -245,12 +247,20 @@ def next_version(current: object) -> int | float | str:
     the form of ``InMemorySaver`` and the Postgres and upstream Redis savers,
     ``"<32-digit counter>.<random fraction>"``, whose counter is incremented
     and whose padding keeps the string order equal to the numeric one.
+
+    ``forks=True`` (a saver that keeps a history window, where a checkpoint
+    can have several children) gives numbers a random fraction too: the
+    next counter plus a fraction in [0, 1) (``3.5718...``), still above
+    ``current`` and comparable with ``int`` versions, so that two forks
+    never store different values under one version.
     """
     if current is None:
-        return 1
+        return 1 + random.random() if forks else 1
     if isinstance(current, bool):
         raise InvalidConfigError(f"channel version {current!r} is not a version")
     if isinstance(current, (int, float)):
+        if forks:
+            return math.floor(current) + 1 + random.random()
         return current + 1
     if isinstance(current, str):
         head = current.split(".", 1)[0]
@@ -759,7 +769,7 @@ class StoredNamespace(NamedTuple):
     fields: dict[bytes, bytes]
     entry: dict[bytes, bytes]
     base: dict[bytes, bytes]
-    history: dict[bytes, bytes] = {}
+    history: Mapping[bytes, bytes] = MappingProxyType({})
 
 
 def stored_namespaces(reply: Sequence[Any]) -> list[StoredNamespace]:

@@ -370,7 +370,8 @@ local reseed = {}
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   local id = write_id(f)
   if id then
-    if older(id, newid) and (window[id] or nb == 0 or string.sub(f, 1, nb) ~= b) then
+    if older(id, newid) and
+        (window[id] or nb == 0 or string.sub(f, 1, nb) ~= b) then
       stale[#stale + 1] = f  -- the window's writes move to the history
       if window[id] then
         redis.call('HSET', KEYS[6], f, redis.call('HGET', KEYS[1], f))
@@ -691,9 +692,9 @@ return out
 )
 
 # KEYS: namespace hash, search entry, registry set, rollback base,
-# tombstone, history hash. ARGV: mode ("check" or "delete"), ns member, tombstone ttl_ms,
-# then run tokens. Returns 0 if the entry's checkpoint is of none of these
-# runs; 1 if it is of one that wrote everything the namespace holds (its
+# tombstone, history hash. ARGV: mode ("check" or "delete"), ns member,
+# tombstone ttl_ms, then run tokens. Returns 0 if the entry's checkpoint is
+# of none of these runs; 1 if it is of one that wrote everything the namespace holds (its
 # "solo"), after deleting the namespace (hash, entry, base) and burying its
 # checkpoint id in mode "delete"; 3 if the rollback base holds the
 # checkpoint of another run, after restoring it in mode "delete" (the base

@@ -74,9 +74,9 @@ from ..errors import (
 )
 from ..keys import (
     BASE_SUFFIX,
-    HISTORY_SUFFIX,
     DEFAULT_CHECKPOINT_PREFIX,
     DEFAULT_WRITE_PREFIX,
+    HISTORY_SUFFIX,
     Keys,
     decode_namespace,
     encode_namespace,
@@ -429,8 +429,11 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         by another saver keeps its own form: ``str`` versions of
         ``InMemorySaver``, the Postgres saver or ``langgraph-checkpoint-redis``
         (``"<counter>.<fraction>"``) go on as strings, strictly increasing.
+        With ``keep_last`` above 1 the numbers carry a random fraction
+        (``3.5718...``): two forks of one checkpoint then never give a
+        channel's values the same version, so the window stores both.
         """
-        return layout.next_version(current)
+        return layout.next_version(current, forks=self.keep_last > 1)
 
     # -- setup -------------------------------------------------------------
 
@@ -661,13 +664,9 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         thread_id, ns, checkpoint_id = target_of(config, "aget_tuple")
         with self._telemetry.span("get_tuple", thread_id, ns) as span:
             if checkpoint_id is not None and self.keep_last > 1:
-                fields = await self._read_checkpoint(
-                    thread_id, ns, checkpoint_id, span
-                )
+                fields = await self._read_checkpoint(thread_id, ns, checkpoint_id, span)
             else:
-                fields = await self._read_namespace(
-                    thread_id, ns, "aget_tuple", span
-                )
+                fields = await self._read_namespace(thread_id, ns, "aget_tuple", span)
             tup = layout.read_tuple(
                 self.serde,
                 thread_id,

@@ -431,8 +431,11 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         by another saver keeps its own form: ``str`` versions of
         ``InMemorySaver``, the Postgres saver or ``langgraph-checkpoint-redis``
         (``"<counter>.<fraction>"``) go on as strings, strictly increasing.
+        With ``keep_last`` above 1 the numbers carry a random fraction
+        (``3.5718...``): two forks of one checkpoint then never give a
+        channel's values the same version, so the window stores both.
         """
-        return layout.next_version(current)
+        return layout.next_version(current, forks=self.keep_last > 1)
 
     # -- setup -------------------------------------------------------------
 
