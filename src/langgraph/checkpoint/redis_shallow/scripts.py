@@ -694,8 +694,8 @@ return out
 # KEYS: namespace hash, search entry, registry set, rollback base,
 # tombstone, history hash. ARGV: mode ("check" or "delete"), ns member,
 # tombstone ttl_ms, then run tokens. Returns 0 if the entry's checkpoint is
-# of none of these runs; 1 if it is of one that wrote everything the namespace holds (its
-# "solo"), after deleting the namespace (hash, entry, base) and burying its
+# of none of these runs; 1 if it is of one that wrote everything the
+# namespace holds (its "solo"), after deleting the namespace (hash, entry, base) and burying its
 # checkpoint id in mode "delete"; 3 if the rollback base holds the
 # checkpoint of another run, after restoring it in mode "delete" (the base
 # becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
