@@ -691,19 +691,17 @@ return out
 """,
 )
 
-# KEYS: namespace hash, search entry, registry set, rollback base,
-# tombstone, history hash. ARGV: mode ("check" or "delete"), ns member,
-# tombstone ttl_ms, then run tokens. Returns 0 if the entry's checkpoint is
-# of none of these runs; 1 if it is of one that wrote everything the
-# namespace holds (its "solo"), after deleting the namespace (hash, entry, base) and burying its
-# checkpoint id in mode "delete"; 3 if the rollback base holds the
-# checkpoint of another run, after restoring it in mode "delete" (the base
-# becomes the namespace hash, its e:* fields the entry's); 2 if neither (no
-# base to go back to: nothing is done). A namespace whose hash is gone and
-# has no base of another run counts as 1: its entry (and base) are deleted.
-# The history goes with the namespace; on a restore, the checkpoints of the
-# history not older than the restored one go (the run wrote them, or the
-# restored one is among them).
+# KEYS: namespace hash, search entry, registry set, rollback base, tombstone, history
+# hash. ARGV: mode ("check" or "delete"), ns member, tombstone ttl_ms, then run tokens.
+# Returns 0 if the entry's checkpoint is of none of these runs; 1 if it is of one that
+# wrote everything the namespace holds (its "solo"), after deleting the namespace (hash,
+# entry, base) and burying its checkpoint id in mode "delete"; 3 if the rollback base
+# holds the checkpoint of another run, after restoring it in mode "delete" (the base
+# becomes the namespace hash, its e:* fields the entry's); 2 if neither (no base to go
+# back to: nothing is done). A namespace whose hash is gone and has no base of another
+# run counts as 1: its entry (and base) are deleted. The history goes with the
+# namespace; on a restore, the checkpoints of the history not older than the restored
+# one go (the run wrote them, or the restored one is among them).
 DELETE_IF_TOKEN = Script(
     "delete_if_token",
     _WRITE_ID
