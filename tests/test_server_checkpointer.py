@@ -32,6 +32,7 @@ ENV_NAMES = (
     "LANGGRAPH_REDIS_WAIT_TIMEOUT",
     "LANGGRAPH_REDIS_WAIT_FOR_AOF",
     "LANGGRAPH_REDIS_TRACE_THREAD_IDS",
+    "LANGGRAPH_REDIS_KEEP_LAST",
 )
 
 
@@ -63,6 +64,7 @@ def test_every_variable() -> None:
             "LANGGRAPH_REDIS_WAIT_TIMEOUT": "0.25",
             "LANGGRAPH_REDIS_WAIT_FOR_AOF": "yes",
             "LANGGRAPH_REDIS_TRACE_THREAD_IDS": "true",
+            "LANGGRAPH_REDIS_KEEP_LAST": "10",
         }
     )
     assert settings.saver_kwargs() == {
@@ -75,6 +77,7 @@ def test_every_variable() -> None:
         "wait_timeout": 0.25,
         "wait_for_aof": True,
         "trace_thread_ids": True,
+        "keep_last": 10,
     }
     ttl = settings_from_env({"LANGGRAPH_REDIS_TTL_MINUTES": "0.5"}).ttl
     assert ttl == {"default_ttl": 0.5, "refresh_on_read": False}
@@ -111,6 +114,9 @@ def test_every_variable() -> None:
         ),
         ({"LANGGRAPH_REDIS_WAIT_FOR_AOF": "maybe"}, "WAIT_FOR_AOF"),
         ({"LANGGRAPH_REDIS_TRACE_THREAD_IDS": "2"}, "TRACE_THREAD_IDS"),
+        ({"LANGGRAPH_REDIS_KEEP_LAST": "ten"}, "KEEP_LAST must be an integer"),
+        ({"LANGGRAPH_REDIS_KEEP_LAST": "0"}, "KEEP_LAST: keep_last must be"),
+        ({"LANGGRAPH_REDIS_KEEP_LAST": "1001"}, "KEEP_LAST: keep_last must be"),
     ],
 )
 def test_bad_durability_and_tracing_values_name_the_variable(

@@ -218,6 +218,14 @@ async def test_invalid_ttl(ttl: Any):
         AsyncShallowRedisSaver(DEAD_URL, ttl=ttl)
 
 
+@pytest.mark.parametrize("keep_last", [0, -1, 1001, True, "3", 2.0, None])
+async def test_invalid_keep_last(keep_last: Any):
+    """Refused in the constructor (no connection is made to the dead URL),
+    the message naming the argument and its range."""
+    with pytest.raises(InvalidConfigError, match="keep_last must be an int from 1"):
+        AsyncShallowRedisSaver(DEAD_URL, keep_last=keep_last)
+
+
 @pytest.mark.parametrize(
     ("checkpoint_prefix", "write_prefix"),
     [

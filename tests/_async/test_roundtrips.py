@@ -55,6 +55,59 @@ async def test_one_round_trip_each(
     await client.aclose()
 
 
+@pytest.mark.parametrize("ttl", [None, {"default_ttl": 5, "refresh_on_read": True}])
+@pytest.mark.parametrize("keep_last", [2, 10])
+async def test_one_round_trip_each_with_a_window(
+    redis_url: str, prefix: str, thread_id: str, ttl, keep_last
+):
+    """With a history window: ``put``, ``put_writes`` (to the newest and to
+    an older checkpoint), ``get_tuple`` (latest and by id, newest and
+    older) and ``list`` of the whole window (one namespace, or the thread)
+    are one round trip each, with a window longer than the thread and
+    with one that drops checkpoints."""
+    client, trips = counting_client(redis_url)
+    saver = AsyncShallowRedisSaver(
+        redis_client=client, ttl=ttl, keep_last=keep_last, **saver_prefixes(prefix)
+    )
+    await saver.asetup()
+    config, stored = cfg(thread_id), []
+    for step in range(4):
+        cp = checkpoint(
+            {"messages": [f"m{step}"], "x": 1}, versions={"messages": step, "x": 1}
+        )
+        trips.reset()
+        parent = stored[-1] if stored else config
+        stored.append(
+            await saver.aput(parent, cp, {"step": step}, {"messages": step, "x": 1})
+        )
+        assert trips.count == 1
+        for target in {
+            stored[-1]["configurable"]["checkpoint_id"],
+            stored[0]["configurable"]["checkpoint_id"],
+        }:
+            trips.reset()
+            await saver.aput_writes(
+                cfg(thread_id, "", target), [("x", step)], f"task-{step}"
+            )
+            assert trips.count == 1
+    for name, target in (
+        ("latest", config),
+        ("newest", stored[-1]),
+        ("older", stored[-2]),
+    ):
+        trips.reset()
+        tup = await saver.aget_tuple(target)
+        assert trips.count == 1, name
+        assert tup is not None
+    for where in (config, {"configurable": {"thread_id": thread_id}}):
+        trips.reset()
+        found = [t async for t in saver.alist(where)]
+        assert trips.count == 1
+        assert len(found) == min(keep_last, 4)
+    await saver.adelete_thread(thread_id)
+    await client.aclose()
+
+
 async def test_counted_fixture(
     counted: tuple[AsyncShallowRedisSaver, RoundTrips], thread_id: str
 ):

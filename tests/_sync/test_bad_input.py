@@ -214,6 +214,14 @@ def test_invalid_ttl(ttl: Any):
         ShallowRedisSaver(DEAD_URL, ttl=ttl)
 
 
+@pytest.mark.parametrize("keep_last", [0, -1, 1001, True, "3", 2.0, None])
+def test_invalid_keep_last(keep_last: Any):
+    """Refused in the constructor (no connection is made to the dead URL),
+    the message naming the argument and its range."""
+    with pytest.raises(InvalidConfigError, match="keep_last must be an int from 1"):
+        ShallowRedisSaver(DEAD_URL, keep_last=keep_last)
+
+
 @pytest.mark.parametrize(
     ("checkpoint_prefix", "write_prefix"),
     [

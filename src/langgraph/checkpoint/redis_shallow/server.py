@@ -38,6 +38,11 @@ Environment variables (an empty value counts as unset):
 - ``LANGGRAPH_REDIS_TRACE_THREAD_IDS``: ``true`` or ``false`` (default
   ``false``): put thread ids on the OpenTelemetry spans and in the log
   (they can be personal data).
+- ``LANGGRAPH_REDIS_KEEP_LAST``: an integer from 1 to 1000 (default 1): how
+  many checkpoints of each thread and namespace to keep (the saver's
+  ``keep_last``). Above 1, the server's history endpoint, time travel and
+  a chat front end's "edit" and "regenerate" (forks from an earlier
+  checkpoint) work within that window.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from typing import Any
 
 from ._async.saver import AsyncShallowRedisSaver
 from .compression import Compression
+from .config import parse_keep_last
 from .connection import DEFAULT_REDIS_URL
 from .durability import DEFAULT_WAIT_TIMEOUT, parse_durability
 from .errors import InvalidConfigError
@@ -63,6 +69,7 @@ __all__ = [
     "ENV_COMPRESSION",
     "ENV_COMPRESSION_LEVEL",
     "ENV_COMPRESSION_THRESHOLD",
+    "ENV_KEEP_LAST",
     "ENV_REDIS_URL",
     "ENV_TRACE_THREAD_IDS",
     "ENV_TTL_MINUTES",
@@ -99,6 +106,8 @@ ENV_WAIT_TIMEOUT = "LANGGRAPH_REDIS_WAIT_TIMEOUT"
 ENV_WAIT_FOR_AOF = "LANGGRAPH_REDIS_WAIT_FOR_AOF"
 #: Whether spans and log records carry thread ids (``true``/``false``).
 ENV_TRACE_THREAD_IDS = "LANGGRAPH_REDIS_TRACE_THREAD_IDS"
+#: How many checkpoints of each thread and namespace to keep.
+ENV_KEEP_LAST = "LANGGRAPH_REDIS_KEEP_LAST"
 #: ``REDIS_URL`` when it is unset.
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -120,6 +129,7 @@ class ServerSettings:
         wait_timeout: the saver's ``wait_timeout`` (seconds).
         wait_for_aof: the saver's ``wait_for_aof``.
         trace_thread_ids: the saver's ``trace_thread_ids``.
+        keep_last: the saver's ``keep_last``.
     """
 
     redis_url: str = DEFAULT_REDIS_URL
@@ -131,6 +141,7 @@ class ServerSettings:
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     wait_for_aof: bool = False
     trace_thread_ids: bool = False
+    keep_last: int = 1
 
     def saver_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``AsyncShallowRedisSaver``."""
@@ -144,6 +155,7 @@ class ServerSettings:
             "wait_timeout": self.wait_timeout,
             "wait_for_aof": self.wait_for_aof,
             "trace_thread_ids": self.trace_thread_ids,
+            "keep_last": self.keep_last,
         }
 
 
@@ -281,8 +293,24 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> ServerSetting
     replicas, timeout, aof = _durability_from_env(environ)
     trace_text = _get(environ, ENV_TRACE_THREAD_IDS)
     trace = _parse_bool(ENV_TRACE_THREAD_IDS, trace_text) if trace_text else False
+    keep_text = _get(environ, ENV_KEEP_LAST)
+    keep_last = 1
+    if keep_text is not None:
+        try:
+            keep_last = parse_keep_last(_parse_int(ENV_KEEP_LAST, keep_text))
+        except InvalidConfigError as exc:
+            raise InvalidConfigError(f"{ENV_KEEP_LAST}: {exc}") from None
     return ServerSettings(
-        url, ttl, prefix, write_prefix, compression, replicas, timeout, aof, trace
+        url,
+        ttl,
+        prefix,
+        write_prefix,
+        compression,
+        replicas,
+        timeout,
+        aof,
+        trace,
+        keep_last,
     )
 
 
