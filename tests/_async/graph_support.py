@@ -24,11 +24,13 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
+from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import set_config_context
 from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.message import add_messages
 from langgraph.types import Command, Interrupt, PregelTask, StateSnapshot, interrupt
 
 from tests.builders import chain_graph
@@ -208,3 +210,20 @@ def check_approval(observed: Any) -> None:
     assert waiting["next"] == ("approve",)
     assert done["log"] == ["start", "draft", "approved:yes"]
     assert final["next"] == ()
+
+
+class Chat(TypedDict):
+    """A chat's state: messages, merged by ``add_messages``."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+def chat_graph(cp: Any) -> Any:
+    """One node answering the last message; every message has a fixed id."""
+
+    def answer(state: Chat) -> dict[str, Any]:
+        last = state["messages"][-1]
+        turn = len(state["messages"]) // 2
+        return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
+
+    return chain_graph(Chat, answer).compile(checkpointer=cp)

@@ -17,38 +17,22 @@ for a scenario is compared too.
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.graph.message import add_messages
+from langchain_core.messages import HumanMessage
 from langgraph.types import Command
-from typing_extensions import TypedDict
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.errors import StaleCheckpointError
 from tests._async.graph_support import (
     Log,
     approval_graph,
+    chat_graph,
     run_both,
 )
 from tests.builders import chain_graph
 from tests.window_reference import WindowReference
-
-
-class Chat(TypedDict):
-    messages: Annotated[list[AnyMessage], add_messages]
-
-
-def chat_graph(cp: Any) -> Any:
-    """One node answering the last human message (fixed message ids)."""
-
-    def answer(state: Chat) -> dict[str, Any]:
-        last = state["messages"][-1]
-        turn = len(state["messages"])
-        return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
-
-    return chain_graph(Chat, answer).compile(checkpointer=cp)
 
 
 async def attempt(step: Any) -> Any:

@@ -249,3 +249,32 @@ def test_seeds_decoded_once_are_never_shared_with_a_reducer(
     second = saver.get_delta_channel_history(config=stored.config, channels=["items"])
     assert "changed by the caller" not in second["items"]["seed"].value
     assert second["items"]["seed"].value == first["items"]["seed"].value[:-1]
+
+
+def test_a_window_refuses_delta_channels_before_writing(
+    redis_url: str, prefix: str, thread_id: str
+) -> None:
+    """With ``keep_last`` above 1 the saver would rebuild a delta channel
+    wrong for the older checkpoints of the window (it keeps the channel's
+    history for the newest only), so the first ``put`` that needs that
+    history is refused, naming the channel and the way out, with nothing of
+    it written (the checkpoints before it, which needed no history, stay).
+    ``snapshot_frequency=1`` needs no history: it works."""
+    from langgraph.checkpoint.redis_shallow.errors import UnsupportedChannelError
+    from tests.builders import saver_prefixes
+
+    with ShallowRedisSaver.from_conn_string(
+        redis_url, keep_last=3, **saver_prefixes(prefix)
+    ) as saver:
+        graph = chat_graph(saver, 3, sub=False)
+        with pytest.raises(UnsupportedChannelError, match=r"messages.*keep_last=1"):
+            graph.invoke(user(0), config_of(thread_id))
+        stored = saver.get_tuple(config_of(thread_id))
+        assert stored is not None  # the run's first checkpoint, not the refused
+        assert stored.metadata["step"] < 1
+        assert "r0" not in str(stored.checkpoint["channel_values"])
+        every_step = chat_graph(saver, 1, sub=False)
+        done = every_step.invoke(user(0), config_of(thread_id + "-1"))
+        assert [m.content for m in done["messages"]] == ["u0", "r0 saw 1"]
+        saver.delete_thread(thread_id + "-1")
+        saver.delete_thread(thread_id)

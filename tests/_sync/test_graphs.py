@@ -15,10 +15,9 @@ from collections import Counter
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph.message import add_messages
 from langgraph.types import Command
 
 from langgraph.checkpoint.redis_shallow import (
@@ -27,27 +26,13 @@ from langgraph.checkpoint.redis_shallow import (
 from tests._io_sync import gather
 from tests._sync.graph_support import (
     Labels,
+    chat_graph,
     config_of,
     interrupt_in,
     normalize,
     run_both,
 )
 from tests.builders import chain_graph
-
-
-class Chat(TypedDict):
-    messages: Annotated[list[AnyMessage], add_messages]
-
-
-def chat_graph(cp: Any) -> Any:
-    """One node answering the last message; every message has a fixed id."""
-
-    def answer(state: Chat) -> dict[str, Any]:
-        last = state["messages"][-1]
-        turn = len(state["messages"]) // 2
-        return {"messages": [AIMessage(f"echo {last.content}", id=f"ai-{turn}")]}
-
-    return chain_graph(Chat, answer).compile(checkpointer=cp)
 
 
 def test_multi_turn_chat_with_add_messages(

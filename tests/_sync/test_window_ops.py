@@ -182,7 +182,6 @@ def test_rollback_restores_the_window_before_the_run(
         ]
         # a parent is named while it is in the window
         parents = [t.parent_config for t in before[: keep_last - 2]]
-        assert [t.parent_config for t in after] == parents[:-1] + [
-            parents[-1] if keep_last > STEPS else None
-        ]
+        oldest_parent = parents[-1] if keep_last > STEPS else None
+        assert [t.parent_config for t in after] == [*parents[:-1], oldest_parent]
         drop(saver, prefix)

@@ -795,15 +795,7 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                 from its history; nothing is written.
         """
         thread_id, ns, parent_id = target_of(config, "put")
-        if self.keep_last > 1 and layout.delta_channels(checkpoint, metadata):
-            raise UnsupportedChannelError(
-                f"aput: checkpoint {checkpoint.get('id')!r} has DeltaChannels "
-                f"({', '.join(layout.delta_channels(checkpoint, metadata))}) "
-                f"that LangGraph rebuilds from their history; with keep_last="
-                f"{self.keep_last} the saver cannot rebuild them for older "
-                "checkpoints of the window. Use keep_last=1 for this graph. "
-                "Nothing was written."
-            )
+        self._refuse_delta_in_window(checkpoint, metadata)
 
         def plan_for(versions: ChannelVersions) -> layout.PutPlan:
             return layout.build_put(
@@ -849,6 +841,28 @@ class ShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             if refused:
                 raise StaleCheckpointError(thread_id, ns, parent_id, refused[1])
             return layout.make_config(thread_id, ns, plan.checkpoint_id)
+
+    def _refuse_delta_in_window(
+        self, checkpoint: Checkpoint, metadata: CheckpointMetadata
+    ) -> None:
+        """Raise ``UnsupportedChannelError`` for a checkpoint whose delta
+        channels LangGraph rebuilds from history, on a saver with a window
+        (the saver keeps that history for the newest checkpoint only)."""
+        if (
+            self.keep_last == 1
+            or not isinstance(checkpoint, Mapping)
+            or not isinstance(metadata, Mapping)
+        ):
+            return
+        channels = layout.delta_channels(checkpoint, metadata)
+        if channels:
+            raise UnsupportedChannelError(
+                f"aput: checkpoint {checkpoint.get('id')!r} has DeltaChannels "
+                f"({', '.join(channels)}) that LangGraph rebuilds from their "
+                f"history; with keep_last={self.keep_last} the saver cannot "
+                "rebuild them for older checkpoints of the window. Use "
+                "keep_last=1 for this graph. Nothing was written."
+            )
 
     def put_writes(
         self,
