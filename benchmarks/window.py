@@ -22,6 +22,7 @@ Uses ``$REDIS_URL`` if set, else an embedded Redis 8.2 (``tools/redis_server.py`
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -55,7 +56,7 @@ def child(url: str, keep_last: int, n: int, calls: int) -> dict[str, list[float]
     if keep_last != 1:
         kwargs["keep_last"] = keep_last
     base, _ = workload.base_checkpoint(n)
-    rng = random.Random(n)
+    writes = workload.writes(random.Random(n))
     out: dict[str, list[float]] = {op: [] for op in OPS}
     with ShallowRedisSaver.from_conn_string(url, **kwargs) as saver:
         threads = [workload.Thread(f"t{i}") for i in range(POOL)]
@@ -64,35 +65,50 @@ def child(url: str, keep_last: int, n: int, calls: int) -> dict[str, list[float]
             for _ in range(STEPS_BEFORE):
                 saver.put(*workload.next_put(saver, t, base))
                 ids[t.thread_id].append(t.checkpoint_id or "")
-        for i in range(calls):
-            t = threads[i % POOL]
+
+        # each operation in a loop of its own, after a collection, so that
+        # one operation's garbage (a list of 10 checkpoints) is not
+        # collected inside another's timing
+        def timed(op: str, call: Any) -> None:
+            gc.collect()
+            for i in range(calls):
+                t0 = time.perf_counter_ns()
+                call(threads[i % POOL])
+                out[op].append(time.perf_counter_ns() - t0)
+
+        def put(t: Any) -> None:
             args = workload.next_put(saver, t, base)
             t0 = time.perf_counter_ns()
             saver.put(*args)
             out["put"].append(time.perf_counter_ns() - t0)
             ids[t.thread_id].append(t.checkpoint_id or "")
-            writes = workload.writes(rng)
-            t0 = time.perf_counter_ns()
-            saver.put_writes(t.config(), writes, "task")
-            out["put_writes"].append(time.perf_counter_ns() - t0)
-            t0 = time.perf_counter_ns()
-            saver.get_tuple(t.config(with_id=False))
-            out["get_tuple"].append(time.perf_counter_ns() - t0)
-            back = ids[t.thread_id][-5 if keep_last >= 5 else -1]
-            by_id = {
-                "configurable": {
-                    "thread_id": t.thread_id,
-                    "checkpoint_ns": "",
-                    "checkpoint_id": back,
+
+        gc.collect()
+        for i in range(calls):
+            put(threads[i % POOL])
+        timed("put_writes", lambda t: saver.put_writes(t.config(), writes, "task"))
+        timed("get_tuple", lambda t: saver.get_tuple(t.config(with_id=False)))
+        back = -5 if keep_last >= 5 else -1
+        timed(
+            "get_tuple_by_id",
+            lambda t: saver.get_tuple(
+                {
+                    "configurable": {
+                        "thread_id": t.thread_id,
+                        "checkpoint_ns": "",
+                        "checkpoint_id": ids[t.thread_id][back],
+                    }
                 }
-            }
-            t0 = time.perf_counter_ns()
-            found = saver.get_tuple(by_id)
-            out["get_tuple_by_id"].append(time.perf_counter_ns() - t0)
-            assert found is not None and found.checkpoint["id"] == back
-            t0 = time.perf_counter_ns()
+            ),
+        )
+        timed(
+            "list",
+            lambda t: list(saver.list({"configurable": {"thread_id": t.thread_id}})),
+        )
+        for t in threads:
+            found = saver.get_tuple(t.config(with_id=False))
+            assert found is not None and found.checkpoint["id"] == ids[t.thread_id][-1]
             listed = list(saver.list({"configurable": {"thread_id": t.thread_id}}))
-            out["list"].append(time.perf_counter_ns() - t0)
             assert len(listed) == min(keep_last, len(ids[t.thread_id]))
         for t in threads:
             saver.delete_thread(t.thread_id)
@@ -103,7 +119,8 @@ def latency(
     url: str, base_src: str | None, sizes: tuple[int, ...], calls: int
 ) -> dict[str, Any]:
     """Section 1: the children take turns; medians over all their calls."""
-    configs = [("K=1", None, 1), ("K=10", None, 10)]
+    here = os.path.join(ROOT, "src")  # every child imports the saver from a path
+    configs = [("K=1", here, 1), ("K=10", here, 10)]
     if base_src:
         configs.insert(0, ("base K=1", base_src, 1))
     result: dict[str, Any] = {}
