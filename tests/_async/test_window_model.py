@@ -59,8 +59,9 @@ class Run:
         run = uuid4().hex
         self.threads = [f"{run}-0", f"{run}-1"]
         self.ids: dict[tuple[str, str], list[str]] = {}
-        self.early = [  # for late_first: made before every other
-            checkpoint({"a": -i, "b": "same"}, versions={"a": i, "b": 1})
+        self.early = [  # for late_first: made before every other, with
+            # versions of their own (one version, one value, as in a graph)
+            checkpoint({"a": -i, "b": "same"}, versions={"a": 1000 + i, "b": 1})
             for i in range(1, 4)
         ]
         self.step = 0

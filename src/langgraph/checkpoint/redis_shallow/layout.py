@@ -50,15 +50,17 @@ K - 1 checkpoints before the stored one (the K newest by id, forks
 included). For each, by its id ``<id>``:
 
 - ``c:<id>``, ``m:<id>``: its body and metadata, as ``cp`` and ``meta``;
-- ``p:<id>``: its parent's id, while the parent is in the window;
-- ``r:<id>``: the value fields it refers to, each as ``<bytes>:<field>``;
 
 plus the value fields (``v:...``) that only these checkpoints refer to (a
 value lives in the namespace hash while the stored checkpoint refers to it,
-else here, once however many checkpoints share it) and their pending writes
-(same field names as in the namespace hash; the stored checkpoint's parent's
-writes stay there). :data:`.scripts.PUT` keeps it; :func:`history_fields`
-reads one checkpoint of it back.
+else here, once however many checkpoints share it), their pending writes
+(same field names as in the namespace hash), and the index ``w``: for each
+checkpoint, newest first, its id, its parent's id (empty once the parent has
+left the window), the value fields it refers to and its write fields, each
+as ``<bytes>:<text>`` (the two lists packed the same way inside), so that a
+``put`` finds what to keep and drop without going through every field.
+:data:`.scripts.PUT` keeps it; :func:`history_fields` reads one checkpoint
+of it back.
 
 Rollback base ``CP:{T}:NS:base`` (only with Search): the namespace hash as it
 was when a run started writing over another run's checkpoint, plus that
@@ -525,8 +527,12 @@ def read_tuple(
     )
 
 
-def _refs(packed: bytes) -> list[bytes]:
-    """The value fields of an ``r:<id>`` field (``<bytes>:<field>`` ...)."""
+HISTORY_INDEX = b"w"
+"""Field of the history hash that indexes its checkpoints (module doc)."""
+
+
+def _unpacked(packed: bytes) -> list[bytes]:
+    """The items of a ``<bytes>:<item>...`` list (the history index's)."""
     out, i = [], 0
     while i < len(packed):
         colon = packed.index(b":", i)
@@ -536,10 +542,16 @@ def _refs(packed: bytes) -> list[bytes]:
     return out
 
 
+def history_index(history: Mapping[bytes, bytes]) -> list[tuple[bytes, ...]]:
+    """The history's checkpoints as ``(id, parent id or b"", value fields
+    packed, write fields packed)``, newest first."""
+    items = _unpacked(history.get(HISTORY_INDEX, b""))
+    return [tuple(items[i : i + 4]) for i in range(0, len(items), 4)]
+
+
 def history_ids(history: Mapping[bytes, bytes]) -> list[str]:
     """The ids of the checkpoints a history hash holds, newest first."""
-    ids = [f[2:] for f in history if f.startswith(b"c:")]
-    return [i.decode("utf-8", "surrogatepass") for i in sorted(ids, reverse=True)]
+    return [e[0].decode("utf-8", "surrogatepass") for e in history_index(history)]
 
 
 def history_fields(
@@ -550,22 +562,19 @@ def history_fields(
     hash; empty if the history does not hold it. The Lua twin is
     :data:`.scripts.READ_CHECKPOINT`."""
     raw = _utf8(checkpoint_id)
-    body = history.get(b"c:" + raw)
-    if body is None:
+    entry = next((e for e in history_index(history) if e[0] == raw), None)
+    if entry is None:
         return {}
-    out = {ID: raw, CHECKPOINT: body, METADATA: history[b"m:" + raw]}
-    parent = history.get(b"p:" + raw)
-    if parent is not None:
+    _, parent, refs, writes = entry
+    out = {ID: raw, CHECKPOINT: history[b"c:" + raw], METADATA: history[b"m:" + raw]}
+    if parent:
         out[PARENT] = parent
-    for field in _refs(history.get(b"r:" + raw, b"")):
+    for field in _unpacked(refs):
         value = history.get(field, fields.get(field))
         if value is not None:
             out[field] = value
-    prefix = writes_prefix(checkpoint_id)
-    for source in (history, fields):
-        for field, record in source.items():
-            if field.startswith(prefix) and _split_write_field(field) is not None:
-                out.setdefault(field, record)
+    for field in _unpacked(writes):
+        out[field] = history[field]
     return out
 
 

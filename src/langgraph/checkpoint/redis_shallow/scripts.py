@@ -122,65 +122,76 @@ end
 
 # Shared by the scripts that keep a history window (keep_last above 1, see
 # ``layout``): the history hash holds, per checkpoint older than the newest,
-# c:<id> (body), m:<id> (metadata), p:<id> (parent id, while the parent is in
-# the window) and r:<id> (the value fields it refers to, packed as
-# "<len>:<field>" ...), plus the values that only such checkpoints refer to
-# and their writes. ``trim`` drops the checkpoints in ``gone`` with their
-# writes, parent links into ``gone``, and every value no checkpoint left in
-# the history refers to or that ``top`` (the newest's fields) holds.
+# c:<id> (body) and m:<id> (metadata), the values that only such checkpoints
+# refer to and their writes, and one index field "w": per checkpoint, newest
+# first, its id, its parent's id (empty once the parent left the window),
+# the value fields it refers to and its write fields, each "<len>:<bytes>"
+# (the lists packed the same way inside). ``index`` reads it, ``save``
+# writes it; ``forget`` drops checkpoints with their bodies and writes, and
+# the values that no checkpoint left refers to (nor ``top``, the newest's).
 _HISTORY = """
-local function refs_of(packed)
+local function take(s, i)
+  local colon = string.find(s, ':', i, true)
+  local n = tonumber(string.sub(s, i, colon - 1))
+  return string.sub(s, colon + 1, colon + n), colon + n + 1
+end
+local function unpacked(s)
   local out, i = {}, 1
-  while packed and i <= #packed do
-    local colon = string.find(packed, ':', i, true)
-    local n = tonumber(string.sub(packed, i, colon - 1))
-    out[#out + 1] = string.sub(packed, colon + 1, colon + n)
-    i = colon + n + 1
+  while s and i <= #s do out[#out + 1], i = take(s, i) end
+  return out
+end
+local function packed(list)
+  local parts = {}
+  for _, x in ipairs(list) do parts[#parts + 1] = #x .. ':' .. x end
+  return table.concat(parts)
+end
+local function index(h)
+  local s, out, i = redis.call('HGET', h, 'w') or '', {}, 1
+  while i <= #s do
+    local e = {}
+    e.id, i = take(s, i)
+    e.parent, i = take(s, i)
+    e.refs, i = take(s, i)
+    e.writes, i = take(s, i)
+    out[#out + 1] = e
   end
   return out
 end
-local function pack_refs(fields)
+local function save(h, entries)
   local parts = {}
-  for _, f in ipairs(fields) do parts[#parts + 1] = #f .. ':' .. f end
-  return table.concat(parts)
-end
-local function history_ids(h)
-  local ids = {}
-  for _, f in ipairs(redis.call('HKEYS', h)) do
-    if string.sub(f, 1, 2) == 'c:' then ids[#ids + 1] = string.sub(f, 3) end
+  for _, e in ipairs(entries) do
+    parts[#parts + 1] = packed({e.id, e.parent, e.refs, e.writes})
   end
-  return ids
+  if #parts > 0 then redis.call('HSET', h, 'w', table.concat(parts))
+  else redis.call('HDEL', h, 'w') end
 end
-local function trim(h, gone, top)
-  local fields = redis.call('HKEYS', h)
-  local del, used, links = {}, {}, {}
-  for _, f in ipairs(fields) do
-    local t = string.sub(f, 1, 2)
-    if t == 'c:' or t == 'm:' or t == 'p:' or t == 'r:' then
-      local id = string.sub(f, 3)
-      if gone[id] then
-        del[#del + 1] = f
-      elseif t == 'r:' then
-        for _, v in ipairs(refs_of(redis.call('HGET', h, f))) do used[v] = true end
-      elseif t == 'p:' then
-        links[#links + 1] = f
+local function forget(h, entries, gone, top)
+  local kept, used, del = {}, {}, {}
+  for _, e in ipairs(entries) do
+    if not gone[e.id] then
+      kept[#kept + 1] = e
+      if gone[e.parent] then e.parent = '' end
+      for _, v in ipairs(unpacked(e.refs)) do used[v] = true end
+    end
+  end
+  for _, e in ipairs(entries) do
+    if gone[e.id] then
+      del[#del + 1] = 'c:' .. e.id
+      del[#del + 1] = 'm:' .. e.id
+      for _, f in ipairs(unpacked(e.writes)) do del[#del + 1] = f end
+      for _, v in ipairs(unpacked(e.refs)) do
+        if not used[v] then del[#del + 1] = v end
       end
-    else
-      local wid = write_id(f)
-      if wid and gone[wid] then del[#del + 1] = f end
     end
   end
-  for _, f in ipairs(links) do
-    if gone[redis.call('HGET', h, f)] then del[#del + 1] = f end
-  end
-  for _, f in ipairs(fields) do
-    if string.sub(f, 1, 2) == 'v:' and (not used[f] or top[f]) then
-      del[#del + 1] = f
-    end
+  for v in pairs(top) do
+    if used[v] then del[#del + 1] = v end
   end
   for i = 1, #del, 1000 do
     redis.call('HDEL', h, unpack(del, i, math.min(i + 999, #del)))
   end
+  save(h, kept)
+  return kept
 end
 """
 
@@ -327,37 +338,38 @@ end
 for _, f in ipairs(pull) do
   redis.call('HSET', KEYS[1], f, redis.call('HGET', KEYS[6], f))
 end
-local window = {}  -- ids of the history after this put
+local window, entries = {}, nil  -- the history after this put, by id
 if K <= 1 or not cur then
   -- look first: any write (a DEL of nothing too) would lift the OOM check
   -- from the rest of the script (docs/reliability.md, "Why it holds")
   if redis.call('PTTL', KEYS[6]) ~= -2 then redis.call('DEL', KEYS[6]) end
 elseif cur ~= newid then
-  local body = {redis.call('HGET', KEYS[1], 'cp'),
-    redis.call('HGET', KEYS[1], 'meta'), redis.call('HGET', KEYS[1], 'parent')}
-  local refs, held = {}, {}
+  local refs, moved = {}, {}
   for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if string.sub(f, 1, 2) == 'v:' then refs[#refs + 1] = f end
-  end
-  redis.call('HSET', KEYS[6], 'c:' .. cur, body[1], 'm:' .. cur, body[2],
-    'r:' .. cur, pack_refs(refs))
-  if body[3] then redis.call('HSET', KEYS[6], 'p:' .. cur, body[3]) end
-  local ids = history_ids(KEYS[6])
-  table.sort(ids, function(x, y) return older(y, x) end)
-  local gone = {}
-  for i, id in ipairs(ids) do
-    if i < K and id ~= newid then window[id] = true else gone[id] = true end
-  end
-  for id in pairs(window) do
-    for _, v in ipairs(refs_of(redis.call('HGET', KEYS[6], 'r:' .. id))) do
-      if not keep[v] then held[v] = true end
+    if string.sub(f, 1, 2) == 'v:' then
+      refs[#refs + 1] = f
+      if not keep[f] then moved[#moved + 1] = f end
     end
   end
-  for v in pairs(held) do
-    local blob = redis.call('HGET', KEYS[1], v)
-    if blob then redis.call('HSET', KEYS[6], v, blob) end
+  redis.call('HSET', KEYS[6], 'c:' .. cur, redis.call('HGET', KEYS[1], 'cp'),
+    'm:' .. cur, redis.call('HGET', KEYS[1], 'meta'))
+  for _, v in ipairs(moved) do
+    redis.call('HSET', KEYS[6], v, redis.call('HGET', KEYS[1], v))
   end
-  trim(KEYS[6], gone, keep)
+  entries = index(KEYS[6])
+  table.insert(entries, 1, {id = cur, parent = redis.call('HGET', KEYS[1],
+    'parent') or '', refs = packed(refs), writes = ''})
+  if entries[2] and older(cur, entries[2].id) then
+    -- hand-made ids that do not grow with time: the index is kept newest
+    -- first, and the stored checkpoint is usually the newest of it
+    table.sort(entries, function(x, y) return older(y.id, x.id) end)
+  end
+  local gone, top = {}, {}
+  for i, e in ipairs(entries) do
+    if i < K and e.id ~= newid then window[e.id] = e else gone[e.id] = true end
+  end
+  for _, f in ipairs(pull) do top[f] = true end
+  entries = forget(KEYS[6], entries, gone, top)
   if nb > 0 and gone[parentid] then
     for i = first, #ARGV, 2 do
       if ARGV[i] == 'parent' then ARGV[i + 1] = '' end
@@ -373,8 +385,10 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
     if older(id, newid) and
         (window[id] or nb == 0 or string.sub(f, 1, nb) ~= b) then
       stale[#stale + 1] = f  -- the window's writes move to the history
-      if window[id] then
+      local e = window[id]
+      if e then
         redis.call('HSET', KEYS[6], f, redis.call('HGET', KEYS[1], f))
+        e.writes = e.writes .. #f .. ':' .. f
       end
       if anyhist then dropped[#dropped + 1] = {f, id} end
     end
@@ -414,6 +428,7 @@ end
 for i = 1, #stale, 1000 do
   redis.call('HDEL', KEYS[1], unpack(stale, i, math.min(i + 999, #stale)))
 end
+if entries then save(KEYS[6], entries) end
 for k in pairs(hist) do
   if reseed[k] then
     redis.call('HSET', KEYS[1], 'ds' .. k, reseed[k], 'dh' .. k, cur)
@@ -467,6 +482,7 @@ return 0
 PUT_WRITES = Script(
     "put_writes",
     _OLDER
+    + _HISTORY
     + """
 local ttl = tonumber(ARGV[1])
 local w = redis.call('GET', KEYS[4])
@@ -476,6 +492,20 @@ local target = KEYS[1]
 if id ~= ARGV[3] then
   if redis.call('HEXISTS', KEYS[5], 'c:' .. ARGV[3]) == 1 then
     target = KEYS[5]
+    local entries = index(KEYS[5])
+    for _, e in ipairs(entries) do
+      if e.id == ARGV[3] then
+        local known = {}
+        for _, f in ipairs(unpacked(e.writes)) do known[f] = true end
+        for i = 4, #ARGV, 3 do
+          if not known[ARGV[i + 1]] then
+            e.writes = e.writes .. #ARGV[i + 1] .. ':' .. ARGV[i + 1]
+            known[ARGV[i + 1]] = true
+          end
+        end
+      end
+    end
+    save(KEYS[5], entries)
   elseif w then
     if not older(w, ARGV[3]) then return 1 end
     orphan = not id
@@ -745,14 +775,17 @@ for i = 4, #ARGV do
       redis.call('HSET', KEYS[1], 'run', base[2], 'solo', base[4])
       redis.call('HSET', KEYS[2], 'id', base[1], 'mt', base[3], 'solo', base[4],
         'run', base[2])
-      local gone, top = {}, {}
-      for _, id in ipairs(history_ids(KEYS[6])) do
-        if not older(id, base[1]) then gone[id] = true end
+      local gone, top, held = {}, {}, {}
+      local entries = index(KEYS[6])
+      for _, e in ipairs(entries) do
+        if not older(e.id, base[1]) then gone[e.id] = true end
       end
       for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do top[f] = true end
-      trim(KEYS[6], gone, top)
+      for _, e in ipairs(forget(KEYS[6], entries, gone, top)) do
+        held[e.id] = true
+      end
       local parent = redis.call('HGET', KEYS[1], 'parent')
-      if parent and redis.call('HEXISTS', KEYS[6], 'c:' .. parent) == 0 then
+      if parent and not held[parent] then
         redis.call('HDEL', KEYS[1], 'parent')
       end
     end
@@ -781,26 +814,26 @@ local ttl = tonumber(ARGV[2])
 if ttl > 0 then
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
-local body = {}
-for i, kind in ipairs({'c:', 'm:', 'p:', 'r:'}) do
-  body[i] = redis.call('HGET', h, kind .. id)
+local entry
+if redis.call('HGET', KEYS[1], 'id') ~= id then
+  for _, e in ipairs(index(h)) do
+    if e.id == id then entry = e end
+  end
 end
-if not body[1] or redis.call('HGET', KEYS[1], 'id') == id then
-  return redis.call('HGETALL', KEYS[1])
+if not entry then return redis.call('HGETALL', KEYS[1]) end
+local out = {'id', id, 'cp', redis.call('HGET', h, 'c:' .. id),
+  'meta', redis.call('HGET', h, 'm:' .. id)}
+if entry.parent ~= '' then
+  out[#out + 1] = 'parent'
+  out[#out + 1] = entry.parent
 end
-local out = {'id', id, 'cp', body[1], 'meta', body[2]}
-if body[3] then out[#out + 1] = 'parent'; out[#out + 1] = body[3] end
-for _, f in ipairs(refs_of(body[4])) do
+for _, f in ipairs(unpacked(entry.refs)) do
   local v = redis.call('HGET', h, f) or redis.call('HGET', KEYS[1], f)
   if v then out[#out + 1] = f; out[#out + 1] = v end
 end
-for _, key in ipairs({h, KEYS[1]}) do
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    if write_id(f) == id then
-      out[#out + 1] = f
-      out[#out + 1] = redis.call('HGET', key, f)
-    end
-  end
+for _, f in ipairs(unpacked(entry.writes)) do
+  out[#out + 1] = f
+  out[#out + 1] = redis.call('HGET', h, f)
 end
 return out
 """,
