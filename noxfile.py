@@ -432,6 +432,15 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench_window(session: nox.Session) -> None:
+    """The history window's cost (``benchmarks/window.py``): K=1 and K=10
+    side by side, memory at K=1/3/10/50; ``-- --base-src DIR`` adds the
+    saver of another checkout's ``src`` (the commit before a change)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/window.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def redis(session: nox.Session) -> None:
     """Redis 8.2 with Search and JSON in the foreground, for trying the
     package: port 6379 unless `-- --port N`; `-- --no-modules` for plain

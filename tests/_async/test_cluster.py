@@ -36,6 +36,7 @@ from tests._async.graph_support import approval_scenario, check_approval, run_bo
 from tests._async.storage import is_data_key, write_fields
 from tests._io_async import AsyncRedis, RedisCluster, RoundTrips, cluster_client
 from tests.builders import cfg, checkpoint, saver_prefixes
+from tests.window_reference import WindowReference
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
@@ -249,6 +250,38 @@ async def test_put_writes_get_list_many_threads_as_in_memory(
         by_ns = {t.config["configurable"]["checkpoint_ns"]: t for t in reference}
         for tup in listed:
             same(tup, by_ns[tup.config["configurable"]["checkpoint_ns"]])
+
+
+async def test_a_window_on_the_cluster_as_the_reference(
+    cluster: RedisCluster, nodes: dict[int, AsyncRedis], prefix: str
+) -> None:
+    """``keep_last=3`` on the cluster: every thread's window (its namespace
+    hashes and history hashes, in its slot) reads back as the reference has
+    it, by id and as a list, forks included, after more steps than the
+    window holds."""
+    saver = AsyncShallowRedisSaver(
+        redis_client=cluster, keep_last=3, **saver_prefixes(prefix)
+    )
+    await saver.asetup()
+    reference = WindowReference(3)
+    for i, tid in enumerate(THREAD_IDS):
+        for ns in NAMESPACES:
+            parents: list[Any] = [cfg(tid, ns)]
+            for step in range(5):
+                cp = make_cp(f"{i}-{ns}-{step}", step + 1)
+                parent = parents[-2] if step == 4 else parents[-1]  # a fork
+                meta = {"step": step}
+                for target in (saver, reference):
+                    stored = await target.aput(parent, cp, meta, cp["channel_versions"])
+                    await target.aput_writes(stored, [("a", step)], "task-1", "p1")
+                parents.append(stored)
+    for tid in THREAD_IDS:
+        everything = {"configurable": {"thread_id": tid}}
+        ours = [t async for t in saver.alist(everything)]
+        assert ours == reference.list(everything)
+        for tup in ours:
+            assert await saver.aget_tuple(tup.config) == tup
+    await drop_all(nodes, prefix)
 
 
 async def test_copy_thread_between_nodes(

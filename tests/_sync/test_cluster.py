@@ -38,6 +38,7 @@ from tests._io_sync import Redis, RedisCluster, RoundTrips, cluster_client
 from tests._sync.graph_support import approval_scenario, check_approval, run_both
 from tests._sync.storage import is_data_key, write_fields
 from tests.builders import cfg, checkpoint, saver_prefixes
+from tests.window_reference import WindowReference
 
 SLOT_RANGES = [(0, 5460), (5461, 10922), (10923, 16383)]
 READY_TIMEOUT = 15.0  # seconds until every node says cluster_state:ok
@@ -249,6 +250,38 @@ def test_put_writes_get_list_many_threads_as_in_memory(
         by_ns = {t.config["configurable"]["checkpoint_ns"]: t for t in reference}
         for tup in listed:
             same(tup, by_ns[tup.config["configurable"]["checkpoint_ns"]])
+
+
+def test_a_window_on_the_cluster_as_the_reference(
+    cluster: RedisCluster, nodes: dict[int, Redis], prefix: str
+) -> None:
+    """``keep_last=3`` on the cluster: every thread's window (its namespace
+    hashes and history hashes, in its slot) reads back as the reference has
+    it, by id and as a list, forks included, after more steps than the
+    window holds."""
+    saver = ShallowRedisSaver(
+        redis_client=cluster, keep_last=3, **saver_prefixes(prefix)
+    )
+    saver.setup()
+    reference = WindowReference(3)
+    for i, tid in enumerate(THREAD_IDS):
+        for ns in NAMESPACES:
+            parents: list[Any] = [cfg(tid, ns)]
+            for step in range(5):
+                cp = make_cp(f"{i}-{ns}-{step}", step + 1)
+                parent = parents[-2] if step == 4 else parents[-1]  # a fork
+                meta = {"step": step}
+                for target in (saver, reference):
+                    stored = target.put(parent, cp, meta, cp["channel_versions"])
+                    target.put_writes(stored, [("a", step)], "task-1", "p1")
+                parents.append(stored)
+    for tid in THREAD_IDS:
+        everything = {"configurable": {"thread_id": tid}}
+        ours = [t for t in saver.list(everything)]
+        assert ours == reference.list(everything)
+        for tup in ours:
+            assert saver.get_tuple(tup.config) == tup
+    drop_all(nodes, prefix)
 
 
 def test_copy_thread_between_nodes(
