@@ -85,8 +85,9 @@ async def test_edit_the_first_message_and_regenerate(
 ) -> None:
     """What a chat front end's "edit" button does: find the checkpoint
     before the first message was added (the parent of the checkpoint whose
-    state first holds it), put the edited message there with
-    ``update_state``, and run the graph from that fork."""
+    state first holds it) and run the graph from there with the edited
+    message as input (the SDK's ``runs.create(..., checkpoint_id=...)``):
+    a fork of the thread."""
 
     async def scenario(cp: Any, config: Any) -> Any:
         graph = chat_graph(cp)
@@ -99,21 +100,20 @@ async def test_edit_the_first_message_and_regenerate(
         if first.parent_config is None:
             return seen
         edited = HumanMessage("hello there", id="h-1")
-        fork = await attempt(
-            lambda: graph.aupdate_state(first.parent_config, {"messages": [edited]})
+        seen.append(
+            await attempt(
+                lambda: graph.ainvoke({"messages": [edited]}, first.parent_config)
+            )
         )
-        seen.append(fork)
-        if isinstance(fork, dict):
-            seen.append(await attempt(lambda: graph.ainvoke(None, fork)))
-            seen.append(await graph.aget_state(config))
+        seen.append(await graph.aget_state(config))
         seen.append(await history(graph, config))
         return seen
 
     seen = await run_both(
         window_saver, thread_id, scenario, WindowReference(window_saver.keep_last)
     )
-    if window_saver.keep_last >= 5:  # the whole thread is in the window
-        final = seen[4]["values"]["messages"]
+    if window_saver.keep_last >= 6:  # the whole thread is in the window
+        final = seen[3]["values"]["messages"]
         assert [m.content for m in final] == ["hello there", "echo hello there"]
 
 

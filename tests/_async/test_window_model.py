@@ -59,11 +59,17 @@ class Run:
         run = uuid4().hex
         self.threads = [f"{run}-0", f"{run}-1"]
         self.ids: dict[tuple[str, str], list[str]] = {}
-        self.early = [  # for late_first: made before every other, with
-            # versions of their own (one version, one value, as in a graph)
-            checkpoint({"a": -i, "b": "same"}, versions={"a": 1000 + i, "b": 1})
-            for i in range(1, 4)
-        ]
+        # for late_first: made before every other, with versions of their
+        # own (one version, one value, as in a graph), and each id in one
+        # namespace only (LangGraph's ids are unique)
+        self.early = {
+            (thread_id, ns): [
+                checkpoint({"a": -i, "b": "same"}, versions={"a": 1000 + i, "b": 1})
+                for i in range(1, 4)
+            ]
+            for thread_id in self.threads
+            for ns in NAMESPACES
+        }
         self.step = 0
 
     def draw(self, strategy: st.SearchStrategy[Any], label: str) -> Any:
@@ -112,7 +118,8 @@ class Run:
         elif kind == "fork" and seen:
             parent = self.draw(st.sampled_from(seen), "parent")
         elif kind == "late_first":
-            cp = self.draw(st.sampled_from(self.early), "early checkpoint")
+            early = self.early[(thread_id, ns)]
+            cp = self.draw(st.sampled_from(early), "early checkpoint")
             new_versions = dict(cp["channel_versions"])
         config = cfg(thread_id, ns, parent)
         meta = {"source": "loop", "step": self.step, "kind": kind}

@@ -85,8 +85,9 @@ def test_edit_the_first_message_and_regenerate(
 ) -> None:
     """What a chat front end's "edit" button does: find the checkpoint
     before the first message was added (the parent of the checkpoint whose
-    state first holds it), put the edited message there with
-    ``update_state``, and run the graph from that fork."""
+    state first holds it) and run the graph from there with the edited
+    message as input (the SDK's ``runs.create(..., checkpoint_id=...)``):
+    a fork of the thread."""
 
     def scenario(cp: Any, config: Any) -> Any:
         graph = chat_graph(cp)
@@ -99,21 +100,18 @@ def test_edit_the_first_message_and_regenerate(
         if first.parent_config is None:
             return seen
         edited = HumanMessage("hello there", id="h-1")
-        fork = attempt(
-            lambda: graph.update_state(first.parent_config, {"messages": [edited]})
+        seen.append(
+            attempt(lambda: graph.invoke({"messages": [edited]}, first.parent_config))
         )
-        seen.append(fork)
-        if isinstance(fork, dict):
-            seen.append(attempt(lambda: graph.invoke(None, fork)))
-            seen.append(graph.get_state(config))
+        seen.append(graph.get_state(config))
         seen.append(history(graph, config))
         return seen
 
     seen = run_both(
         window_saver, thread_id, scenario, WindowReference(window_saver.keep_last)
     )
-    if window_saver.keep_last >= 5:  # the whole thread is in the window
-        final = seen[4]["values"]["messages"]
+    if window_saver.keep_last >= 6:  # the whole thread is in the window
+        final = seen[3]["values"]["messages"]
         assert [m.content for m in final] == ["hello there", "echo hello there"]
 
 
