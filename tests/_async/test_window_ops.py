@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph.checkpoint.redis_shallow import AsyncShallowRedisSaver
 from langgraph.checkpoint.redis_shallow.keys import HISTORY_SUFFIX
@@ -187,3 +188,25 @@ async def test_rollback_restores_the_window_before_the_run(
         oldest_parent = parents[-1] if keep_last > STEPS else None
         assert [t.parent_config for t in after] == [*parents[:-1], oldest_parent]
         await drop(saver, prefix)
+
+
+async def test_copy_from_brings_the_window(
+    saver3: AsyncShallowRedisSaver, thread_id: str
+) -> None:
+    """``copy_from`` with a window brings the 3 newest checkpoints of each
+    namespace, oldest first, with their writes, each naming its parent
+    while the parent came along: the window ``InMemorySaver`` pruned to 3
+    holds, as this saver lists it."""
+    source, reference = InMemorySaver(), WindowReference(3)
+    for ns in ("", "child:1"):
+        checkpoints = [step_checkpoint(step) for step in range(STEPS)]
+        for target in (source, reference):
+            await run_steps(target, thread_id, ns, checkpoints=checkpoints)
+    summary = await saver3.acopy_from(source, thread_ids=[thread_id])
+    assert (summary.threads, summary.namespaces, summary.checkpoints) == (1, 2, 6)
+    assert summary.writes == 6 and summary.skipped_newer == 0
+    whole = {"configurable": {"thread_id": thread_id}}
+    assert await listed(saver3, thread_id) == reference.list(whole)
+    again = await saver3.acopy_from(source, thread_ids=[thread_id])
+    assert again.skipped_newer == 4  # all but each namespace's newest
+    assert await listed(saver3, thread_id) == reference.list(whole)

@@ -1,9 +1,10 @@
 """Copying checkpoints from another saver: what to copy, and the tally.
 
 ``copy_from`` reads any LangGraph saver through its public ``list`` API and
-stores, per (thread, namespace), the newest checkpoint with its pending
-writes. This module picks those tuples and groups their writes; it does no
-I/O, so both savers (and the command line) share it.
+stores, per (thread, namespace), the newest checkpoints (as many as the
+saver's ``keep_last``) with their pending writes. This module picks those
+tuples and groups their writes; it does no I/O, so both savers (and the
+command line) share it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "CopySummary",
     "Latest",
     "address",
+    "parent_id",
     "parse_thread_ids",
     "writes_by_task",
 ]
@@ -32,7 +34,9 @@ class CopySummary:
 
     Attributes:
         threads: threads written to.
-        namespaces: (thread, namespace) checkpoints written.
+        namespaces: (thread, namespace) pairs written to.
+        checkpoints: checkpoints written (one per namespace with
+            ``keep_last=1``).
         writes: pending writes written with them.
         skipped_newer: namespaces left alone because this saver already
             held a newer checkpoint there.
@@ -40,13 +44,20 @@ class CopySummary:
 
     threads: int = 0
     namespaces: int = 0
+    checkpoints: int = 0
     writes: int = 0
     skipped_newer: int = 0
     _seen: set[str] = field(default_factory=set, repr=False, compare=False)
+    _seen_ns: set[tuple[str, str]] = field(
+        default_factory=set, repr=False, compare=False
+    )
 
-    def add_namespace(self, thread_id: str) -> None:
-        """Count one namespace written in ``thread_id``."""
-        self.namespaces += 1
+    def add_checkpoint(self, thread_id: str, checkpoint_ns: str) -> None:
+        """Count one checkpoint written in (``thread_id``, ``checkpoint_ns``)."""
+        self.checkpoints += 1
+        if (thread_id, checkpoint_ns) not in self._seen_ns:
+            self._seen_ns.add((thread_id, checkpoint_ns))
+            self.namespaces += 1
         if thread_id not in self._seen:
             self._seen.add(thread_id)
             self.threads += 1
@@ -68,26 +79,38 @@ def address(tup: CheckpointTuple) -> tuple[str, str, str]:
 
 
 class Latest:
-    """Keeps the newest tuple per (thread, namespace) of a listing.
+    """Keeps the ``keep`` newest tuples per (thread, namespace) of a listing.
 
-    LangGraph's checkpoint ids are time-ordered (UUID v6), so the newest is
-    the one with the greatest id, whatever order the source lists in.
+    LangGraph's checkpoint ids are time-ordered (UUID v6), so the newest are
+    those with the greatest ids, whatever order the source lists in.
     """
 
-    def __init__(self) -> None:
-        self._by_key: dict[tuple[str, str], CheckpointTuple] = {}
+    def __init__(self, keep: int = 1) -> None:
+        self.keep = keep
+        self._by_key: dict[tuple[str, str], dict[str, CheckpointTuple]] = {}
 
     def add(self, tup: CheckpointTuple) -> None:
-        """Keep ``tup`` if it is the newest of its (thread, namespace)."""
+        """Keep ``tup`` if it is among the newest of its (thread, namespace)."""
         thread_id, ns, checkpoint_id = address(tup)
-        held = self._by_key.get((thread_id, ns))
-        if held is None or held.checkpoint["id"] < checkpoint_id:
-            self._by_key[(thread_id, ns)] = tup
+        held = self._by_key.setdefault((thread_id, ns), {})
+        held[checkpoint_id] = tup
+        if len(held) > self.keep:
+            del held[min(held)]
 
     def tuples(self) -> Iterator[CheckpointTuple]:
-        """The kept tuples, by thread and namespace."""
+        """The kept tuples, by thread and namespace, oldest first within
+        each (the order to put them in)."""
         for key in sorted(self._by_key):
-            yield self._by_key[key]
+            held = self._by_key[key]
+            for checkpoint_id in sorted(held):
+                yield held[checkpoint_id]
+
+
+def parent_id(tup: CheckpointTuple) -> str | None:
+    """The checkpoint id ``tup.parent_config`` names, if any."""
+    parent = tup.parent_config or {}
+    found = parent.get("configurable", {}).get("checkpoint_id")
+    return None if found is None else str(found)
 
 
 def writes_by_task(

@@ -1320,7 +1320,9 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         thread_ids: Sequence[str] | None = None,
     ) -> transfer.CopySummary:
         """Copy the latest checkpoint of each thread and namespace of
-        another saver into this one, with that checkpoint's pending writes.
+        another saver into this one, with that checkpoint's pending writes
+        (with ``keep_last`` above 1, the ``keep_last`` latest ones, oldest
+        first, each with its parent while the parent is among them).
 
         ``source`` is any LangGraph saver that can ``alist``
         (``InMemorySaver``, the SQLite, Postgres and MongoDB savers,
@@ -1352,7 +1354,7 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
             )
         tids = transfer.parse_thread_ids(thread_ids, op)
         with self._telemetry.span("copy_from", internal=True) as span:
-            latest = transfer.Latest()
+            latest = transfer.Latest(self.keep_last)
             if tids is None:
                 async for tup in source.alist(None):
                     latest.add(tup)
@@ -1362,18 +1364,28 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                     async for tup in source.alist(config):
                         latest.add(tup)
             summary = transfer.CopySummary()
+            copied: set[tuple[str, str, str]] = set()
             for tup in latest.tuples():
-                await self._copy_tuple(source, tup, summary)
+                await self._copy_tuple(source, tup, summary, copied)
             span.set(THREADS, summary.threads)
             span.set(NAMESPACES, summary.namespaces)
             span.set(WRITES, summary.writes)
             return summary
+
+    async def _holds(self, thread_id: str, ns: str, checkpoint_id: str) -> bool:
+        """Whether the window of (thread, ns) holds ``checkpoint_id``."""
+        try:
+            config = layout.make_config(thread_id, ns, checkpoint_id)
+            return await self.aget_tuple(config) is not None
+        except StaleCheckpointError:
+            return False
 
     async def _copy_tuple(
         self,
         source: BaseCheckpointSaver[Any],
         tup: CheckpointTuple,
         summary: transfer.CopySummary,
+        copied: set[tuple[str, str, str]],
     ) -> None:
         thread_id, ns, checkpoint_id = transfer.address(tup)
         where: RunnableConfig = {
@@ -1382,7 +1394,12 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
         stored = await self.aget_tuple(where)
         if stored is not None and stored.checkpoint["id"] > checkpoint_id:
             summary.skipped_newer += 1
+            if self.keep_last > 1 and await self._holds(thread_id, ns, checkpoint_id):
+                copied.add((thread_id, ns, checkpoint_id))  # a parent to name
             return
+        parent = transfer.parent_id(tup)
+        if parent is not None and (thread_id, ns, parent) in copied:
+            where = layout.make_config(thread_id, ns, parent)
         config = await self.aput(
             where,
             tup.checkpoint,
@@ -1406,4 +1423,5 @@ class AsyncShallowRedisSaver(OtherApi, BaseCheckpointSaver[Any]):
                         (checkpoint_id, *args),
                         span,
                     )
-        summary.add_namespace(thread_id)
+        summary.add_checkpoint(thread_id, ns)
+        copied.add((thread_id, ns, checkpoint_id))
