@@ -339,6 +339,7 @@ for _, f in ipairs(pull) do
   redis.call('HSET', KEYS[1], f, redis.call('HGET', KEYS[6], f))
 end
 local window, entries = {}, nil  -- the history after this put, by id
+local orphan = false  -- the new checkpoint's parent left the window
 if K <= 1 or not cur then
   -- look first: any write (a DEL of nothing too) would lift the OOM check
   -- from the rest of the script (docs/reliability.md, "Why it holds")
@@ -370,11 +371,7 @@ elseif cur ~= newid then
   end
   for _, f in ipairs(pull) do top[f] = true end
   entries = forget(KEYS[6], entries, gone, top)
-  if nb > 0 and gone[parentid] then
-    for i = first, #ARGV, 2 do
-      if ARGV[i] == 'parent' then ARGV[i + 1] = '' end
-    end
-  end
+  orphan = nb > 0 and gone[parentid]
 end
 local stale = {}
 local dfields, dropped = {}, {}
@@ -442,9 +439,7 @@ end
 for i = first, #ARGV, 1000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-if redis.call('HGET', KEYS[1], 'parent') == '' then
-  redis.call('HDEL', KEYS[1], 'parent')
-end
+if orphan then redis.call('HDEL', KEYS[1], 'parent') end
 if ARGV[5] == '1' then
   local solo = ARGV[7]
   if cur and psolo ~= solo then solo = '' end
